@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+// Runs the compiled test files with Node's own test runner.
+//   unit        *.spec.js beside the code (libs/, apps/): no services
+//   integration test/integration/**/*.test.js: real Kafka + Redis (started here)
+//   e2e         test/e2e/**/*.test.js: real Kafka + Redis, real processes
+//   all         all three, in that order
+// Integration and e2e suites need the services; this script starts them (scripts/services.sh,
+// or testcontainers when a Docker engine answers) and fails loudly when it cannot.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync, existsSync } from 'node:fs';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+const mode = process.argv[2] ?? 'unit';
+
+function walk(dir, out = []) {
+  if (!existsSync(dir)) return out;
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p, out);
+    else out.push(p);
+  }
+  return out;
+}
+
+const unitFiles = () =>
+  [...walk(join(dist, 'libs')), ...walk(join(dist, 'apps'))].filter((f) => f.endsWith('.spec.js'));
+const suiteFiles = (name) => walk(join(dist, 'test', name)).filter((f) => f.endsWith('.test.js'));
+
+function run(files, label, extraEnv = {}, concurrency) {
+  if (files.length === 0) {
+    console.error(`run-tests: no ${label} test files found under dist/ (did the build run?)`);
+    process.exit(1);
+  }
+  console.log(`\n=== ${label}: ${files.length} files ===`);
+  const args = ['--enable-source-maps', '--test', '--test-reporter=spec'];
+  if (concurrency) args.push(`--test-concurrency=${concurrency}`);
+  const r = spawnSync(process.execPath, [...args, ...files], {
+    stdio: 'inherit',
+    env: { ...process.env, ...extraEnv },
+  });
+  if (r.status !== 0) {
+    console.error(`run-tests: ${label} tests failed (exit ${r.status})`);
+    process.exit(r.status ?? 1);
+  }
+}
+
+function services() {
+  const r = spawnSync('bash', [join(root, 'scripts/services.sh'), 'up'], { stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error('run-tests: could not start Kafka and Redis (scripts/services.sh up failed)');
+    process.exit(1);
+  }
+  const env = spawnSync('bash', [join(root, 'scripts/services.sh'), 'env'], { encoding: 'utf8' });
+  const out = {};
+  for (const line of env.stdout.split('\n')) {
+    const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+    if (m) out[m[1]] = m[2];
+  }
+  return out;
+}
+
+if (mode === 'unit' || mode === 'all') run(unitFiles(), 'unit');
+if (mode === 'integration' || mode === 'e2e' || mode === 'all') {
+  const env = services();
+  console.log(`services: kafka=${env.EMBER_TEST_KAFKA_BROKERS} redis=${env.EMBER_TEST_REDIS_URL}`);
+  if (mode !== 'e2e') run(suiteFiles('integration'), 'integration (real Kafka + Redis)', env, 1);
+  if (mode !== 'integration') run(suiteFiles('e2e'), 'e2e (real Kafka + Redis)', env, 1);
+}
