@@ -1,0 +1,100 @@
+import type { IncomingMessage, OutgoingMessage } from '../queue.port.js';
+import { PermanentError } from '../queue.errors.js';
+import { TOPICS } from '../topics.js';
+
+// profiles.normalized.v1: one series, ready for any backend. It maps one-to-one onto a
+// RawProfileSeries of the Push API (labels + one raw pprof), so the Pyroscope backend needs no
+// conversion. The value is the uncompressed pprof bytes.
+
+export const NORMALIZED_SERIES_TOPIC = TOPICS.normalized;
+export const NORMALIZED_SERIES_SCHEMA = 'normalized-series.v1';
+
+export interface SeriesLabel {
+  name: string;
+  value: string;
+}
+
+export interface NormalizedSeries {
+  /** deterministic: `${uploadId}:${index}`; the delivery-dedupe key */
+  seriesId: string;
+  uploadId: string;
+  tenant: string;
+  /** sorted by name, unique names */
+  labels: SeriesLabel[];
+  /** profile type id, `__name__:sample_type:unit:period_type:period_unit` of the first sample type */
+  profileTypeIds: string[];
+  startMs: number;
+  endMs: number;
+  pprof: Buffer;
+}
+
+const H = {
+  schema: 'ember-schema',
+  seriesId: 'ember-series-id',
+  uploadId: 'ember-upload-id',
+  tenant: 'ember-tenant',
+  labels: 'ember-labels',
+  types: 'ember-profile-types',
+  start: 'ember-start-ms',
+  end: 'ember-end-ms',
+} as const;
+
+export function encodeNormalizedSeries(s: NormalizedSeries): OutgoingMessage {
+  const service = s.labels.find((l) => l.name === 'service_name')?.value ?? '';
+  return {
+    key: `${s.tenant}/${service}`,
+    value: s.pprof,
+    headers: {
+      [H.schema]: NORMALIZED_SERIES_SCHEMA,
+      [H.seriesId]: s.seriesId,
+      [H.uploadId]: s.uploadId,
+      [H.tenant]: s.tenant,
+      [H.labels]: JSON.stringify(s.labels),
+      [H.types]: JSON.stringify(s.profileTypeIds),
+      [H.start]: String(s.startMs),
+      [H.end]: String(s.endMs),
+    },
+  };
+}
+
+export function decodeNormalizedSeries(m: IncomingMessage): NormalizedSeries {
+  const h = m.headers;
+  if (h[H.schema] !== NORMALIZED_SERIES_SCHEMA) {
+    throw new PermanentError(
+      `not a ${NORMALIZED_SERIES_SCHEMA} message (schema=${h[H.schema]})`,
+      'bad_message',
+    );
+  }
+  const missing = Object.values(H).filter((k) => h[k] === undefined);
+  if (missing.length > 0) {
+    throw new PermanentError(
+      `normalized series is missing headers: ${missing.join(', ')}`,
+      'bad_message',
+    );
+  }
+  let labels: SeriesLabel[];
+  let types: string[];
+  try {
+    labels = JSON.parse(h[H.labels]) as SeriesLabel[];
+    types = JSON.parse(h[H.types]) as string[];
+  } catch (err) {
+    throw new PermanentError('normalized series headers are not JSON', 'bad_message', {
+      cause: err,
+    });
+  }
+  if (!Array.isArray(labels) || !Array.isArray(types)) {
+    throw new PermanentError('normalized series labels are malformed', 'bad_message');
+  }
+  return {
+    seriesId: h[H.seriesId],
+    uploadId: h[H.uploadId],
+    tenant: h[H.tenant],
+    labels,
+    profileTypeIds: types,
+    startMs: Number(h[H.start]),
+    endMs: Number(h[H.end]),
+    pprof: m.value,
+  };
+}
+
+export const NORMALIZED_SERIES_HEADERS = H;

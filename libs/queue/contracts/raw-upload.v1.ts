@@ -1,0 +1,105 @@
+import type { IngestParams, UploadFormat } from '../../protocol/index.js';
+import type { IncomingMessage, OutgoingMessage } from '../queue.port.js';
+import { PermanentError } from '../queue.errors.js';
+import { TOPICS } from '../topics.js';
+
+// profiles.raw.v1: one accepted upload. The value is the request body exactly as received (still
+// gzip-compressed if it was); everything ingest resolved travels in headers, so the decoder sees
+// what ingest saw and a DLQ replay needs nothing else.
+
+export const RAW_UPLOAD_TOPIC = TOPICS.raw;
+export const RAW_UPLOAD_SCHEMA = 'raw-upload.v1';
+
+export interface RawUpload {
+  uploadId: string;
+  tenant: string;
+  format: UploadFormat;
+  contentType: string;
+  /** Content-Encoding header as sent ('' when absent) */
+  contentEncoding: string;
+  params: IngestParams;
+  /** ms since epoch when ingest accepted it */
+  receivedAtMs: number;
+  body: Buffer;
+}
+
+const H = {
+  schema: 'ember-schema',
+  uploadId: 'ember-upload-id',
+  tenant: 'ember-tenant',
+  format: 'ember-format',
+  contentType: 'ember-content-type',
+  contentEncoding: 'ember-content-encoding',
+  params: 'ember-params',
+  receivedAt: 'ember-received-at',
+} as const;
+
+export function encodeRawUpload(u: RawUpload): OutgoingMessage {
+  return {
+    // One service's uploads stay on one partition, in order.
+    key: `${u.tenant}/${u.params.appName}`,
+    value: u.body,
+    headers: {
+      [H.schema]: RAW_UPLOAD_SCHEMA,
+      [H.uploadId]: u.uploadId,
+      [H.tenant]: u.tenant,
+      [H.format]: u.format,
+      [H.contentType]: u.contentType,
+      [H.contentEncoding]: u.contentEncoding,
+      [H.params]: JSON.stringify(u.params),
+      [H.receivedAt]: String(u.receivedAtMs),
+    },
+  };
+}
+
+const FORMATS: ReadonlySet<string> = new Set<UploadFormat>([
+  'pprof',
+  'pprof-form',
+  'jfr',
+  'jfr-form',
+  'groups',
+  'lines',
+  'trie',
+  'tree',
+  'speedscope',
+  'push',
+]);
+
+/** Validates a consumed message against the contract; throws PermanentError when it is not one. */
+export function decodeRawUpload(m: IncomingMessage): RawUpload {
+  const h = m.headers;
+  if (h[H.schema] !== RAW_UPLOAD_SCHEMA) {
+    throw new PermanentError(
+      `not a ${RAW_UPLOAD_SCHEMA} message (schema=${h[H.schema]})`,
+      'bad_message',
+    );
+  }
+  const missing = Object.values(H).filter((k) => h[k] === undefined);
+  if (missing.length > 0) {
+    throw new PermanentError(`raw upload is missing headers: ${missing.join(', ')}`, 'bad_message');
+  }
+  if (!FORMATS.has(h[H.format])) {
+    throw new PermanentError(`raw upload has unknown format ${h[H.format]}`, 'bad_message');
+  }
+  let params: IngestParams;
+  try {
+    params = JSON.parse(h[H.params]) as IngestParams;
+  } catch (err) {
+    throw new PermanentError('raw upload params are not JSON', 'bad_message', { cause: err });
+  }
+  if (typeof params?.appName !== 'string' || typeof params.fromNanos !== 'string') {
+    throw new PermanentError('raw upload params are incomplete', 'bad_message');
+  }
+  return {
+    uploadId: h[H.uploadId],
+    tenant: h[H.tenant],
+    format: h[H.format] as UploadFormat,
+    contentType: h[H.contentType],
+    contentEncoding: h[H.contentEncoding],
+    params,
+    receivedAtMs: Number(h[H.receivedAt]),
+    body: m.value,
+  };
+}
+
+export const RAW_UPLOAD_HEADERS = H;
