@@ -1,2 +1,3 @@
 export * from './profile.js';
 export * from './profile-builder.js';
+export * from './pipeline-errors.js';

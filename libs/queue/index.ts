@@ -1,5 +1,11 @@
 export * from './queue.port.js';
-export * from './queue.errors.js';
+export {
+  RetryableError,
+  PermanentError,
+  isRetryable,
+  isPermanent,
+  backoffMs,
+} from '../model/index.js';
 export * from './topics.js';
 export * from './contracts/raw-upload.v1.js';
 export * from './contracts/normalized-series.v1.js';

@@ -1,5 +1,5 @@
 import type { IncomingMessage, OutgoingMessage } from '../queue.port.js';
-import { PermanentError } from '../queue.errors.js';
+import { PermanentError } from '../../model/index.js';
 import { TOPICS } from '../topics.js';
 
 // profiles.normalized.v1: one series, ready for any backend. It maps one-to-one onto a

@@ -1,6 +1,6 @@
 import type { IngestParams, UploadFormat } from '../../protocol/index.js';
 import type { IncomingMessage, OutgoingMessage } from '../queue.port.js';
-import { PermanentError } from '../queue.errors.js';
+import { PermanentError } from '../../model/index.js';
 import { TOPICS } from '../topics.js';
 
 // profiles.raw.v1: one accepted upload. The value is the request body exactly as received (still

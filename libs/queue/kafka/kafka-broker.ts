@@ -16,7 +16,7 @@ import type {
   Subscription,
   TopicSpec,
 } from '../queue.port.js';
-import { RetryableError, backoffMs } from '../queue.errors.js';
+import { RetryableError, backoffMs } from '../../model/index.js';
 
 const { Kafka, Partitioners, logLevel } = kafkajs;
 

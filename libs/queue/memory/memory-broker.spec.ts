@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { queueBrokerContract } from '../queue.contract.js';
-import { RetryableError } from '../queue.errors.js';
+import { RetryableError } from '../../model/index.js';
 import { MemoryBroker } from './memory-broker.js';
 
 queueBrokerContract('in-process', {

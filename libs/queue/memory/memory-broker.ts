@@ -9,7 +9,7 @@ import type {
   Subscription,
   TopicSpec,
 } from '../queue.port.js';
-import { RetryableError, backoffMs } from '../queue.errors.js';
+import { RetryableError, backoffMs } from '../../model/index.js';
 
 // The in-process stand-in for Kafka, used by the embedded default (`npm start` with no brokers)
 // and by unit tests. Same contract as the Kafka broker (queue.contract.ts), minus durability:

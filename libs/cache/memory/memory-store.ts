@@ -1,0 +1,72 @@
+import type { SharedStore, StoreHealth } from '../store.port.js';
+
+// The in-memory stand-in for Redis (embedded default, unit tests). Same contract as the Redis
+// store (store.contract.ts). Bounded: expired keys are swept as the map grows, and past
+// `maxKeys` the oldest keys go first (a dedupe key lost early costs at most a duplicate).
+
+export class MemoryStore implements SharedStore {
+  readonly kind = 'memory';
+  private readonly map = new Map<string, number>(); // key → expiry (ms)
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(private readonly maxKeys = 1_000_000) {}
+
+  async claim(keys: readonly string[], ttlMs: number): Promise<boolean[]> {
+    const now = Date.now();
+    return keys.map((k) => {
+      const exp = this.map.get(k);
+      if (exp !== undefined && exp > now) return false;
+      this.set(k, now + ttlMs);
+      return true;
+    });
+  }
+
+  async release(keys: readonly string[]): Promise<void> {
+    for (const k of keys) this.map.delete(k);
+  }
+
+  async exists(keys: readonly string[]): Promise<boolean[]> {
+    const now = Date.now();
+    return keys.map((k) => (this.map.get(k) ?? 0) > now);
+  }
+
+  async mark(keys: readonly string[], ttlMs: number): Promise<void> {
+    const exp = Date.now() + ttlMs;
+    for (const k of keys) this.set(k, exp);
+  }
+
+  async takeTokens(
+    key: string,
+    ratePerSec: number,
+    burst: number,
+    cost: number,
+  ): Promise<{ allowed: boolean; retryAfterMs: number }> {
+    const now = Date.now();
+    const b = this.buckets.get(key) ?? { tokens: burst, at: now };
+    b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 1000) * ratePerSec);
+    b.at = now;
+    this.buckets.set(key, b);
+    if (b.tokens >= cost) {
+      b.tokens -= cost;
+      return { allowed: true, retryAfterMs: 0 };
+    }
+    const missing = cost - b.tokens;
+    return { allowed: false, retryAfterMs: Math.ceil((missing / ratePerSec) * 1000) };
+  }
+
+  async health(): Promise<StoreHealth> {
+    return { ok: true, detail: `in-memory store, ${this.map.size} keys` };
+  }
+
+  async close(): Promise<void> {}
+
+  private set(key: string, exp: number): void {
+    this.map.delete(key); // re-insert so Map order is age order
+    this.map.set(key, exp);
+    if (this.map.size > this.maxKeys) {
+      const now = Date.now();
+      for (const [k, e] of this.map) if (e <= now) this.map.delete(k);
+      while (this.map.size > this.maxKeys) this.map.delete(this.map.keys().next().value as string);
+    }
+  }
+}

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { SharedStore } from './store.port.js';
+
+// One contract suite for every SharedStore: in-memory as a unit test, Redis as an integration
+// test against the real server.
+
+export function sharedStoreContract(name: string, create: () => Promise<SharedStore>): void {
+  describe(`SharedStore contract: ${name}`, () => {
+    let store: SharedStore;
+    const run = randomUUID().slice(0, 8);
+    const k = (s: string): string => `contract:${run}:${s}`;
+    before(async () => {
+      store = await create();
+    });
+    after(async () => {
+      await store.close();
+      await store.close();
+    });
+
+    it('claims a key once, and again after release', async () => {
+      assert.deepEqual(await store.claim([k('a'), k('b')], 60_000), [true, true]);
+      assert.deepEqual(await store.claim([k('a'), k('c')], 60_000), [false, true]);
+      await store.release([k('a'), k('missing')]);
+      assert.deepEqual(await store.claim([k('a')], 60_000), [true]);
+    });
+
+    it('expires claims after their ttl', async () => {
+      assert.deepEqual(await store.claim([k('ttl')], 50), [true]);
+      await new Promise((r) => setTimeout(r, 120));
+      assert.deepEqual(await store.claim([k('ttl')], 50), [true]);
+    });
+
+    it('marks and reports existence', async () => {
+      assert.deepEqual(await store.exists([k('m1'), k('m2')]), [false, false]);
+      await store.mark([k('m1')], 60_000);
+      assert.deepEqual(await store.exists([k('m1'), k('m2')]), [true, false]);
+      assert.deepEqual(await store.exists([]), []);
+    });
+
+    it('runs a token bucket: burst, then refusal with a wait, then refill', async () => {
+      const key = k('bucket');
+      const first = await store.takeTokens(key, 10, 5, 5);
+      assert.equal(first.allowed, true);
+      const second = await store.takeTokens(key, 10, 5, 3);
+      assert.equal(second.allowed, false);
+      assert.ok(
+        second.retryAfterMs > 0 && second.retryAfterMs <= 300,
+        `wait ${second.retryAfterMs}`,
+      );
+      await new Promise((r) => setTimeout(r, second.retryAfterMs + 50));
+      assert.equal((await store.takeTokens(key, 10, 5, 3)).allowed, true);
+    });
+
+    it('reports health', async () => {
+      assert.equal((await store.health()).ok, true);
+    });
+  });
+}

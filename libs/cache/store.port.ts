@@ -1,0 +1,48 @@
+// The shared-state port: short-lived keys that every replica sees (Redis in production, an
+// in-memory map in the embedded default). Nothing here is the only copy of profile data: losing
+// it costs at most a duplicate or a re-count, never an upload.
+
+export interface StoreHealth {
+  ok: boolean;
+  detail: string;
+}
+
+export interface SharedStore {
+  /** 'redis' | 'memory' */
+  readonly kind: string;
+  /**
+   * Sets each key only if absent, with an expiry (Redis SET NX PX, pipelined). Returns, per key,
+   * true when this call created it (the caller is first) and false when it existed.
+   */
+  claim(keys: readonly string[], ttlMs: number): Promise<boolean[]>;
+  /** Deletes keys; used to undo a claim when the work it guarded failed. Missing keys are fine. */
+  release(keys: readonly string[]): Promise<void>;
+  /** Per key, whether it exists. */
+  exists(keys: readonly string[]): Promise<boolean[]>;
+  /** Sets keys unconditionally, with an expiry. */
+  mark(keys: readonly string[], ttlMs: number): Promise<void>;
+  /**
+   * Token bucket shared by all replicas: refills `ratePerSec` tokens a second up to `burst`,
+   * takes `cost` when available. Returns whether it was taken, and if not, how long until it
+   * would be.
+   */
+  takeTokens(
+    key: string,
+    ratePerSec: number,
+    burst: number,
+    cost: number,
+  ): Promise<{ allowed: boolean; retryAfterMs: number }>;
+  health(): Promise<StoreHealth>;
+  /** Safe to call twice. */
+  close(): Promise<void>;
+}
+
+export const SHARED_STORE = Symbol('SHARED_STORE');
+
+/** Versioned key names; the tenant sits in a hash tag so one tenant's keys share a cluster slot. */
+export const keys = {
+  upload: (tenant: string, digest: string): string => `ember:v1:{${tenant}}:upload:${digest}`,
+  delivered: (backend: string, tenant: string, seriesId: string): string =>
+    `ember:v1:{${tenant}}:delivered:${backend}:${seriesId}`,
+  rate: (tenant: string): string => `ember:v1:{${tenant}}:rate`,
+};
