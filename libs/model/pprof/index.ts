@@ -1,0 +1,5 @@
+export { PprofDecodeError } from './errors.js';
+export type { PprofDecodeErrorKind } from './errors.js';
+export { decodePprof } from './profile-reader.js';
+export type { PprofDecodeLimits } from './profile-reader.js';
+export { encodePprof } from './profile-writer.js';
