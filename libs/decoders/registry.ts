@@ -1,0 +1,64 @@
+// Format → Decoder, and the one entry point the pipeline calls.
+
+import type { UploadFormat } from '../protocol/index.js';
+import { DecodeError, isDecodeError } from './decode-error.js';
+import type { DecodedSeries, DecodeInput, DecodeLimits, Decoder } from './decoder.js';
+import { defaultLimits } from './decoder.js';
+import { foldedDecoder } from './folded/folded.decoder.js';
+
+export class DecoderRegistry {
+  private readonly byFormat = new Map<UploadFormat, Decoder>();
+
+  constructor(decoders: readonly Decoder[] = []) {
+    for (const d of decoders) this.register(d);
+  }
+
+  /** Registers `d` for each of its formats, replacing an earlier decoder of the same format. */
+  register(d: Decoder): this {
+    for (const f of d.formats) this.byFormat.set(f, d);
+    return this;
+  }
+
+  get(format: UploadFormat): Decoder | undefined {
+    return this.byFormat.get(format);
+  }
+
+  formats(): UploadFormat[] {
+    return [...this.byFormat.keys()];
+  }
+
+  /**
+   * Decodes one upload. Contract: returns the series (possibly none: an empty or silently
+   * dropped upload) or throws DecodeError; any other exception from a decoder is a bug and is
+   * reported as a permanent `malformed` DecodeError with the original as `cause`.
+   */
+  decode(input: DecodeInput, limits: DecodeLimits = defaultLimits): DecodedSeries[] {
+    const d = this.byFormat.get(input.format);
+    if (d === undefined) {
+      throw new DecodeError('unsupported_format', `no decoder for format ${input.format}`);
+    }
+    try {
+      return d.decode(input, limits);
+    } catch (e) {
+      if (isDecodeError(e)) throw e;
+      throw new DecodeError('malformed', `decoder ${input.format} failed: ${String(e)}`, {
+        cause: e,
+      });
+    }
+  }
+}
+
+/** The decoders of this library (JFR registers itself separately, from `libs/decoders/jfr`). */
+export function createDefaultRegistry(): DecoderRegistry {
+  return new DecoderRegistry([foldedDecoder]);
+}
+
+const shared = createDefaultRegistry();
+
+/** Decodes one upload with the default registry. See `DecoderRegistry.decode`. */
+export function decodeUpload(
+  input: DecodeInput,
+  limits: DecodeLimits = defaultLimits,
+): DecodedSeries[] {
+  return shared.decode(input, limits);
+}

@@ -1,0 +1,82 @@
+// Pyroscope's ValidateProfile (`pkg/validation/validate.go`), as rejections (DecodeError) and
+// the two truncations it performs (stack depth, symbol length). The ingestion-window check is
+// not done here: it depends on when the series reaches the backend, not on the bytes.
+
+import { isWellFormed, truncateStacks, truncateSymbols } from '../model/index.js';
+import type { Profile } from '../model/index.js';
+import { DecodeError } from './decode-error.js';
+import type { DecodeLimits } from './decoder.js';
+
+export interface ValidateStats {
+  stacksTruncated: number;
+  symbolsTruncated: number;
+}
+
+/** Throws DecodeError where Pyroscope rejects; truncates where it truncates. Mutates `p`. */
+export function validateProfile(p: Profile, limits: DecodeLimits): ValidateStats {
+  if (p.sampleType.length === 0) throw new DecodeError('invalid_profile', 'empty profile');
+  if (limits.maxSamples > 0 && p.sample.length > limits.maxSamples) {
+    throw new DecodeError(
+      'too_many_samples',
+      `the profile exceeds the samples count limit (max_profile_stacktrace_samples, actual: ${p.sample.length}, limit: ${limits.maxSamples})`,
+    );
+  }
+  const stacksTruncated = truncateStacks(p, limits.maxStackDepth);
+  if (limits.maxSampleLabels > 0) {
+    for (const s of p.sample) {
+      if (s.label.length > limits.maxSampleLabels) {
+        throw new DecodeError(
+          'too_many_sample_labels',
+          `the profile exceeds the sample labels limit (max_profile_stacktrace_sample_labels, actual: ${s.label.length}, limit: ${limits.maxSampleLabels})`,
+        );
+      }
+    }
+  }
+  const symbolsTruncated = truncateSymbols(p, limits.maxSymbolLength);
+  for (const l of p.location) {
+    if (l.id === 0) throw new DecodeError('invalid_profile', 'location id is 0');
+  }
+  for (const f of p.function) {
+    if (f.id === 0) throw new DecodeError('invalid_profile', 'function id is 0');
+  }
+  const vs = p.sampleType.length;
+  for (const s of p.sample) {
+    if (s.value.length !== vs)
+      throw new DecodeError('invalid_profile', 'sample value length mismatch');
+  }
+  const n = p.stringTable.length;
+  if (n === 0 || p.stringTable[0] !== '') {
+    throw new DecodeError('invalid_profile', 'string 0 should be empty string');
+  }
+  const bad = (i: number): boolean => !(i >= 0 && i < n);
+  for (const vt of p.sampleType) {
+    if (bad(vt.type))
+      throw new DecodeError('invalid_profile', 'sample type type string index out of range');
+  }
+  for (const s of p.sample) {
+    for (const l of s.label) {
+      if (bad(l.str) || bad(l.key)) {
+        throw new DecodeError('invalid_profile', 'sample label string index out of range');
+      }
+    }
+  }
+  for (const f of p.function) {
+    if (bad(f.name) || bad(f.systemName) || bad(f.filename)) {
+      throw new DecodeError('invalid_profile', 'function string index out of range');
+    }
+  }
+  for (const m of p.mapping) {
+    if (bad(m.filename) || bad(m.buildId)) {
+      throw new DecodeError('invalid_profile', 'mapping string index out of range');
+    }
+  }
+  for (const vt of p.sampleType) {
+    if (p.stringTable[vt.type].includes('-')) {
+      throw new DecodeError('invalid_profile', 'sample type contains -');
+    }
+  }
+  for (const s of p.stringTable) {
+    if (!isWellFormed(s)) throw new DecodeError('invalid_utf8', 'invalid utf8 string');
+  }
+  return { stacksTruncated, symbolsTruncated };
+}
