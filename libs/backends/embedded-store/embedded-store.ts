@@ -1,0 +1,246 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { decodePprof } from '../../model/pprof/index.js';
+import type { Profile } from '../../model/index.js';
+import type { NormalizedSeries, SeriesLabel } from '../../queue/index.js';
+import { RetryableError } from '../../model/index.js';
+import type { Backend } from '../backend.port.js';
+import { matches, parseSelector, type Matcher } from './label-selector.js';
+
+// The embedded profile store: every normalised series on local disk in SQLite (better-sqlite3,
+// synchronous and fast for a single writer), keyed by (tenant, series id), so a redelivered
+// series is a no-op. Profiles are kept as gzip-compressed pprof; queries decode and merge them.
+// Retention drops rows by age and then by total size, oldest first.
+//
+// Ownership: one process owns the database file (the exporter that hosts the store).
+
+export interface EmbeddedStoreOptions {
+  dataDir: string;
+  retentionMs: number;
+  maxBytes: number;
+}
+
+export interface StoredSeries {
+  seriesId: string;
+  labels: SeriesLabel[];
+  profileTypeIds: string[];
+  startMs: number;
+  endMs: number;
+}
+
+export interface SelectQuery {
+  tenant: string;
+  profileTypeId: string;
+  labelSelector: string;
+  startMs: number;
+  endMs: number;
+}
+
+export interface ParsedProfileType {
+  id: string;
+  name: string;
+  sampleType: string;
+  sampleUnit: string;
+  periodType: string;
+  periodUnit: string;
+}
+
+export function parseProfileTypeId(id: string): ParsedProfileType {
+  const parts = id.split(':');
+  if (parts.length !== 5) {
+    throw new Error(
+      `profile type id must be name:sample_type:sample_unit:period_type:period_unit, got ${id}`,
+    );
+  }
+  const [name, sampleType, sampleUnit, periodType, periodUnit] = parts;
+  return { id, name, sampleType, sampleUnit, periodType, periodUnit };
+}
+
+interface Row {
+  series_id: string;
+  labels: string;
+  profile_types: string;
+  start_ms: number;
+  end_ms: number;
+  pprof: Buffer;
+}
+
+export class EmbeddedStore implements Backend {
+  readonly name = 'embedded';
+  private readonly db: Database.Database;
+  private readonly insert: Database.Statement;
+  private closed = false;
+
+  constructor(private readonly options: EmbeddedStoreOptions) {
+    mkdirSync(options.dataDir, { recursive: true });
+    this.db = new Database(join(options.dataDir, 'profiles.sqlite'));
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS series (
+        tenant TEXT NOT NULL,
+        series_id TEXT NOT NULL,
+        service_name TEXT NOT NULL,
+        labels TEXT NOT NULL,
+        profile_types TEXT NOT NULL,
+        start_ms INTEGER NOT NULL,
+        end_ms INTEGER NOT NULL,
+        stored_ms INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        pprof BLOB NOT NULL,
+        PRIMARY KEY (tenant, series_id)
+      );
+      CREATE INDEX IF NOT EXISTS series_by_time ON series (tenant, end_ms);
+      CREATE INDEX IF NOT EXISTS series_by_age ON series (stored_ms);
+    `);
+    this.insert = this.db.prepare(
+      `INSERT OR IGNORE INTO series (tenant, series_id, service_name, labels, profile_types, start_ms, end_ms, stored_ms, size, pprof)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+  }
+
+  async send(series: readonly NormalizedSeries[]): Promise<void> {
+    if (this.closed) throw new RetryableError('embedded store is closed');
+    const now = Date.now();
+    const rows = series.map((s) => {
+      const blob = gzipSync(s.pprof, { level: 1 });
+      return [
+        s.tenant,
+        s.seriesId,
+        s.labels.find((l) => l.name === 'service_name')?.value ?? '',
+        JSON.stringify(s.labels),
+        JSON.stringify(s.profileTypeIds),
+        s.startMs,
+        s.endMs,
+        now,
+        blob.length,
+        blob,
+      ] as const;
+    });
+    try {
+      this.db.transaction(() => {
+        for (const r of rows) this.insert.run(...r);
+      })();
+    } catch (err) {
+      // SQLITE_BUSY / disk full: nothing was written (one transaction); the exporter retries
+      throw new RetryableError(
+        `embedded store write failed: ${(err as Error).message}`,
+        undefined,
+        { cause: err },
+      );
+    }
+  }
+
+  /** Drops series older than the retention, then the oldest until under maxBytes. */
+  enforceRetention(now = Date.now()): { deleted: number } {
+    let deleted = this.db
+      .prepare('DELETE FROM series WHERE stored_ms < ?')
+      .run(now - this.options.retentionMs).changes;
+    const total = (
+      this.db.prepare('SELECT COALESCE(SUM(size), 0) AS s FROM series').get() as { s: number }
+    ).s;
+    if (total > this.options.maxBytes) {
+      let excess = total - this.options.maxBytes;
+      const old = this.db
+        .prepare('SELECT tenant, series_id, size FROM series ORDER BY stored_ms ASC')
+        .iterate() as Iterable<{
+        tenant: string;
+        series_id: string;
+        size: number;
+      }>;
+      const victims: [string, string][] = [];
+      for (const r of old) {
+        if (excess <= 0) break;
+        victims.push([r.tenant, r.series_id]);
+        excess -= r.size;
+      }
+      const del = this.db.prepare('DELETE FROM series WHERE tenant = ? AND series_id = ?');
+      this.db.transaction(() =>
+        victims.forEach(([t, id]) => (deleted += del.run(t, id).changes)),
+      )();
+    }
+    return { deleted };
+  }
+
+  /** Series of a tenant overlapping [startMs, endMs] that satisfy the selector. */
+  select(
+    tenant: string,
+    matchers: readonly Matcher[],
+    startMs: number,
+    endMs: number,
+  ): (StoredSeries & { pprof: Buffer })[] {
+    const rows = this.db
+      .prepare(
+        'SELECT series_id, labels, profile_types, start_ms, end_ms, pprof FROM series WHERE tenant = ? AND end_ms >= ? AND start_ms <= ? ORDER BY start_ms',
+      )
+      .all(tenant, startMs, endMs) as Row[];
+    const out: (StoredSeries & { pprof: Buffer })[] = [];
+    for (const r of rows) {
+      const labels = JSON.parse(r.labels) as SeriesLabel[];
+      const profileTypeIds = JSON.parse(r.profile_types) as string[];
+      const map = new Map(labels.map((l) => [l.name, l.value]));
+      for (const t of profileTypeIds) {
+        // expose __profile_type__ to selectors, as Pyroscope does
+        if (!map.has('__profile_type__')) map.set('__profile_type__', t);
+      }
+      if (!matches(map, matchers)) continue;
+      out.push({
+        seriesId: r.series_id,
+        labels,
+        profileTypeIds,
+        startMs: r.start_ms,
+        endMs: r.end_ms,
+        pprof: r.pprof,
+      });
+    }
+    return out;
+  }
+
+  /**
+   * The profiles of one profile type matching a query, each with the index of the sample type
+   * the profile type names.
+   */
+  selectProfiles(q: SelectQuery): { series: StoredSeries; profile: Profile; valueIndex: number }[] {
+    const pt = parseProfileTypeId(q.profileTypeId);
+    const matchers = parseSelector(q.labelSelector);
+    const out: { series: StoredSeries; profile: Profile; valueIndex: number }[] = [];
+    for (const s of this.select(q.tenant, matchers, q.startMs, q.endMs)) {
+      if (!s.profileTypeIds.includes(q.profileTypeId)) continue;
+      const profile = decodePprof(gunzipSync(s.pprof));
+      const st = profile.stringTable;
+      const valueIndex = profile.sampleType.findIndex(
+        (vt) => st[vt.type] === pt.sampleType && st[vt.unit] === pt.sampleUnit,
+      );
+      if (valueIndex < 0) continue;
+      out.push({ series: s, profile, valueIndex });
+    }
+    return out;
+  }
+
+  /** All series metadata of a tenant in a time range (for label and type listings). */
+  listSeries(
+    tenant: string,
+    startMs: number,
+    endMs: number,
+    matchers: readonly Matcher[] = [],
+  ): StoredSeries[] {
+    return this.select(tenant, matchers, startMs, endMs).map(({ pprof: _pprof, ...rest }) => rest);
+  }
+
+  countSeries(tenant?: string): number {
+    const r = tenant
+      ? (this.db.prepare('SELECT COUNT(*) AS n FROM series WHERE tenant = ?').get(tenant) as {
+          n: number;
+        })
+      : (this.db.prepare('SELECT COUNT(*) AS n FROM series').get() as { n: number });
+    return r.n;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+}

@@ -1,0 +1,101 @@
+// Prometheus-style label selectors as Pyroscope's query API takes them:
+// `{service_name="app", env=~"prod|dev", pod!="x", region!~"eu-.*"}`. Regexes are fully
+// anchored, as in Prometheus. Throws SelectorError with the position of the problem.
+
+export type MatchOp = '=' | '!=' | '=~' | '!~';
+
+export interface Matcher {
+  name: string;
+  op: MatchOp;
+  value: string;
+  /** compiled for =~ and !~ */
+  re?: RegExp;
+}
+
+export class SelectorError extends Error {
+  override readonly name = 'SelectorError';
+}
+
+export function parseSelector(input: string): Matcher[] {
+  const s = input.trim();
+  if (s === '' || s === '{}') return [];
+  if (!s.startsWith('{') || !s.endsWith('}')) {
+    throw new SelectorError(`label selector must be enclosed in {}: ${input}`);
+  }
+  const out: Matcher[] = [];
+  let i = 1;
+  const end = s.length - 1;
+  const skipWs = (): void => {
+    while (i < end && /\s/.test(s[i])) i++;
+  };
+  while (true) {
+    skipWs();
+    if (i >= end) break;
+    const nameStart = i;
+    while (i < end && /[A-Za-z0-9_.]/.test(s[i])) i++;
+    const name = s.slice(nameStart, i);
+    if (name === '') throw new SelectorError(`expected a label name at position ${i} in ${input}`);
+    skipWs();
+    let op: MatchOp;
+    if (s.startsWith('=~', i)) op = '=~';
+    else if (s.startsWith('!~', i)) op = '!~';
+    else if (s.startsWith('!=', i)) op = '!=';
+    else if (s[i] === '=') op = '=';
+    else throw new SelectorError(`expected =, !=, =~ or !~ after ${name} in ${input}`);
+    i += op.length;
+    skipWs();
+    const quote = s[i];
+    if (quote !== '"' && quote !== "'" && quote !== '`') {
+      throw new SelectorError(`expected a quoted value for ${name} in ${input}`);
+    }
+    i++;
+    let value = '';
+    while (i < end && s[i] !== quote) {
+      if (s[i] === '\\' && quote !== '`' && i + 1 < end) {
+        const n = s[i + 1];
+        value += n === 'n' ? '\n' : n === 't' ? '\t' : n;
+        i += 2;
+      } else value += s[i++];
+    }
+    if (s[i] !== quote) throw new SelectorError(`unterminated value for ${name} in ${input}`);
+    i++;
+    const m: Matcher = { name, op, value };
+    if (op === '=~' || op === '!~') {
+      try {
+        m.re = new RegExp(`^(?:${value})$`);
+      } catch (err) {
+        throw new SelectorError(`invalid regex for ${name}: ${(err as Error).message}`);
+      }
+    }
+    out.push(m);
+    skipWs();
+    if (s[i] === ',') i++;
+    else if (i < end) throw new SelectorError(`expected , or } at position ${i} in ${input}`);
+  }
+  return out;
+}
+
+/** Whether a label set (missing label = "") satisfies every matcher. */
+export function matches(
+  labels: ReadonlyMap<string, string>,
+  matchers: readonly Matcher[],
+): boolean {
+  for (const m of matchers) {
+    const v = labels.get(m.name) ?? '';
+    switch (m.op) {
+      case '=':
+        if (v !== m.value) return false;
+        break;
+      case '!=':
+        if (v === m.value) return false;
+        break;
+      case '=~':
+        if (!m.re!.test(v)) return false;
+        break;
+      case '!~':
+        if (m.re!.test(v)) return false;
+        break;
+    }
+  }
+  return true;
+}

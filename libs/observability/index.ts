@@ -1,0 +1,3 @@
+export * from './discard-reasons.js';
+export * from './metrics.js';
+export * from './health.js';

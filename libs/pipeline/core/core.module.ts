@@ -1,0 +1,57 @@
+import { type DynamicModule, Global, Module } from '@nestjs/common';
+import type { Backend } from '../../backends/backend.port.js';
+import type { EmbeddedStore } from '../../backends/embedded-store/embedded-store.js';
+import type { SharedStore } from '../../cache/index.js';
+import { Metrics, Readiness } from '../../observability/index.js';
+import type { QueueBroker } from '../../queue/index.js';
+import type { EmberConfig } from '../../runtime/config.js';
+import {
+  BACKEND_LIST,
+  EMBEDDED_STORE,
+  EMBER_CONFIG,
+  QUEUE_BROKER,
+  SHARED_STORE,
+} from './tokens.js';
+
+export interface CoreDeps {
+  config: EmberConfig;
+  broker: QueueBroker;
+  store: SharedStore;
+  backends: Backend[];
+  embedded: EmbeddedStore | null;
+  metrics: Metrics;
+  readiness: Readiness;
+}
+
+/**
+ * What every component shares, built by bootstrap before Nest starts (so a bad config or an
+ * unreachable dependency fails before any module runs). Lifecycles of these objects belong to
+ * bootstrap, not to Nest.
+ */
+@Global()
+@Module({})
+export class CoreModule {
+  static forRoot(deps: CoreDeps): DynamicModule {
+    return {
+      module: CoreModule,
+      providers: [
+        { provide: EMBER_CONFIG, useValue: deps.config },
+        { provide: QUEUE_BROKER, useValue: deps.broker },
+        { provide: SHARED_STORE, useValue: deps.store },
+        { provide: BACKEND_LIST, useValue: deps.backends },
+        { provide: EMBEDDED_STORE, useValue: deps.embedded },
+        { provide: Metrics, useValue: deps.metrics },
+        { provide: Readiness, useValue: deps.readiness },
+      ],
+      exports: [
+        EMBER_CONFIG,
+        QUEUE_BROKER,
+        SHARED_STORE,
+        BACKEND_LIST,
+        EMBEDDED_STORE,
+        Metrics,
+        Readiness,
+      ],
+    };
+  }
+}

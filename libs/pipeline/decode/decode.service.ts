@@ -1,0 +1,145 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import {
+  decodeUpload,
+  defaultLimits,
+  isDecodeError,
+  type DecodeLimits,
+  type DecodedSeries,
+} from '../../decoders/index.js';
+import { PermanentError, RetryableError, profileTypeIds, type Int64 } from '../../model/index.js';
+import { encodePprof } from '../../model/pprof/index.js';
+import { Metrics, asDiscardReason } from '../../observability/index.js';
+import { inflateBounded, isGzip } from '../../protocol/gzip.js';
+import {
+  TOPICS,
+  decodeRawUpload,
+  encodeNormalizedSeries,
+  toDeadLetter,
+  type IncomingMessage,
+  type MessageBatch,
+  type OutgoingMessage,
+  type QueueBroker,
+  type RawUpload,
+} from '../../queue/index.js';
+import type { EmberConfig } from '../../runtime/config.js';
+import { EMBER_CONFIG, QUEUE_BROKER } from '../core/tokens.js';
+
+// The decode stage: raw uploads in, one normalised series per message out. A message that can
+// never decode goes to profiles.raw.v1.dlq with its reason and is counted; anything transient
+// (the queue refusing a publish) is thrown, so the batch is retried and not committed. Series
+// ids are `${uploadId}:${index}`, deterministic, so a redelivered upload yields the same ids
+// and the exporter's delivery dedupe drops the repeats.
+
+@Injectable()
+export class DecodeService {
+  private readonly log = new Logger('Decoder');
+  private readonly limits: DecodeLimits;
+
+  constructor(
+    @Inject(EMBER_CONFIG) private readonly config: EmberConfig,
+    @Inject(QUEUE_BROKER) private readonly broker: QueueBroker,
+    private readonly metrics: Metrics,
+  ) {
+    this.limits = { ...defaultLimits, maxDecompressedBytes: config.file.limits.maxProfileBytes };
+  }
+
+  async handleBatch(batch: MessageBatch): Promise<void> {
+    const normalized: OutgoingMessage[] = [];
+    const dead: OutgoingMessage[] = [];
+    for (const m of batch.messages) {
+      const stop = this.metrics.time('decode');
+      try {
+        const upload = decodeRawUpload(m);
+        const series = this.decode(upload);
+        series.forEach((s, i) => normalized.push(this.toMessage(upload, s, i)));
+        this.metrics.decodedSeries.inc({ tenant: upload.tenant }, series.length);
+      } catch (err) {
+        const { reason, message } = this.classify(err);
+        dead.push(toDeadLetter(m, reason, message));
+        this.metrics.discarded.inc({
+          reason: asDiscardReason(reason),
+          tenant: m.headers['ember-tenant'] ?? 'unknown',
+        });
+        this.metrics.deadLettered.inc({ topic: m.topic, reason });
+        this.log.warn(
+          JSON.stringify({ msg: 'upload dead-lettered', reason, error: message, ...where(m) }),
+        );
+      } finally {
+        stop();
+      }
+      await batch.heartbeat();
+    }
+    // Both publishes must be acknowledged before the batch may be committed.
+    if (normalized.length > 0) await this.broker.publish(TOPICS.normalized, normalized);
+    if (dead.length > 0) await this.broker.publish(TOPICS.rawDlq, dead);
+  }
+
+  private decode(u: RawUpload): DecodedSeries[] {
+    let body: Uint8Array = u.body;
+    // Pyroscope ignores Content-Encoding; we honour it as well (bounded, like every inflate).
+    if (u.contentEncoding.toLowerCase() === 'gzip' && isGzip(body)) {
+      body = inflateBounded(body, this.config.ingest.maxBodyBytes);
+    }
+    return decodeUpload(
+      {
+        format: u.format,
+        body,
+        params: u.params,
+        contentType: u.contentType,
+        nowNanos: BigInt(u.receivedAtMs) * 1_000_000n,
+      },
+      this.limits,
+    );
+  }
+
+  private toMessage(u: RawUpload, s: DecodedSeries, index: number): OutgoingMessage {
+    const metric = s.labels.find((l) => l.name === '__name__')?.value ?? '';
+    const startNs = num(s.profile.timeNanos) || Number(BigInt(u.params.fromNanos));
+    const durNs = num(s.profile.durationNanos);
+    const startMs = Math.floor(startNs / 1e6);
+    const endMs =
+      durNs > 0
+        ? Math.floor((startNs + durNs) / 1e6)
+        : Math.max(startMs, Math.floor(Number(BigInt(u.params.untilNanos)) / 1e6));
+    return encodeNormalizedSeries({
+      seriesId: `${u.uploadId}:${index}`,
+      uploadId: u.uploadId,
+      tenant: u.tenant,
+      labels: s.labels.map((l) => ({ name: l.name, value: l.value })),
+      profileTypeIds: profileTypeIds(metric, s.profile),
+      startMs,
+      endMs,
+      pprof: Buffer.from(encodePprof(s.profile)),
+    });
+  }
+
+  private classify(err: unknown): { reason: string; message: string } {
+    if (err instanceof RetryableError) throw err;
+    if (isDecodeError(err)) {
+      if (!err.permanent) throw new RetryableError(err.message, undefined, { cause: err });
+      return { reason: err.reason, message: err.message };
+    }
+    if (err instanceof PermanentError) return { reason: err.reason, message: err.message };
+    const e = err as { status?: number; reason?: string; message?: string };
+    if (typeof e?.reason === 'string' && typeof e.message === 'string')
+      return { reason: e.reason, message: e.message };
+    // A decoder bug must not block the partition forever: dead-letter it, loudly.
+    this.log.error(`unexpected decoder failure: ${(err as Error)?.stack ?? String(err)}`);
+    return {
+      reason: 'unknown',
+      message: `unexpected decoder failure: ${(err as Error)?.message ?? String(err)}`,
+    };
+  }
+}
+
+function num(v: Int64): number {
+  return typeof v === 'bigint' ? Number(v) : v;
+}
+
+function where(m: IncomingMessage): Record<string, string> {
+  return {
+    tenant: m.headers['ember-tenant'] ?? '',
+    uploadId: m.headers['ember-upload-id'] ?? '',
+    offset: `${m.topic}[${m.partition}]@${m.offset}`,
+  };
+}

@@ -1,0 +1,81 @@
+import { All, Controller, Logger, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Metrics } from '../../observability/index.js';
+import { HttpFailure, errorBody } from '../core/http-error.js';
+import { TenantResolver } from '../tenancy/tenant-resolver.js';
+import { IngestService } from './ingest.service.js';
+
+// POST /ingest and /pyroscope/ingest, as the Pyroscope server routes them. Other methods get
+// 405 like Pyroscope's router. One structured log line per rejected upload, none per accepted.
+
+@Controller()
+export class IngestController {
+  private readonly log = new Logger('Ingest');
+
+  constructor(
+    private readonly ingest: IngestService,
+    private readonly tenants: TenantResolver,
+    private readonly metrics: Metrics,
+  ) {}
+
+  @All(['ingest', 'pyroscope/ingest'])
+  async handle(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const rawQuery = req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '';
+    let tenant = 'unknown';
+    let format = 'unknown';
+    let spy = 'unknown';
+    try {
+      if (req.method !== 'POST') {
+        throw new HttpFailure(
+          405,
+          `method ${req.method} not allowed: send uploads with POST`,
+          'invalid_param',
+          {
+            allow: 'POST',
+          },
+        );
+      }
+      tenant = this.tenants.resolve(req.headers);
+      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      const outcome = await this.ingest.accept({
+        tenant,
+        rawQuery,
+        contentType: header(req, 'content-type'),
+        contentEncoding: header(req, 'content-encoding'),
+        body,
+      });
+      format = outcome.format;
+      spy = outcome.params.spyName;
+      this.metrics.ingestRequests.inc({ format, spy, tenant, status: '200' });
+      await reply.status(200).send();
+    } catch (err) {
+      const f =
+        err instanceof HttpFailure
+          ? err
+          : new HttpFailure(500, `internal error: ${(err as Error).message}`, 'unknown');
+      this.metrics.ingestRequests.inc({ format, spy, tenant, status: String(f.status) });
+      if (f.status < 500 || f.status === 503)
+        this.metrics.discarded.inc({ reason: f.reason, tenant });
+      this.log.warn(
+        JSON.stringify({
+          msg: 'upload rejected',
+          status: f.status,
+          reason: f.reason,
+          tenant,
+          error: f.message,
+          query: rawQuery.slice(0, 512),
+        }),
+      );
+      await reply
+        .status(f.status)
+        .headers(f.headers)
+        .type('application/json')
+        .send(errorBody(f.status, f.message, f.code));
+    }
+  }
+}
+
+function header(req: FastifyRequest, name: string): string {
+  const v = req.headers[name];
+  return (Array.isArray(v) ? v[0] : v) ?? '';
+}

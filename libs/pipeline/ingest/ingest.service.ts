@@ -1,0 +1,157 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { UploadDedupe, keys, type SharedStore } from '../../cache/index.js';
+import { isRetryable } from '../../model/index.js';
+import { Metrics } from '../../observability/index.js';
+import { isProtocolError } from '../../protocol/errors.js';
+import { parseGoQuery, parseIngestRequest } from '../../protocol/ingest-request.js';
+import type { IngestParams, UploadFormat } from '../../protocol/index.js';
+import { TOPICS, encodeRawUpload, type QueueBroker } from '../../queue/index.js';
+import { tenantLimits, type EmberConfig } from '../../runtime/config.js';
+import { HttpFailure } from '../core/http-error.js';
+import { EMBER_CONFIG, QUEUE_BROKER, SHARED_STORE } from '../core/tokens.js';
+
+// The ingest stage: validates the envelope of an upload, answers exactly as Pyroscope would for
+// envelope errors, and publishes the untouched body with its metadata. It never decodes a
+// profile (the decoder does), so it stays cheap under bursts. It answers 200 only once the
+// queue acknowledged the upload: an upload answered 200 is never lost.
+
+export interface IngestInput {
+  tenant: string;
+  /** the query string as sent, without the leading `?` */
+  rawQuery: string;
+  contentType: string;
+  contentEncoding: string;
+  body: Buffer;
+}
+
+export interface IngestOutcome {
+  uploadId: string;
+  duplicate: boolean;
+  format: UploadFormat;
+  params: IngestParams;
+}
+
+@Injectable()
+export class IngestService {
+  private readonly log = new Logger('Ingest');
+  private readonly dedupe: UploadDedupe;
+
+  constructor(
+    @Inject(EMBER_CONFIG) private readonly config: EmberConfig,
+    @Inject(QUEUE_BROKER) private readonly broker: QueueBroker,
+    @Inject(SHARED_STORE) private readonly store: SharedStore,
+    private readonly metrics: Metrics,
+  ) {
+    this.dedupe = new UploadDedupe(store, config.ingest.dedupeWindowMs);
+  }
+
+  /** Throws HttpFailure for every rejection; resolves once the upload is durably queued. */
+  async accept(input: IngestInput): Promise<IngestOutcome> {
+    const { tenant } = input;
+    let parsed;
+    try {
+      parsed = parseIngestRequest({
+        query: parseGoQuery(input.rawQuery),
+        contentType: input.contentType,
+        now: BigInt(Date.now()) * 1_000_000n,
+      });
+    } catch (err) {
+      if (isProtocolError(err))
+        throw new HttpFailure(err.status, err.message, err.reason, {}, err.code);
+      throw err;
+    }
+    const { params, format } = parsed;
+    this.metrics.ingestBytes.inc({ tenant, encoding: 'compressed' }, input.body.length);
+
+    await this.checkRate(tenant, input.body.length);
+
+    const claim = await this.guard(() =>
+      this.dedupe.claim({
+        tenant,
+        name: params.name,
+        from: params.fromNanos,
+        until: params.untilNanos,
+        format,
+        body: input.body,
+      }),
+    );
+    const uploadId = randomUUID();
+    if (claim === null) {
+      this.metrics.ingestDuplicates.inc({ tenant });
+      return { uploadId, duplicate: true, format, params };
+    }
+    const stop = this.metrics.time('ingest_publish');
+    try {
+      await this.broker.publish(TOPICS.raw, [
+        encodeRawUpload({
+          uploadId,
+          tenant,
+          format,
+          contentType: input.contentType,
+          contentEncoding: input.contentEncoding,
+          params,
+          receivedAtMs: Date.now(),
+          body: input.body,
+        }),
+      ]);
+    } catch (err) {
+      // Not published: forget the claim so the agent's retry is not taken for a duplicate.
+      await this.dedupe.release(claim).catch(() => {});
+      if (isRetryable(err)) {
+        this.log.warn(`upload not queued (503): ${err.message}`);
+        throw new HttpFailure(
+          503,
+          `the profile queue is unavailable, retry later: ${err.message}`,
+          'queue_unavailable',
+          {
+            'retry-after': '5',
+          },
+        );
+      }
+      throw err;
+    } finally {
+      stop();
+    }
+    return { uploadId, duplicate: false, format, params };
+  }
+
+  /** Per-tenant ingestion rate, a token bucket of body bytes shared by every ingest replica. */
+  private async checkRate(tenant: string, bytes: number): Promise<void> {
+    const limits = tenantLimits(this.config, tenant);
+    if (limits.ingestionRateBytes <= 0) return;
+    const burst = Math.max(limits.ingestionBurstBytes, limits.ingestionRateBytes);
+    // A single upload larger than the burst could never pass; charge it the whole burst instead.
+    const cost = Math.min(bytes, burst);
+    const r = await this.guard(() =>
+      this.store.takeTokens(keys.rate(tenant), limits.ingestionRateBytes, burst, cost),
+    );
+    if (!r.allowed) {
+      const seconds = Math.max(1, Math.ceil(r.retryAfterMs / 1000));
+      throw new HttpFailure(
+        429,
+        `push rate limit (${limits.ingestionRateBytes} bytes/s) exceeded for tenant ${tenant} while adding ${bytes} bytes; retry after ${seconds}s or raise limits.ingestionRateBytes`,
+        'rate_limited',
+        { 'retry-after': String(seconds) },
+      );
+    }
+  }
+
+  private async guard<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (isRetryable(err)) {
+        throw new HttpFailure(
+          503,
+          `shared state (Redis) is unavailable, retry later: ${err.message}`,
+          'store_unavailable',
+          {
+            'retry-after': '5',
+          },
+        );
+      }
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,241 @@
+import 'reflect-metadata';
+import { ConsoleLogger, type DynamicModule, Logger, Module, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { join } from 'node:path';
+import type { Backend } from '../backends/backend.port.js';
+import { EmbeddedStore } from '../backends/embedded-store/embedded-store.js';
+import { MemoryStore, RedisStore, type SharedStore } from '../cache/index.js';
+import { Metrics, Readiness } from '../observability/index.js';
+import {
+  CoreModule,
+  DecodeModule,
+  ExportModule,
+  HealthModule,
+  IngestModule,
+  QueryModule,
+  errorBody,
+} from '../pipeline/index.js';
+import {
+  KafkaBroker,
+  MemoryBroker,
+  QueueTransport,
+  topicSpecs,
+  type QueueBroker,
+} from '../queue/index.js';
+import { ConfigError, loadConfig, type EmberConfig } from './config.js';
+import type { Target } from './targets.js';
+
+// One bootstrap for every entry point (apps/*/main.ts): the targets decide which modules a
+// process composes. Order matters and is the contract of a clean start:
+//   1. config, validated (a bad config fails here, before any connection opens);
+//   2. the ports (Kafka or in-process queue, Redis or in-memory store, backends), connected and
+//      topics created;
+//   3. Nest with the modules of the enabled targets; the queue transport subscribes consumers;
+//   4. HTTP listens last, so /readyz turns ready only when everything above is up.
+// Shutdown runs the other way round, bounded by EMBER_SHUTDOWN_TIMEOUT.
+
+export interface RunningEmberflow {
+  config: EmberConfig;
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface BootstrapOptions {
+  env?: Record<string, string | undefined>;
+  /** overrides EMBER_TARGETS (the per-target entry points pass theirs) */
+  targets?: Target[];
+  /** install SIGTERM/SIGINT handlers (entry points do; tests don't) */
+  handleSignals?: boolean;
+}
+
+export async function bootstrap(options: BootstrapOptions = {}): Promise<RunningEmberflow> {
+  const env = { ...(options.env ?? process.env) };
+  if (options.targets) env.EMBER_TARGETS = options.targets.join(',');
+  const config = loadConfig(env);
+  const logger = new ConsoleLogger('Emberflow', {
+    json: config.log.format === 'json',
+    logLevels: (['error', 'warn', 'log', 'debug'] as const).slice(
+      0,
+      { error: 1, warn: 2, info: 3, debug: 4 }[config.log.level],
+    ),
+  });
+  Logger.overrideLogger(logger);
+  const log = new Logger('Bootstrap');
+  const logFn = (scope: string) => (level: 'error' | 'warn' | 'info', message: string) => {
+    const l = new Logger(scope);
+    if (level === 'error') l.error(message);
+    else if (level === 'warn') l.warn(message);
+    else l.log(message);
+  };
+
+  const metrics = new Metrics();
+  const readiness = new Readiness();
+  const has = (t: Target): boolean => config.targets.includes(t);
+
+  let broker: QueueBroker;
+  if (config.kafka) {
+    broker = new KafkaBroker({
+      brokers: config.kafka.brokers,
+      clientId: `${config.kafka.clientId}-${config.targets.join('-')}`,
+      requestTimeoutMs: config.kafka.requestTimeoutMs,
+      maxBytesPerPartition: Math.max(config.ingest.maxBodyBytes + 1024 * 1024, 8 * 1024 * 1024),
+      sessionTimeoutMs: 30_000,
+      log: logFn('Kafka'),
+    });
+  } else {
+    log.warn(
+      `EMBER_KAFKA_BROKERS is not set: using the in-process queue (bounded to ${config.memoryQueueBytes} bytes). It is NOT durable: uploads queued but not yet exported are lost if the process dies. Set EMBER_KAFKA_BROKERS for production.`,
+    );
+    const mem = new MemoryBroker({ maxBytes: config.memoryQueueBytes });
+    metrics.queueBytesSource = () => mem.bytesHeld;
+    broker = mem;
+  }
+
+  let store: SharedStore;
+  if (config.redis) {
+    const redis = new RedisStore({
+      url: config.redis.url,
+      commandTimeoutMs: 5_000,
+      log: logFn('Redis'),
+    });
+    await redis.connect();
+    store = redis;
+  } else {
+    log.warn(
+      'EMBER_REDIS_URL is not set: using an in-memory store for dedupe and rate limits. It is per process and not shared between replicas. Set EMBER_REDIS_URL for production.',
+    );
+    store = new MemoryStore();
+  }
+
+  const backends: Backend[] = [];
+  let embedded: EmbeddedStore | null = null;
+  let retentionTimer: NodeJS.Timeout | undefined;
+  if (has('exporter')) {
+    embedded = new EmbeddedStore({
+      dataDir: join(config.dataDir, 'store'),
+      retentionMs: 7 * 24 * 3600 * 1000,
+      maxBytes: 10 * 1024 * 1024 * 1024,
+    });
+    backends.push(embedded);
+    const e = embedded;
+    retentionTimer = setInterval(() => e.enforceRetention(), 60_000);
+    retentionTimer.unref();
+  }
+
+  await broker.start(
+    topicSpecs({
+      rawPartitions: config.kafka?.rawPartitions ?? 2,
+      normalizedPartitions: config.kafka?.normalizedPartitions ?? 2,
+      maxUploadBytes: config.ingest.maxBodyBytes,
+    }),
+  );
+  readiness.register('queue', () => broker.health());
+  readiness.register('store', () => store.health());
+
+  const modules: (Type | DynamicModule)[] = [
+    CoreModule.forRoot({ config, broker, store, backends, embedded, metrics, readiness }),
+    HealthModule,
+  ];
+  if (has('ingest')) modules.push(IngestModule);
+  if (has('decoder')) modules.push(DecodeModule);
+  if (has('exporter')) modules.push(ExportModule, QueryModule);
+
+  @Module({ imports: modules })
+  class AppModule {}
+
+  const adapter = new FastifyAdapter({ bodyLimit: config.ingest.maxBodyBytes });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule, adapter, {
+    logger,
+    bodyParser: false,
+  });
+  const fastify = app.getHttpAdapter().getInstance();
+  // Every body arrives as raw bytes: ingest must publish it untouched, whatever it claims to be.
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser(
+    '*',
+    { parseAs: 'buffer', bodyLimit: config.ingest.maxBodyBytes },
+    (_req, body, done) => done(null, body),
+  );
+  fastify.setErrorHandler(
+    (err: { statusCode?: number; code?: string; message: string }, _req, reply) => {
+      const status = err.statusCode ?? 500;
+      const message =
+        err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+          ? `request body too large: the limit is ${config.ingest.maxBodyBytes} bytes (EMBER_MAX_BODY_BYTES)`
+          : err.message;
+      if (status === 413) metrics.discarded.inc({ reason: 'body_size_limit', tenant: 'unknown' });
+      void reply.status(status).type('application/json').send(errorBody(status, message));
+    },
+  );
+
+  let transport: QueueTransport | undefined;
+  if (has('decoder') || has('exporter')) {
+    transport = new QueueTransport(broker, { maxBatchSize: 50 });
+    app.connectMicroservice({ strategy: transport }, { inheritAppConfig: true });
+    const t = transport;
+    readiness.register('consumers', async () => ({
+      ok: t.consumersJoined,
+      detail: t.consumersJoined ? 'consumers joined' : 'consumers not joined yet',
+    }));
+  }
+
+  await app.init();
+  await app.startAllMicroservices();
+  await app.listen({ port: config.http.port, host: config.http.host });
+  const address = fastify.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.http.port;
+  const url = `http://127.0.0.1:${port}`;
+  log.log(
+    `Emberflow listening on ${config.http.host}:${port}; targets ${config.targets.join(',')}; queue ${broker.kind}; store ${store.kind}`,
+  );
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      const timer = setTimeout(() => {
+        log.error(`shutdown did not finish within ${config.shutdownTimeoutMs} ms; exiting`);
+        process.exit(1);
+      }, config.shutdownTimeoutMs);
+      timer.unref();
+      clearInterval(retentionTimer);
+      await app.close(); // HTTP stops, consumers leave (uncommitted work is redelivered)
+      await broker.close();
+      await store.close();
+      await Promise.allSettled(backends.map((b) => b.close()));
+      clearTimeout(timer);
+      log.log('stopped');
+    })();
+    return closing;
+  };
+
+  if (options.handleSignals) {
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(sig, () => {
+        log.log(`${sig} received, shutting down`);
+        close().then(
+          () => process.exit(0),
+          (err) => {
+            log.error(`shutdown failed: ${(err as Error).stack}`);
+            process.exit(1);
+          },
+        );
+      });
+    }
+  }
+  return { config, url, close };
+}
+
+/** The entry points' main: bootstrap, or print why not and exit non-zero. */
+export async function main(targets?: Target[]): Promise<void> {
+  try {
+    await bootstrap({ targets, handleSignals: true });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`Emberflow failed to start: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,222 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { parseTargets, type Target } from './targets.js';
+
+// Configuration, validated once at boot: EMBER_* environment variables for deployment settings,
+// plus an optional YAML file (EMBER_CONFIG) for what is structured (tenants, credentials,
+// limits, global tags, relabel rules, backends). `loadConfig` either returns a complete typed
+// config or throws ConfigError listing every problem, before any connection is opened.
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+const MiB = 1024 * 1024;
+
+const intFromEnv = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+/** "30s", "10m", "1h", "500ms" or plain milliseconds */
+const durationFromEnv = z
+  .string()
+  .trim()
+  .regex(/^\d+(ms|s|m|h)?$/, 'must be a duration like 500ms, 30s, 10m or 1h')
+  .transform((s) => {
+    const m = /^(\d+)(ms|s|m|h)?$/.exec(s)!;
+    const n = Number(m[1]);
+    return n * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const)[(m[2] ?? 'ms') as 'ms'];
+  });
+
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((s) => ['true', 'false', '1', '0', 'yes', 'no'].includes(s), 'must be true or false')
+  .transform((s) => ['true', '1', 'yes'].includes(s));
+
+const envSchema = z.object({
+  EMBER_HTTP_PORT: intFromEnv(0, 65535).default(9529),
+  EMBER_HTTP_HOST: z.string().trim().min(1).default('0.0.0.0'),
+  EMBER_DATA_DIR: z.string().trim().min(1).default('./data'),
+  EMBER_TARGETS: z.string().default('all'),
+  EMBER_KAFKA_BROKERS: z.string().trim().optional(),
+  EMBER_KAFKA_CLIENT_ID: z.string().trim().min(1).default('emberflow'),
+  EMBER_KAFKA_RAW_PARTITIONS: intFromEnv(1, 1024).default(6),
+  EMBER_KAFKA_NORMALIZED_PARTITIONS: intFromEnv(1, 1024).default(6),
+  EMBER_KAFKA_REQUEST_TIMEOUT: durationFromEnv.default(30_000),
+  EMBER_REDIS_URL: z
+    .string()
+    .trim()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .optional(),
+  EMBER_CONFIG: z.string().trim().optional(),
+  EMBER_LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+  EMBER_LOG_FORMAT: z.enum(['json', 'text']).default('text'),
+  EMBER_MAX_BODY_BYTES: intFromEnv(1024, 1024 * MiB).default(32 * MiB),
+  EMBER_MEMORY_QUEUE_BYTES: intFromEnv(MiB, 16 * 1024 * MiB).default(512 * MiB),
+  EMBER_DEDUPE_WINDOW: durationFromEnv.default(10 * 60_000),
+  EMBER_REQUIRE_TENANT: bool.default(false),
+  EMBER_SHUTDOWN_TIMEOUT: durationFromEnv.default(30_000),
+});
+
+const credentialSchema = z.union([
+  z.object({ basic: z.object({ username: z.string().min(1), password: z.string().min(1) }) }),
+  z.object({ bearer: z.string().min(1) }),
+]);
+
+const limitsSchema = z.object({
+  /** per-tenant ingestion rate, bytes/s of request bodies; 0 = unlimited */
+  ingestionRateBytes: z
+    .number()
+    .int()
+    .min(0)
+    .default(4 * MiB),
+  ingestionBurstBytes: z
+    .number()
+    .int()
+    .min(0)
+    .default(2 * MiB),
+  maxProfileBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(4 * MiB),
+});
+
+const fileSchema = z
+  .object({
+    globalTags: z.record(z.string(), z.string()).default({}),
+    limits: limitsSchema.default(limitsSchema.parse({})),
+    tenants: z
+      .record(
+        z.string().min(1),
+        z.object({
+          credentials: z.array(credentialSchema).default([]),
+          limits: limitsSchema.partial().default({}),
+        }),
+      )
+      .default({}),
+  })
+  .strict();
+
+export type FileConfig = z.infer<typeof fileSchema>;
+export type TenantLimits = z.infer<typeof limitsSchema>;
+
+export interface EmberConfig {
+  http: { port: number; host: string };
+  dataDir: string;
+  targets: Target[];
+  kafka: {
+    brokers: string[];
+    clientId: string;
+    rawPartitions: number;
+    normalizedPartitions: number;
+    requestTimeoutMs: number;
+  } | null;
+  redis: { url: string } | null;
+  log: { level: 'error' | 'warn' | 'info' | 'debug'; format: 'json' | 'text' };
+  ingest: { maxBodyBytes: number; dedupeWindowMs: number; requireTenant: boolean };
+  memoryQueueBytes: number;
+  shutdownTimeoutMs: number;
+  file: FileConfig;
+  /** the YAML file the structured settings came from, if any */
+  configPath: string | null;
+}
+
+/** Reads env (and the YAML file it names) into a typed config, or throws ConfigError. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): EmberConfig {
+  const problems: string[] = [];
+  // Empty values count as unset, the way shells and compose files pass them.
+  const cleaned = Object.fromEntries(
+    Object.entries(env).filter(
+      ([k, v]) => k.startsWith('EMBER_') && v !== undefined && v.trim() !== '',
+    ),
+  );
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const key = String(issue.path[0]);
+      problems.push(`${key}=${JSON.stringify(cleaned[key])}: ${issue.message}`);
+    }
+  }
+  let targets: Target[] = [];
+  try {
+    targets = parseTargets(cleaned.EMBER_TARGETS ?? 'all');
+  } catch (err) {
+    problems.push(`EMBER_TARGETS: ${(err as Error).message}`);
+  }
+
+  let file: FileConfig = fileSchema.parse({});
+  const configPath = cleaned.EMBER_CONFIG ? resolve(cleaned.EMBER_CONFIG) : null;
+  if (configPath) {
+    try {
+      const raw: unknown = parseYaml(readFileSync(configPath, 'utf8')) ?? {};
+      const f = fileSchema.safeParse(raw);
+      if (f.success) file = f.data;
+      else
+        for (const issue of f.error.issues)
+          problems.push(`${configPath}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    } catch (err) {
+      problems.push(`EMBER_CONFIG: cannot read ${configPath}: ${(err as Error).message}`);
+    }
+  }
+
+  const brokers = (cleaned.EMBER_KAFKA_BROKERS ?? '')
+    .split(',')
+    .map((b) => b.trim())
+    .filter(Boolean);
+  for (const b of brokers) {
+    if (!/^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/.test(b))
+      problems.push(`EMBER_KAFKA_BROKERS: "${b}" is not host:port`);
+  }
+  // Without Kafka the stages talk through an in-process queue, so they must share a process.
+  if (brokers.length === 0 && targets.length > 0 && targets.length < 3) {
+    problems.push(
+      `EMBER_TARGETS=${targets.join(',')} needs EMBER_KAFKA_BROKERS: without Kafka the stages can only run together in one process (EMBER_TARGETS=all)`,
+    );
+  }
+
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  const e = parsed.data;
+  return {
+    http: { port: e.EMBER_HTTP_PORT, host: e.EMBER_HTTP_HOST },
+    dataDir: resolve(e.EMBER_DATA_DIR),
+    targets,
+    kafka:
+      brokers.length > 0
+        ? {
+            brokers,
+            clientId: e.EMBER_KAFKA_CLIENT_ID,
+            rawPartitions: e.EMBER_KAFKA_RAW_PARTITIONS,
+            normalizedPartitions: e.EMBER_KAFKA_NORMALIZED_PARTITIONS,
+            requestTimeoutMs: e.EMBER_KAFKA_REQUEST_TIMEOUT,
+          }
+        : null,
+    redis: e.EMBER_REDIS_URL ? { url: e.EMBER_REDIS_URL } : null,
+    log: { level: e.EMBER_LOG_LEVEL, format: e.EMBER_LOG_FORMAT },
+    ingest: {
+      maxBodyBytes: e.EMBER_MAX_BODY_BYTES,
+      dedupeWindowMs: e.EMBER_DEDUPE_WINDOW,
+      requireTenant: e.EMBER_REQUIRE_TENANT,
+    },
+    memoryQueueBytes: e.EMBER_MEMORY_QUEUE_BYTES,
+    shutdownTimeoutMs: e.EMBER_SHUTDOWN_TIMEOUT,
+    file,
+    configPath,
+  };
+}
+
+/** The limits in force for a tenant: its overrides on top of the global ones. */
+export function tenantLimits(config: EmberConfig, tenant: string): TenantLimits {
+  return { ...config.file.limits, ...(config.file.tenants[tenant]?.limits ?? {}) };
+}

@@ -1,0 +1,3 @@
+export * from './config.js';
+export * from './targets.js';
+export * from './bootstrap.js';
