@@ -1,0 +1,61 @@
+import { ByteReader } from './byte-reader.js';
+import { readChunkHeader, type ChunkHeader } from './chunk-header.js';
+import { ConstantPools } from './constant-pool.js';
+import { overLimit } from './errors.js';
+import { EventCursor } from './event-reader.js';
+import type { JfrLimits } from './limits.js';
+import { readMetadata, type MetadataCacheEntry, type TypeTable } from './metadata.js';
+import { ValueWalker } from './value-walker.js';
+
+/** Everything needed to read the events of one chunk. */
+export interface JfrChunk {
+  index: number;
+  header: ChunkHeader;
+  types: TypeTable;
+  pools: ConstantPools;
+  events: EventCursor;
+  /** reader for event payloads; resolves encoding-2 strings through this chunk's pool */
+  reader: ByteReader;
+  walker: ValueWalker;
+}
+
+/**
+ * Iterates the chunks of a recording (§4.1): for each, the header, the metadata (type table), the
+ * constant pools of the checkpoint chain, and an event cursor. Chunks are independent: type ids
+ * and pool ids are per chunk. `visit` runs before the next chunk is read, so at most one chunk's
+ * pools are alive at a time.
+ */
+export function forEachChunk(
+  buf: Uint8Array,
+  limits: JfrLimits,
+  visit: (chunk: JfrChunk) => void,
+): void {
+  if (buf.length >= 2 ** 31) throw overLimit(`recording of ${buf.length} bytes`);
+  const walker = new ValueWalker(
+    1_000_000 + limits.maxStepsPerByte * buf.length,
+    limits.maxNestingDepth,
+  );
+  let pos = 0;
+  let index = 0;
+  let meta: MetadataCacheEntry | undefined;
+  while (pos < buf.length) {
+    if (index >= limits.maxChunks) throw overLimit(`more than ${limits.maxChunks} chunks`, pos);
+    const header = readChunkHeader(buf, pos);
+    const chunkEnd = pos + header.size;
+    meta = readMetadata(buf, pos + header.metadataOffset, chunkEnd, limits, meta);
+    const pools = new ConstantPools(buf, header, meta.types, limits, walker);
+    const reader = new ByteReader(buf, 0, chunkEnd, limits.maxStringLength);
+    reader.stringRef = pools.reader.stringRef;
+    visit({
+      index,
+      header,
+      types: meta.types,
+      pools,
+      events: new EventCursor(header),
+      reader,
+      walker,
+    });
+    pos = chunkEnd;
+    index++;
+  }
+}

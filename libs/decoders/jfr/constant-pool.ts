@@ -1,0 +1,453 @@
+import { ByteReader } from './byte-reader.js';
+import { CHUNK_HEADER_SIZE, type ChunkHeader } from './chunk-header.js';
+import { malformed, overLimit } from './errors.js';
+import { IdIndex } from './id-index.js';
+import type { JfrLimits } from './limits.js';
+import type { JfrClass, TypeTable } from './metadata.js';
+import { KIND_BYTE, KIND_CP, KIND_VARINT } from './metadata.js';
+import { mergeGeneratedNames } from './symbols.js';
+import type { ValueWalker } from './value-walker.js';
+import { flatShape, isFlat } from './value-walker.js';
+
+/** id → byte offset of the entry's value; entries are decoded lazily, on first use. */
+export class PoolTable {
+  readonly index = new IdIndex();
+  offsets = new Int32Array(256);
+  count = 0;
+
+  /** Records `id`; a later call for the same id replaces the offset. */
+  add(id: number | bigint, offset: number): void {
+    const s = this.index.getAny(id);
+    if (s >= 0) {
+      this.offsets[s] = offset;
+      return;
+    }
+    if (this.count === this.offsets.length) {
+      const o = new Int32Array(this.count * 2);
+      o.set(this.offsets);
+      this.offsets = o;
+    }
+    this.offsets[this.count] = offset;
+    this.index.set(id, this.count++);
+  }
+}
+
+const P_SKIP = 0;
+const P_CHUNK_HEADER = 1;
+const P_STACK = 2;
+const P_METHOD = 3;
+const P_CLASS = 4;
+const P_SYMBOL = 5;
+const P_STRING = 6;
+const P_THREAD_STATE = 7;
+
+const POOL_KIND: ReadonlyMap<string, number> = new Map([
+  ['jdk.types.ChunkHeader', P_CHUNK_HEADER],
+  ['jdk.types.StackTrace', P_STACK],
+  ['jdk.types.Method', P_METHOD],
+  ['java.lang.Class', P_CLASS],
+  ['jdk.types.Symbol', P_SYMBOL],
+  ['java.lang.String', P_STRING],
+  ['jdk.types.ThreadState', P_THREAD_STATE],
+]);
+
+/**
+ * Index of a field bound the way jfr-parser binds it: same name, same type, same constant-pool
+ * and array flags; -1 when the field is absent or changed (its value then reads as zero/empty).
+ */
+function bindField(
+  cls: JfrClass,
+  name: string,
+  type: JfrClass | undefined,
+  cp: boolean,
+  array: boolean,
+): number {
+  if (type === undefined) return -1;
+  return cls.fields.findIndex(
+    (f) => f.name === name && f.typeId === type.id && f.constantPool === cp && f.array === array,
+  );
+}
+
+/**
+ * The constant pools of one chunk (§4.6), read from every checkpoint event of the chain that starts
+ * at the header's checkpoint offset. Only the pools the profile mapping needs are indexed (stack
+ * traces, methods, classes, symbols, strings, thread states); all others are skipped. Entries are
+ * recorded as offsets and decoded on demand, so a pool costs one pass over its bytes plus a few
+ * bytes per entry, and nothing per frame.
+ */
+export class ConstantPools {
+  readonly stackTraces = new PoolTable();
+  readonly methods = new PoolTable();
+  readonly classes = new PoolTable();
+  readonly symbols = new PoolTable();
+  readonly strings = new PoolTable();
+  readonly threadStates = new Map<number | bigint, string>();
+
+  /** scratch output of `readFrames`: method id per frame (-1 → exact id in frameMethodBig) */
+  frameMethod = new Float64Array(256);
+  frameMethodBig: bigint[] = [];
+  frameLine = new Float64Array(256);
+  frameTruncated = false;
+  /** scratch output of `readMethod` */
+  methodClass: number | bigint = 0;
+  methodName: number | bigint = 0;
+
+  private readonly r: ByteReader;
+  private readonly chunkEnd: number;
+  private readonly symbolCache: (string | undefined)[] = [];
+  private readonly stringCache: (string | undefined)[] = [];
+  private resolvingString = false;
+
+  private readonly stackCls: JfrClass;
+  private readonly frameCls: JfrClass;
+  private readonly methodCls: JfrClass;
+  private readonly classCls: JfrClass;
+  private readonly symbolCls: JfrClass;
+  private readonly stringCls: JfrClass;
+  private readonly stTruncated: number;
+  private readonly stFrames: number;
+  private readonly frMethod: number;
+  private readonly frLine: number;
+  private readonly frShape: Uint8Array | null;
+  private readonly mType: number;
+  private readonly mName: number;
+  private readonly cName: number;
+  private readonly sString: number;
+
+  constructor(
+    private readonly buf: Uint8Array,
+    header: ChunkHeader,
+    types: TypeTable,
+    private readonly limits: JfrLimits,
+    private readonly walker: ValueWalker,
+  ) {
+    this.chunkEnd = header.start + header.size;
+    this.r = new ByteReader(buf, 0, this.chunkEnd, limits.maxStringLength);
+    this.r.stringRef = (id) => this.stringById(id);
+    const t = (name: string) => types.byName.get(name) as JfrClass; // presence checked by readMetadata
+    this.stackCls = t('jdk.types.StackTrace');
+    this.frameCls = t('jdk.types.StackFrame');
+    this.methodCls = t('jdk.types.Method');
+    this.classCls = t('java.lang.Class');
+    this.symbolCls = t('jdk.types.Symbol');
+    this.stringCls = t('java.lang.String');
+    this.stTruncated = bindField(this.stackCls, 'truncated', t('boolean'), false, false);
+    this.stFrames = bindField(this.stackCls, 'frames', this.frameCls, false, true);
+    this.frMethod = bindField(this.frameCls, 'method', this.methodCls, true, false);
+    this.frLine = bindField(this.frameCls, 'lineNumber', t('int'), false, false);
+    this.frShape = isFlat(this.frameCls) ? flatShape(this.frameCls) : null;
+    this.mType = bindField(this.methodCls, 'type', this.classCls, true, false);
+    this.mName = bindField(this.methodCls, 'name', this.symbolCls, true, false);
+    this.cName = bindField(this.classCls, 'name', this.symbolCls, true, false);
+    this.sString = bindField(this.symbolCls, 'string', this.stringCls, false, false);
+    this.readCheckpoints(header, types);
+  }
+
+  /** The reader used for pool reads; its `stringRef` resolves encoding-2 strings of this chunk. */
+  get reader(): ByteReader {
+    return this.r;
+  }
+
+  private readCheckpoints(header: ChunkHeader, types: TypeTable): void {
+    const r = this.r;
+    const first = header.start + CHUNK_HEADER_SIZE;
+    const seen = new Set<number>();
+    let pos = header.start + header.checkpointOffset;
+    let entries = 0;
+    const kindOf = new Map<number, number>();
+    for (const cls of types.byId.values()) kindOf.set(cls.id, POOL_KIND.get(cls.name) ?? P_SKIP);
+    for (;;) {
+      if (seen.size >= this.limits.maxCheckpoints)
+        overLimitThrow(`more than ${this.limits.maxCheckpoints} checkpoints`, pos);
+      if (seen.has(pos)) throw malformed('checkpoint chain loops', pos);
+      seen.add(pos);
+      r.at(pos, this.chunkEnd);
+      const size = r.readLong();
+      if (size <= 0 || pos + size > this.chunkEnd)
+        throw malformed(`checkpoint event size ${size}`, pos);
+      r.end = pos + size;
+      const type = r.readLong();
+      if (type !== 1) throw malformed(`checkpoint event has type ${type}`, pos);
+      r.skipVarint(); // start time
+      r.skipVarint(); // duration
+      const delta = r.readSignedLong();
+      r.skipVarint(); // flush flag / type mask
+      const npools = r.readCount('constant pool');
+      for (let p = 0; p < npools; p++) {
+        const typePos = r.pos;
+        const typeId = r.readLong();
+        const cls = types.byId.get(typeId);
+        if (cls === undefined) throw malformed(`constant pool of unknown type ${typeId}`, typePos);
+        const kind = kindOf.get(typeId) as number;
+        if (kind === P_CHUNK_HEADER) {
+          // jfr-parser skips this pool as a raw 68-byte blob (count and entry included).
+          r.skip(CHUNK_HEADER_SIZE);
+          continue;
+        }
+        const count = r.readCount('constant');
+        entries += count;
+        if (entries > this.limits.maxPoolEntries)
+          overLimitThrow(`more than ${this.limits.maxPoolEntries} constants`, r.pos);
+        this.readPool(kind, cls, count);
+      }
+      if (delta === 0) break;
+      pos += delta;
+      if (pos < first || pos >= this.chunkEnd)
+        throw malformed(`checkpoint delta ${delta} leaves the chunk`, pos);
+    }
+  }
+
+  private readPool(kind: number, cls: JfrClass, count: number): void {
+    const r = this.r;
+    switch (kind) {
+      case P_STACK: {
+        const t = this.stackTraces;
+        for (let i = 0; i < count; i++) {
+          const id = r.readLong();
+          t.add(id >= 0 ? id : r.big, r.pos);
+          this.skipStackTrace();
+        }
+        return;
+      }
+      case P_METHOD:
+      case P_CLASS:
+      case P_SYMBOL:
+      case P_STRING: {
+        const t =
+          kind === P_METHOD
+            ? this.methods
+            : kind === P_CLASS
+              ? this.classes
+              : kind === P_SYMBOL
+                ? this.symbols
+                : this.strings;
+        for (let i = 0; i < count; i++) {
+          const id = r.readLong();
+          t.add(id >= 0 ? id : r.big, r.pos);
+          this.skipValue(cls);
+        }
+        return;
+      }
+      case P_THREAD_STATE: {
+        const nameIdx = bindField(cls, 'name', this.stringCls, false, false);
+        for (let i = 0; i < count; i++) {
+          const id = r.readLong();
+          const key = id >= 0 ? id : r.big;
+          let name = '';
+          const fields = cls.fields;
+          for (let f = 0; f < fields.length; f++) {
+            if (f === nameIdx) name = r.readString();
+            else this.walker.skipField(r, fields[f], 1);
+          }
+          this.threadStates.set(key, name);
+        }
+        return;
+      }
+      default:
+        for (let i = 0; i < count; i++) {
+          r.skipVarint();
+          this.skipValue(cls);
+        }
+    }
+  }
+
+  /** Skips one value of `cls` as stored in a pool (a primitive, or the fields in order). */
+  private skipValue(cls: JfrClass): void {
+    const r = this.r;
+    switch (cls.name) {
+      case 'java.lang.String':
+        r.skipString();
+        return;
+      case 'boolean':
+      case 'byte':
+        r.skip(1);
+        return;
+      case 'float':
+        r.skip(4);
+        return;
+      case 'double':
+        r.skip(8);
+        return;
+      case 'char':
+      case 'short':
+      case 'int':
+      case 'long':
+        r.skipVarint();
+        return;
+    }
+    const fields = cls.fields;
+    for (let f = 0; f < fields.length; f++) {
+      const k = fields[f].kind;
+      if (!fields[f].array && (k === KIND_VARINT || k === KIND_CP)) r.skipVarint();
+      else if (!fields[f].array && k === KIND_BYTE) r.skip(1);
+      else this.walker.skipField(r, fields[f], 1);
+    }
+  }
+
+  private skipStackTrace(): void {
+    const r = this.r;
+    const fields = this.stackCls.fields;
+    const shape = this.frShape;
+    for (let f = 0; f < fields.length; f++) {
+      if (f === this.stFrames && shape !== null) {
+        const n = r.readCount('stack frame');
+        const buf = this.buf;
+        const end = r.end;
+        let pos = r.pos;
+        const w = shape.length;
+        for (let i = 0; i < n; i++) {
+          for (let k = 0; k < w; k++) {
+            if (shape[k] === 0) {
+              pos++;
+              continue;
+            }
+            // inline varint skip: at most 9 bytes, the 9th carries 8 bits
+            let j = 0;
+            while (j < 8 && pos < end && buf[pos] >= 0x80) {
+              pos++;
+              j++;
+            }
+            pos++;
+          }
+          if (pos > end) {
+            r.pos = end;
+            r.skip(1); // throws truncated
+          }
+        }
+        r.pos = pos;
+      } else if (fields[f].kind === KIND_BYTE && !fields[f].array) {
+        r.skip(1);
+      } else {
+        this.walker.skipField(r, fields[f], 1);
+      }
+    }
+  }
+
+  /**
+   * Decodes the frames of stack-trace pool slot `slot` into `frameMethod`/`frameLine` (leaf first)
+   * and returns their count. Frames keep JFR order; nothing is allocated per frame.
+   */
+  readFrames(slot: number): number {
+    const r = this.r;
+    r.at(this.stackTraces.offsets[slot], this.chunkEnd);
+    this.frameTruncated = false;
+    const fields = this.stackCls.fields;
+    let count = 0;
+    for (let f = 0; f < fields.length; f++) {
+      if (f === this.stTruncated) {
+        this.frameTruncated = r.u8() !== 0;
+        if (f > this.stFrames) break;
+      } else if (f === this.stFrames) {
+        const n = r.readCount('stack frame');
+        if (n > this.limits.maxStackDepth) overLimitThrow(`stack of ${n} frames`, r.pos);
+        if (n > this.frameMethod.length) {
+          let cap = this.frameMethod.length;
+          while (cap < n) cap *= 2;
+          this.frameMethod = new Float64Array(cap);
+          this.frameLine = new Float64Array(cap);
+        }
+        const ffields = this.frameCls.fields;
+        const fm = this.frMethod;
+        const fl = this.frLine;
+        for (let i = 0; i < n; i++) {
+          let method = 0;
+          let line = 0;
+          for (let k = 0; k < ffields.length; k++) {
+            if (k === fm) {
+              method = r.readLong();
+              if (method < 0) this.frameMethodBig[i] = r.big;
+            } else if (k === fl) {
+              const v = r.readLong();
+              line = v >= 0 ? v >>> 0 : Number(BigInt.asUintN(32, r.big));
+            } else {
+              const fk = ffields[k].kind;
+              if (!ffields[k].array && (fk === KIND_VARINT || fk === KIND_CP)) r.skipVarint();
+              else this.walker.skipField(r, ffields[k], 2);
+            }
+          }
+          this.frameMethod[i] = method;
+          this.frameLine[i] = line;
+        }
+        count = n;
+        if (f > this.stTruncated) break;
+      } else {
+        this.walker.skipField(r, fields[f], 1);
+      }
+    }
+    return count;
+  }
+
+  /** Reads method pool slot `slot` into `methodClass`/`methodName` (0 when unbound). */
+  readMethod(slot: number): void {
+    const r = this.r;
+    r.at(this.methods.offsets[slot], this.chunkEnd);
+    this.methodClass = 0;
+    this.methodName = 0;
+    const fields = this.methodCls.fields;
+    const last = Math.max(this.mType, this.mName);
+    for (let f = 0; f <= last; f++) {
+      if (f === this.mType) this.methodClass = r.readId();
+      else if (f === this.mName) this.methodName = r.readId();
+      else this.walker.skipField(r, fields[f], 1);
+    }
+  }
+
+  /** Symbol id of the class's name, or undefined when the class is not in the pool. */
+  classNameSymbol(classId: number | bigint): number | bigint | undefined {
+    const slot = this.classes.index.getAny(classId);
+    if (slot < 0) return undefined;
+    const r = this.r;
+    r.at(this.classes.offsets[slot], this.chunkEnd);
+    const fields = this.classCls.fields;
+    for (let f = 0; f < this.cName; f++) this.walker.skipField(r, fields[f], 1);
+    return this.cName < 0 ? 0 : r.readId();
+  }
+
+  /** The symbol's string after JVM generated-name merging; '' when unknown (as jfr-parser). */
+  symbol(id: number | bigint): string {
+    const slot = this.symbols.index.getAny(id);
+    if (slot < 0) return '';
+    const cached = this.symbolCache[slot];
+    if (cached !== undefined) return cached;
+    const r = this.r;
+    r.at(this.symbols.offsets[slot], this.chunkEnd);
+    const fields = this.symbolCls.fields;
+    let s = '';
+    if (this.sString >= 0) {
+      for (let f = 0; f < this.sString; f++) this.walker.skipField(r, fields[f], 1);
+      s = mergeGeneratedNames(r.readString());
+    }
+    this.symbolCache[slot] = s;
+    return s;
+  }
+
+  threadState(id: number | bigint): string | undefined {
+    return this.threadStates.get(id);
+  }
+
+  private stringById(id: number | bigint): string {
+    const slot = this.strings.index.getAny(id);
+    if (slot < 0 || this.resolvingString) return '';
+    const cached = this.stringCache[slot];
+    if (cached !== undefined) return cached;
+    // A pooled string is read with a reader of its own: the caller's reader is mid-value.
+    const r = new ByteReader(
+      this.buf,
+      this.strings.offsets[slot],
+      this.chunkEnd,
+      this.limits.maxStringLength,
+    );
+    this.resolvingString = true;
+    try {
+      const s = r.readString();
+      this.stringCache[slot] = s;
+      return s;
+    } finally {
+      this.resolvingString = false;
+    }
+  }
+}
+
+function overLimitThrow(message: string, pos: number): never {
+  throw overLimit(message, pos);
+}

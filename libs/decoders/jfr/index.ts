@@ -1,0 +1,16 @@
+// Public API of the JFR decoder: JFR recording (+ LabelsSnapshot) → pprof profiles, as Pyroscope.
+export { JfrError, type JfrErrorKind } from './errors.js';
+export { DEFAULT_JFR_LIMITS, resolveLimits, type JfrLimits } from './limits.js';
+export {
+  decodeJfr,
+  jfrToProfiles,
+  type JfrDecodeResult,
+  type JfrInput,
+  type JfrProfile,
+  type JfrStats,
+} from './profile-mapper.js';
+export { FAMILIES, profileTypeIds, type FamilySpec, type JfrFamily } from './families.js';
+export { decodeLabelsSnapshot, type LabelsSnapshot } from './labels-snapshot.js';
+export { forEachChunk, type JfrChunk } from './chunk-reader.js';
+export { readChunkHeader, CHUNK_HEADER_SIZE, type ChunkHeader } from './chunk-header.js';
+export { toCollapsed } from './collapsed.js';
