@@ -76,7 +76,18 @@ export class ByteReader {
    * against `end`. `pos` is left at the value's first byte.
    */
   delimited(end: number): number {
-    const len = this.uint(end, 'length');
+    const buf = this.buf;
+    const pos = this.pos;
+    let len: number;
+    if (pos < end && buf[pos] < 0x80) {
+      len = buf[pos];
+      this.pos = pos + 1;
+    } else {
+      this.varintSlow(end);
+      // A length of 2^32 or more cannot fit any input we hold.
+      if (this.hi !== 0) this.overrun(end, 'a length-delimited field');
+      len = this.lo;
+    }
     if (len > end - this.pos) this.overrun(end, 'a length-delimited field');
     return this.pos + len;
   }
