@@ -1,0 +1,105 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from './paths.js';
+
+// Runs a real Emberflow process (the built entry point) for end-to-end tests, and keeps its
+// output so a failing test can show it.
+
+export interface EmberProcess {
+  url: string;
+  port: number;
+  targets: string;
+  output(): string;
+  /** SIGKILL: no shutdown, no commits */
+  kill(): Promise<void>;
+  /** SIGTERM and wait for exit */
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+export function tempDataDir(prefix = 'ember-e2e-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export async function startEmberflow(opts: {
+  targets: string;
+  env: Record<string, string>;
+  port?: number;
+  readyTimeoutMs?: number;
+}): Promise<EmberProcess> {
+  const port = opts.port ?? (await freePort());
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--enable-source-maps', join(repoRoot(), 'dist/apps/emberflow/main.js')],
+    {
+      env: {
+        ...process.env,
+        EMBER_HTTP_PORT: String(port),
+        EMBER_HTTP_HOST: '127.0.0.1',
+        EMBER_TARGETS: opts.targets,
+        EMBER_LOG_FORMAT: 'json',
+        ...opts.env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
+  let exitCode: number | null | undefined;
+  void exited.then((c) => (exitCode = c));
+  for (;;) {
+    if (exitCode !== undefined)
+      throw new Error(`emberflow (${opts.targets}) exited with ${exitCode} before ready:\n${out}`);
+    try {
+      const r = await fetch(`${url}/readyz`);
+      if (r.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(
+        `emberflow (${opts.targets}) not ready after ${opts.readyTimeoutMs ?? 60_000} ms:\n${out}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    url,
+    port,
+    targets: opts.targets,
+    output: () => out,
+    kill: async () => {
+      if (exitCode !== undefined) return;
+      child.kill('SIGKILL');
+      await exited;
+    },
+    stop: async () => {
+      if (exitCode !== undefined) return;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
