@@ -62,8 +62,6 @@ export interface DecodeLimits {
   maxSessionsPerSeries: number;
   /** the folded/lines line limit (Go bufio.Scanner's 64 KiB token) */
   maxLineBytes: number;
-  /** speedscope: maximum JSON nesting depth accepted */
-  maxJsonDepth: number;
   /** legacy label-name sanitisation (dots → underscores); Pyroscope's default: off */
   sanitizeLabelNames: boolean;
 }
@@ -81,7 +79,6 @@ export const defaultLimits: Readonly<DecodeLimits> = Object.freeze({
   maxLabelValueLength: 2048,
   maxSessionsPerSeries: 0,
   maxLineBytes: 64 * 1024,
-  maxJsonDepth: 64,
   sanitizeLabelNames: false,
 });
 

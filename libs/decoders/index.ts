@@ -7,3 +7,7 @@ export type { LegacyUpload, LegacyMetadata } from './legacy.js';
 export { finishSeries } from './series-pipeline.js';
 export type { RawSeries } from './series-pipeline.js';
 export { validateProfile } from './validate.js';
+export { treeDecoder, parseTree } from './tree/tree.decoder.js';
+export { trieDecoder, parseTrie, iterateTrie } from './trie/trie.decoder.js';
+export { ByteReader } from './byte-reader.js';
+export { speedscopeDecoder, SPEEDSCOPE_SCHEMA } from './speedscope/speedscope.decoder.js';

@@ -21,23 +21,25 @@ import {
 } from '../model/index.js';
 import type { LabelPair, Profile } from '../model/index.js';
 import { DecodeError } from './decode-error.js';
+import type { DecodeLimits } from './decoder.js';
 
 const U64 = (v: bigint): bigint => BigInt.asUintN(64, v);
 
-interface Node {
+/** A node of a StackTree; opaque outside this module. */
+export interface StackNode {
   name: string;
   self: bigint;
-  children: Map<string, Node> | undefined;
-  childList: Node[] | undefined;
+  children: Map<string, StackNode> | undefined;
+  childList: StackNode[] | undefined;
 }
 
-function newNode(name: string): Node {
+function newNode(name: string): StackNode {
   return { name, self: 0n, children: undefined, childList: undefined };
 }
 
 /** A call tree keyed by frame names (Pyroscope's `tree.Tree`). */
 export class StackTree {
-  readonly root: Node = newNode('');
+  readonly root: StackNode = newNode('');
   private nodes = 1;
 
   /** Number of nodes, root included (bounds the work of `toProfile`). */
@@ -45,7 +47,7 @@ export class StackTree {
     return this.nodes;
   }
 
-  private child(n: Node, name: string): Node {
+  private child(n: StackNode, name: string): StackNode {
     if (n.children === undefined) {
       n.children = new Map();
       n.childList = [];
@@ -58,6 +60,18 @@ export class StackTree {
       this.nodes++;
     }
     return c;
+  }
+
+  /** The node reached from `from` through `frames` (created as needed). */
+  walk(from: StackNode, frames: readonly string[]): StackNode {
+    let n = from;
+    for (const f of frames) n = this.child(n, f);
+    return n;
+  }
+
+  /** Adds `value` (mod 2^64) to a node's own value. */
+  addAt(n: StackNode, value: bigint): void {
+    n.self = U64(n.self + value);
   }
 
   /** `Insert`: splits `key` on `;` (a single trailing `;` adds no empty frame). */
@@ -76,7 +90,7 @@ export class StackTree {
 
   /** `Scale`: every value multiplied modulo 2^64. */
   scale(factor: bigint): void {
-    const stack: Node[] = [this.root];
+    const stack: StackNode[] = [this.root];
     while (stack.length > 0) {
       const n = stack.pop()!;
       n.self = U64(n.self * factor);
@@ -84,17 +98,40 @@ export class StackTree {
     }
   }
 
-  /** Visits every node with a non-zero value, with its stack leaf first (`IterateStacks`). */
-  forEachStack(cb: (leafFirst: string[], self: bigint) => void): void {
-    const queue: { node: Node; parent: number }[] = [{ node: this.root, parent: -1 }];
-    for (let i = 0; i < queue.length; i++) {
-      const { node } = queue[i];
+  /** Number of nodes with a non-zero value: the samples `toProfile` will produce. */
+  countStacks(): number {
+    let n = 0;
+    const stack: StackNode[] = [this.root];
+    while (stack.length > 0) {
+      const x = stack.pop()!;
+      if (x.self > 0n) n++;
+      if (x.childList) for (const c of x.childList) stack.push(c);
+    }
+    return n;
+  }
+
+  /**
+   * Visits every node with a non-zero value with its stack leaf first (`IterateStacks`). With
+   * `maxDepth` > 0 only the `maxDepth` frames nearest the root are given: Pyroscope's validation
+   * truncates there anyway, and this keeps the work linear for pathological deep trees.
+   */
+  forEachStack(cb: (leafFirst: string[], self: bigint) => void, maxDepth = 0): void {
+    const path: string[] = [];
+    const work: { node: StackNode; depth: number }[] = [{ node: this.root, depth: 0 }];
+    while (work.length > 0) {
+      const { node, depth } = work.pop()!;
+      if (depth > 0) path[depth - 1] = node.name;
       if (node.self > 0n) {
-        const stack: string[] = [];
-        for (let j = i; j > 0; j = queue[j].parent) stack.push(queue[j].node.name);
+        const keep = maxDepth > 0 ? Math.min(depth, maxDepth) : depth;
+        const stack = new Array<string>(keep);
+        for (let i = 0; i < keep; i++) stack[keep - 1 - i] = path[i];
         cb(stack, node.self);
       }
-      if (node.childList) for (const c of node.childList) queue.push({ node: c, parent: i });
+      if (node.childList) {
+        for (let i = node.childList.length - 1; i >= 0; i--) {
+          work.push({ node: node.childList[i], depth: depth + 1 });
+        }
+      }
     }
   }
 }
@@ -136,6 +173,7 @@ export function treeToProfile(
   tree: StackTree,
   md: LegacyMetadata,
   frameName: (raw: string) => string = (s) => s,
+  maxDepth = 0,
 ): Profile {
   const p = emptyProfile();
   const strings = new Map<string, number>([['', 0]]);
@@ -187,7 +225,7 @@ export function treeToProfile(
       return id;
     });
     p.sample.push({ locationId: ids, value: [toInt64(self)], label: [] });
-  });
+  }, maxDepth);
   return p;
 }
 
@@ -214,6 +252,7 @@ export function parseNanos(s: string): bigint {
 export function legacySeries(
   tree: StackTree,
   up: LegacyUpload,
+  limits: Pick<DecodeLimits, 'maxSamples' | 'maxStackDepth'>,
   frameName?: (raw: string) => string,
 ): { labels: LabelPair[]; profile: Profile } | undefined {
   if (up.labels[LABEL_PROFILE_ID]) return undefined;
@@ -239,7 +278,15 @@ export function legacySeries(
     md.unit = 'nanoseconds';
     tree.scale(period);
   }
-  const profile = treeToProfile(tree, md, frameName);
+  // Checked before the profile is built (Pyroscope checks after): same outcome, bounded work.
+  const samples = tree.countStacks();
+  if (limits.maxSamples > 0 && samples > limits.maxSamples) {
+    throw new DecodeError(
+      'too_many_samples',
+      `the profile exceeds the samples count limit (max_profile_stacktrace_samples, actual: ${samples}, limit: ${limits.maxSamples})`,
+    );
+  }
+  const profile = treeToProfile(tree, md, frameName, limits.maxStackDepth);
 
   const labels: LabelPair[] = [
     { name: LABEL_METRIC_NAME, value: t.metric },

@@ -5,6 +5,9 @@ import { DecodeError, isDecodeError } from './decode-error.js';
 import type { DecodedSeries, DecodeInput, DecodeLimits, Decoder } from './decoder.js';
 import { defaultLimits } from './decoder.js';
 import { foldedDecoder } from './folded/folded.decoder.js';
+import { treeDecoder } from './tree/tree.decoder.js';
+import { trieDecoder } from './trie/trie.decoder.js';
+import { speedscopeDecoder } from './speedscope/speedscope.decoder.js';
 
 export class DecoderRegistry {
   private readonly byFormat = new Map<UploadFormat, Decoder>();
@@ -50,7 +53,7 @@ export class DecoderRegistry {
 
 /** The decoders of this library (JFR registers itself separately, from `libs/decoders/jfr`). */
 export function createDefaultRegistry(): DecoderRegistry {
-  return new DecoderRegistry([foldedDecoder]);
+  return new DecoderRegistry([foldedDecoder, treeDecoder, trieDecoder, speedscopeDecoder]);
 }
 
 const shared = createDefaultRegistry();

@@ -81,6 +81,7 @@ export const foldedDecoder: Decoder = {
         sampleRate: p.sampleRate,
         fromNanos: p.fromNanos,
       },
+      limits,
       decodeByteString,
     );
     if (raw === undefined) return [];
