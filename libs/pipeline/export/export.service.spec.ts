@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Backend } from '../../backends/backend.port.js';
+import { MemoryStore } from '../../cache/index.js';
+import { PermanentError, RetryableError } from '../../model/index.js';
+import { Metrics } from '../../observability/index.js';
+import {
+  MemoryBroker,
+  TOPICS,
+  encodeNormalizedSeries,
+  topicSpecs,
+  type IncomingMessage,
+  type MessageBatch,
+  type NormalizedSeries,
+} from '../../queue/index.js';
+import { ExportService } from './export.service.js';
+
+class RecordingBackend implements Backend {
+  received: NormalizedSeries[] = [];
+  fail: Error | undefined;
+  constructor(readonly name: string) {}
+  async send(series: readonly NormalizedSeries[]): Promise<void> {
+    if (this.fail) throw this.fail;
+    this.received.push(...series);
+  }
+  async close(): Promise<void> {}
+}
+
+function batchOf(ids: string[]): MessageBatch {
+  const messages: IncomingMessage[] = ids.map((id, i) => {
+    const m = encodeNormalizedSeries({
+      seriesId: id,
+      uploadId: id.split(':')[0],
+      tenant: 't',
+      labels: [{ name: 'service_name', value: 'svc' }],
+      profileTypeIds: ['process_cpu:cpu:nanoseconds:cpu:nanoseconds'],
+      startMs: 1,
+      endMs: 2,
+      pprof: Buffer.from([1, 2, 3]),
+    });
+    return { ...m, topic: TOPICS.normalized, partition: 0, offset: String(i), timestamp: 0 };
+  });
+  return { topic: TOPICS.normalized, partition: 0, messages, heartbeat: async () => {} };
+}
+
+async function setup(backends: Backend[]) {
+  const broker = new MemoryBroker({ maxBytes: 1 << 20 });
+  await broker.start(
+    topicSpecs({ rawPartitions: 1, normalizedPartitions: 1, maxUploadBytes: 1 << 16 }),
+  );
+  const dead: IncomingMessage[] = [];
+  await broker.subscribe({
+    groupId: 'd',
+    topic: TOPICS.normalizedDlq,
+    maxBatchSize: 10,
+    handler: async (b) => void dead.push(...b.messages),
+  });
+  return { svc: new ExportService(backends, new MemoryStore(), broker, new Metrics()), dead };
+}
+
+describe('ExportService', () => {
+  it('sends every series to every backend once, even when the batch is redelivered', async () => {
+    const a = new RecordingBackend('a');
+    const b = new RecordingBackend('b');
+    const { svc } = await setup([a, b]);
+    await svc.handleBatch(batchOf(['u1:0', 'u1:1']));
+    await svc.handleBatch(batchOf(['u1:0', 'u1:1', 'u2:0'])); // redelivery plus one new
+    assert.deepEqual(
+      a.received.map((s) => s.seriesId),
+      ['u1:0', 'u1:1', 'u2:0'],
+    );
+    assert.deepEqual(
+      b.received.map((s) => s.seriesId),
+      ['u1:0', 'u1:1', 'u2:0'],
+    );
+  });
+
+  it('retries a backend outage without recording delivery, so nothing is lost', async () => {
+    const a = new RecordingBackend('a');
+    const { svc } = await setup([a]);
+    a.fail = new RetryableError('503 from backend', 2000);
+    await assert.rejects(
+      svc.handleBatch(batchOf(['x:0'])),
+      (e) => e instanceof RetryableError && e.retryAfterMs === 2000,
+    );
+    a.fail = undefined;
+    await svc.handleBatch(batchOf(['x:0']));
+    assert.deepEqual(
+      a.received.map((s) => s.seriesId),
+      ['x:0'],
+    );
+  });
+
+  it('dead-letters series a backend rejects for good, and still delivers to the others', async () => {
+    const bad = new RecordingBackend('bad');
+    const good = new RecordingBackend('good');
+    bad.fail = new PermanentError('400 invalid labels', 'export_rejected');
+    const { svc, dead } = await setup([bad, good]);
+    await svc.handleBatch(batchOf(['p:0']));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(good.received.length, 1);
+    assert.equal(dead.length, 1);
+    assert.equal(dead[0].headers['ember-dlq-reason'], 'export_rejected');
+    assert.match(dead[0].headers['ember-dlq-message'], /^bad: 400 invalid labels/);
+  });
+});

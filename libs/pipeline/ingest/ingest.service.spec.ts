@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { MemoryStore } from '../../cache/index.js';
+import { RetryableError } from '../../model/index.js';
+import { Metrics } from '../../observability/index.js';
+import {
+  MemoryBroker,
+  TOPICS,
+  decodeRawUpload,
+  topicSpecs,
+  type IncomingMessage,
+} from '../../queue/index.js';
+import { loadConfig } from '../../runtime/config.js';
+import { HttpFailure } from '../core/http-error.js';
+import { IngestService } from './ingest.service.js';
+
+async function setup(env: Record<string, string> = {}) {
+  const config = loadConfig(env);
+  const broker = new MemoryBroker({ maxBytes: 1 << 24 });
+  await broker.start(
+    topicSpecs({ rawPartitions: 1, normalizedPartitions: 1, maxUploadBytes: 8 << 20 }),
+  );
+  const got: IncomingMessage[] = [];
+  await broker.subscribe({
+    groupId: 'g',
+    topic: TOPICS.raw,
+    maxBatchSize: 10,
+    handler: async (b) => void got.push(...b.messages),
+  });
+  const store = new MemoryStore();
+  const svc = new IngestService(config, broker, store, new Metrics());
+  return { svc, broker, got, store };
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 20));
+
+describe('IngestService', () => {
+  it('publishes the untouched body with its metadata', async () => {
+    const { svc, got } = await setup();
+    const body = Buffer.from([0x1f, 0x8b, 1, 2, 3]);
+    const out = await svc.accept({
+      tenant: 't1',
+      rawQuery:
+        'name=app.cpu%7Benv%3Ddev%7D&from=1700000000&until=1700000010&spyName=gospy&format=pprof',
+      contentType: 'application/octet-stream',
+      contentEncoding: '',
+      body,
+    });
+    await settle();
+    assert.equal(out.duplicate, false);
+    assert.equal(got.length, 1);
+    const u = decodeRawUpload(got[0]);
+    assert.deepEqual(u.body, body);
+    assert.equal(u.tenant, 't1');
+    assert.equal(u.format, 'pprof');
+    assert.equal(u.params.appName, 'app.cpu');
+    assert.deepEqual(u.params.labels, { env: 'dev' });
+    assert.equal(u.params.fromNanos, '1700000000000000000');
+    assert.equal(u.params.spyName, 'gospy');
+    assert.equal(u.uploadId, out.uploadId);
+  });
+
+  it('answers a duplicate without publishing it again', async () => {
+    const { svc, got } = await setup();
+    const input = {
+      tenant: 't',
+      rawQuery: 'name=a&from=1&until=2',
+      contentType: '',
+      contentEncoding: '',
+      body: Buffer.from('a 1'),
+    };
+    assert.equal((await svc.accept(input)).duplicate, false);
+    assert.equal((await svc.accept(input)).duplicate, true);
+    assert.equal(
+      (await svc.accept({ ...input, tenant: 'other' })).duplicate,
+      false,
+      'dedupe is per tenant',
+    );
+    await settle();
+    assert.equal(got.length, 2);
+  });
+
+  it('maps protocol errors to their status and message', async () => {
+    const { svc } = await setup();
+    await assert.rejects(
+      svc.accept({
+        tenant: 't',
+        rawQuery: 'name=',
+        contentType: '',
+        contentEncoding: '',
+        body: Buffer.from(''),
+      }),
+      (e) =>
+        e instanceof HttpFailure && e.status === 400 && /service name is required/.test(e.message),
+    );
+  });
+
+  it('answers 503 when the queue refuses, and forgets the dedupe claim so the retry passes', async () => {
+    const { svc, broker } = await setup();
+    const input = {
+      tenant: 't',
+      rawQuery: 'name=a&from=1&until=2',
+      contentType: '',
+      contentEncoding: '',
+      body: Buffer.from('a 1'),
+    };
+    const publish = broker.publish.bind(broker);
+    broker.publish = async () => {
+      throw new RetryableError('broker down');
+    };
+    await assert.rejects(
+      svc.accept(input),
+      (e) => e instanceof HttpFailure && e.status === 503 && e.headers['retry-after'] === '5',
+    );
+    broker.publish = publish;
+    assert.equal((await svc.accept(input)).duplicate, false);
+  });
+
+  it('limits each tenant’s rate with a token bucket and says when to retry', async () => {
+    const { svc } = await setup();
+    // default: 4 MiB/s with a 4 MiB burst (the burst is at least the rate)
+    const big = Buffer.alloc(3 * 1024 * 1024, 1);
+    const q = (i: number) => ({
+      tenant: 'r',
+      rawQuery: `name=a&from=${i}&until=${i + 1}`,
+      contentType: '',
+      contentEncoding: '',
+      body: big,
+    });
+    await svc.accept(q(1));
+    await assert.rejects(
+      svc.accept(q(2)),
+      (e) => e instanceof HttpFailure && e.status === 429 && Number(e.headers['retry-after']) >= 1,
+    );
+    assert.equal(
+      (await svc.accept({ ...q(3), tenant: 'other' })).duplicate,
+      false,
+      'other tenants are not affected',
+    );
+  });
+});
