@@ -1,0 +1,81 @@
+// Bounded gunzip for payloads that agents gzip (pprof bodies and parts, JFR and labels parts,
+// Push raw_profile). Pyroscope sniffs the magic bytes and never trusts Content-Encoding on /ingest
+// (pyroscope-protocol.md §1.4). Inflation stops as soon as the output passes the cap, so a gzip
+// bomb costs at most `maxBytes` plus one zlib chunk of memory.
+import { constants, gunzipSync } from 'node:zlib';
+import type { ProtocolError} from './errors.js';
+import { unprocessable } from './errors.js';
+
+/** True when `bytes` starts with the gzip magic `1f 8b`. */
+export function isGzip(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+}
+
+/** Pyroscope's message when a payload inflates past `max_profile_size_bytes`. */
+export function decompressedTooLargeMessage(maxBytes: number): string {
+  return `decompressed size exceeds maximum allowed size of ${maxBytes} bytes`;
+}
+
+/**
+ * Inflates a complete gzip stream (concatenated members are read, as Go's reader does), refusing
+ * to produce more than `maxBytes` (0 = no limit, as in Pyroscope). Throws `ProtocolError`:
+ * - `profile_too_large` (422, reason `profile_size_limit`) with Pyroscope's message;
+ * - `truncated` (`unexpected EOF`) when the stream ends early;
+ * - `corrupt` for a bad header, bad deflate data or a checksum mismatch.
+ * Returns a new Buffer owned by the caller.
+ */
+export function inflateBounded(bytes: Uint8Array, maxBytes: number): Buffer {
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
+    throw new RangeError(
+      `inflateBounded: maxBytes must be a non-negative integer, got ${maxBytes}`,
+    );
+  }
+  try {
+    // maxOutputLength makes zlib abort mid-stream once the output would exceed it.
+    return maxBytes > 0 ? gunzipSync(bytes, { maxOutputLength: maxBytes }) : gunzipSync(bytes);
+  } catch (e) {
+    throw gzipError(e, maxBytes);
+  }
+}
+
+function gzipError(e: unknown, maxBytes: number): ProtocolError {
+  const err = e as { code?: string; errno?: number; message?: string };
+  if (err.code === 'ERR_BUFFER_TOO_LARGE') {
+    return unprocessable(
+      'profile_too_large',
+      decompressedTooLargeMessage(maxBytes),
+      'profile_size_limit',
+      e,
+    );
+  }
+  const msg = err.message ?? String(e);
+  if (err.errno === constants.Z_BUF_ERROR || /unexpected end of file/.test(msg)) {
+    return unprocessable('truncated', 'unexpected EOF', 'malformed_profile', e);
+  }
+  if (/incorrect (data|length) check/.test(msg)) {
+    return unprocessable('corrupt', 'gzip: invalid checksum', 'malformed_profile', e);
+  }
+  if (/incorrect header check|unknown compression method/.test(msg)) {
+    return unprocessable('corrupt', 'gzip: invalid header', 'malformed_profile', e);
+  }
+  return unprocessable('corrupt', `flate: corrupt input (${msg})`, 'malformed_profile', e);
+}
+
+/**
+ * A pprof payload as Pyroscope's `RawFromBytesWithLimit` reads it: gunzipped when it carries a gzip
+ * header, otherwise taken as is (the raw bytes are returned, not copied). The cap applies to the
+ * decompressed size either way, as in Pyroscope.
+ */
+export function maybeInflatePprof(bytes: Uint8Array, maxBytes: number): Uint8Array {
+  if (!isGzip(bytes) || (bytes.length >= 3 && bytes[2] !== 8)) {
+    if (maxBytes > 0 && bytes.length > maxBytes) {
+      throw unprocessable(
+        'profile_too_large',
+        decompressedTooLargeMessage(maxBytes),
+        'profile_size_limit',
+      );
+    }
+    return bytes;
+  }
+  return inflateBounded(bytes, maxBytes);
+}

@@ -1,0 +1,175 @@
+// Minimal proto3 wire primitives for the Push messages: a growable writer and a bounds-checked
+// reader whose errors read like the vtprotobuf decoder Pyroscope uses (`unexpected EOF`,
+// `proto: integer overflow`, ...). Nothing here allocates beyond what it returns.
+
+export class WireError extends Error {
+  override readonly name = 'WireError';
+}
+
+export const WIRE_VARINT = 0;
+export const WIRE_FIXED64 = 1;
+export const WIRE_BYTES = 2;
+export const WIRE_START_GROUP = 3;
+export const WIRE_END_GROUP = 4;
+export const WIRE_FIXED32 = 5;
+
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
+
+export class ProtoWriter {
+  private buf: Uint8Array;
+  private pos = 0;
+
+  constructor(initial = 256) {
+    this.buf = new Uint8Array(initial);
+  }
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+  }
+
+  varint(v: number): void {
+    this.ensure(10);
+    while (v >= 0x80) {
+      this.buf[this.pos++] = (v & 0x7f) | 0x80;
+      v = Math.floor(v / 128);
+    }
+    this.buf[this.pos++] = v;
+  }
+
+  tag(field: number, wire: number): void {
+    this.varint(field * 8 + wire);
+  }
+
+  bytes(field: number, b: Uint8Array): void {
+    this.tag(field, WIRE_BYTES);
+    this.varint(b.length);
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+
+  /** proto3: an empty string is not written */
+  string(field: number, s: string): void {
+    if (s === '') return;
+    this.bytes(field, utf8.encode(s));
+  }
+
+  /** Writes a nested message built by `fn` (always written, even when empty: repeated element). */
+  message(field: number, fn: (w: ProtoWriter) => void): void {
+    const inner = new ProtoWriter(64);
+    fn(inner);
+    this.bytes(field, inner.finish());
+  }
+
+  finish(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
+  }
+}
+
+export class ProtoReader {
+  pos: number;
+  constructor(
+    readonly buf: Uint8Array,
+    start = 0,
+    readonly end = buf.length,
+  ) {
+    this.pos = start;
+  }
+
+  get done(): boolean {
+    return this.pos >= this.end;
+  }
+
+  /** A uint64 varint as a number when it fits 2^53, else a bigint-free marker via Number (lossy). */
+  varint(): number {
+    let result = 0;
+    let mul = 1;
+    for (let shift = 0; ; shift += 7) {
+      if (shift >= 64) throw new WireError('proto: integer overflow');
+      if (this.pos >= this.end) throw new WireError('unexpected EOF');
+      const b = this.buf[this.pos++];
+      result += (b & 0x7f) * mul;
+      mul *= 128;
+      if (b < 0x80) return result;
+    }
+  }
+
+  /** Length of a length-delimited field, checked against the buffer. */
+  length(): number {
+    const n = this.varint();
+    // vtproto reads the length as int: a value ≥ 2^63 is negative there.
+    if (n >= 2 ** 63) throw new WireError('proto: negative length found during unmarshaling');
+    if (this.pos + n > this.end) throw new WireError('unexpected EOF');
+    return n;
+  }
+
+  bytesView(): Uint8Array {
+    const n = this.length();
+    const v = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return v;
+  }
+
+  string(): string {
+    return utf8Decoder.decode(this.bytesView());
+  }
+
+  /** Skips one field value of `wire` type (groups included), as vtproto's skip function. */
+  skip(wire: number, field: number, messageName: string): void {
+    switch (wire) {
+      case WIRE_VARINT:
+        this.varint();
+        return;
+      case WIRE_FIXED64:
+        if (this.pos + 8 > this.end) throw new WireError('unexpected EOF');
+        this.pos += 8;
+        return;
+      case WIRE_BYTES:
+        this.pos += this.length();
+        return;
+      case WIRE_FIXED32:
+        if (this.pos + 4 > this.end) throw new WireError('unexpected EOF');
+        this.pos += 4;
+        return;
+      case WIRE_START_GROUP: {
+        // vtproto counts depth only; it does not match the closing field number.
+        let depth = 1;
+        while (depth > 0) {
+          const key = this.varint();
+          const w = key % 8;
+          if (w === WIRE_START_GROUP) depth++;
+          else if (w === WIRE_END_GROUP) depth--;
+          else this.skip(w, Math.floor(key / 8), messageName);
+        }
+        return;
+      }
+      case WIRE_END_GROUP:
+        throw new WireError('proto: unexpected end of group');
+      default:
+        throw new WireError(`proto: illegal wireType ${wire}`);
+    }
+  }
+
+  /**
+   * Reads a field key, rejecting what vtproto rejects: end-group outside a group, field number
+   * 0 or negative.
+   */
+  key(messageName: string): { field: number; wire: number } {
+    const key = this.varint();
+    const wire = key % 8;
+    const field = Math.floor(key / 8);
+    if (wire === WIRE_END_GROUP) {
+      throw new WireError(`proto: ${messageName}: wiretype end group for non-group`);
+    }
+    if (field <= 0 || field >= 2 ** 31) {
+      throw new WireError(`proto: ${messageName}: illegal tag ${field | 0} (wire type ${wire})`);
+    }
+    return { field, wire };
+  }
+}
