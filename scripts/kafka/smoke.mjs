@@ -31,7 +31,9 @@ const opt = (name, dflt) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
 };
-const brokers = opt('brokers', process.env.EMBER_TEST_KAFKA_BROKERS ?? '127.0.0.1:39092').split(',');
+const brokers = opt('brokers', process.env.EMBER_TEST_KAFKA_BROKERS ?? '127.0.0.1:39092').split(
+  ',',
+);
 const verbose = args.includes('--verbose');
 const MiB = 1024 * 1024;
 
@@ -68,7 +70,10 @@ async function ready() {
         await admin.connect();
         const cluster = await admin.describeCluster();
         assert(cluster.brokers.length > 0, 'metadata lists a broker');
-        assert(cluster.controller !== null && cluster.controller !== undefined, 'metadata names a controller');
+        assert(
+          cluster.controller !== null && cluster.controller !== undefined,
+          'metadata names a controller',
+        );
       })(),
       timeoutMs,
       'metadata request',
@@ -106,7 +111,9 @@ async function compat() {
   await admin.connect();
   try {
     const cluster = await admin.describeCluster();
-    step(`metadata: ${cluster.brokers.length} broker(s), controller ${cluster.controller}, cluster ${cluster.clusterId}`);
+    step(
+      `metadata: ${cluster.brokers.length} broker(s), controller ${cluster.controller}, cluster ${cluster.clusterId}`,
+    );
 
     const created = await admin.createTopics({
       waitForLeaders: true,
@@ -123,14 +130,22 @@ async function compat() {
     assert(created === true, 'createTopics reports the topics as new');
     const meta = await admin.fetchTopicMetadata({ topics: [topic, bigTopic] });
     const parts = Object.fromEntries(meta.topics.map((t) => [t.name, t.partitions.length]));
-    assert(parts[topic] === 3 && parts[bigTopic] === 1, `partition counts ${JSON.stringify(parts)}`);
+    assert(
+      parts[topic] === 3 && parts[bigTopic] === 1,
+      `partition counts ${JSON.stringify(parts)}`,
+    );
     const cfg = await admin.describeConfigs({
       includeSynonyms: false,
       resources: [{ type: 2 /* TOPIC */, name: bigTopic, configNames: ['max.message.bytes'] }],
     });
     const mmb = cfg.resources[0].configEntries.find((e) => e.configName === 'max.message.bytes');
-    assert(mmb && mmb.configValue === String(16 * MiB), `topic max.message.bytes = ${mmb?.configValue}`);
-    step(`createTopics: ${topic} (3 partitions), ${bigTopic} (max.message.bytes=${mmb.configValue})`);
+    assert(
+      mmb && mmb.configValue === String(16 * MiB),
+      `topic max.message.bytes = ${mmb?.configValue}`,
+    );
+    step(
+      `createTopics: ${topic} (3 partitions), ${bigTopic} (max.message.bytes=${mmb.configValue})`,
+    );
 
     // Auto-creation must be off: a send to a missing topic fails instead of creating it.
     await producer.connect();
@@ -142,7 +157,10 @@ async function compat() {
       messages: Array.from({ length: N }, (_, i) => ({ key: `k${i}`, value: `v${i}` })),
     });
     const usedPartitions = new Set(res.map((r) => r.partition));
-    assert(usedPartitions.size > 1, `keyed messages spread over partitions (${[...usedPartitions]})`);
+    assert(
+      usedPartitions.size > 1,
+      `keyed messages spread over partitions (${[...usedPartitions]})`,
+    );
     step(`produce acks=-1: ${N} messages over partitions ${[...usedPartitions].sort().join(',')}`);
 
     const bigValue = randomBytes(8 * MiB);
@@ -175,20 +193,34 @@ async function compat() {
       eachMessage: async ({ topic: t, partition, message }) => {
         if (t === bigTopic) big = message.value;
         else seen.set(message.value.toString(), partition);
-        await consumer.commitOffsets([{ topic: t, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+        await consumer.commitOffsets([
+          { topic: t, partition, offset: (BigInt(message.offset) + 1n).toString() },
+        ]);
         wake();
       },
     });
-    await until(() => seen.size >= N && big !== null, 60000, `${N} small messages and the 8 MiB one`);
+    await until(
+      () => seen.size >= N && big !== null,
+      60000,
+      `${N} small messages and the 8 MiB one`,
+    );
     assert(big.length === 8 * MiB, `big message length ${big.length}`);
     assert(createHash('sha256').update(big).digest('hex') === bigSha, 'big message content intact');
     step(`consume (group ${group}, manual commit): ${seen.size} messages + 8 MiB message intact`);
 
     const offsets = await admin.fetchOffsets({ groupId: group, topics: [topic, bigTopic] });
     const committed = (name) =>
-      offsets.find((o) => o.topic === name).partitions.reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
-    assert(committed(topic) === N, `committed offsets on ${topic} sum to ${committed(topic)}, want ${N}`);
-    assert(committed(bigTopic) === 1, `committed offset on ${bigTopic} is ${committed(bigTopic)}, want 1`);
+      offsets
+        .find((o) => o.topic === name)
+        .partitions.reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
+    assert(
+      committed(topic) === N,
+      `committed offsets on ${topic} sum to ${committed(topic)}, want ${N}`,
+    );
+    assert(
+      committed(bigTopic) === 1,
+      `committed offset on ${bigTopic} is ${committed(bigTopic)}, want 1`,
+    );
     step(`admin.fetchOffsets: ${topic}=${committed(topic)} ${bigTopic}=${committed(bigTopic)}`);
 
     // The broker must not create topics on demand: a client that asks for it (kafkajs's default,
@@ -222,7 +254,11 @@ async function compat() {
       const deadline = Date.now() + 60000;
       while (!sent) {
         try {
-          await producer.send({ topic, acks: -1, messages: [{ key: 'after', value: 'after-restart' }] });
+          await producer.send({
+            topic,
+            acks: -1,
+            messages: [{ key: 'after', value: 'after-restart' }],
+          });
           sent = true;
         } catch (e) {
           if (Date.now() > deadline) throw e;
@@ -233,7 +269,9 @@ async function compat() {
       const after = await admin.fetchOffsets({ groupId: group, topics: [topic] });
       const sum = after[0].partitions.reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
       assert(sum === N + 1, `committed offsets after restart sum to ${sum}, want ${N + 1}`);
-      step(`broker restart: producer and consumer reconnected, offsets kept (${((Date.now() - tr) / 1000).toFixed(1)} s)`);
+      step(
+        `broker restart: producer and consumer reconnected, offsets kept (${((Date.now() - tr) / 1000).toFixed(1)} s)`,
+      );
     }
 
     await consumer.disconnect();
@@ -254,7 +292,9 @@ async function compat() {
 async function apis() {
   const requests = require('kafkajs/src/protocol/requests');
   const apiKeys = require('kafkajs/src/protocol/requests/apiKeys');
-  const create = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
+  const create = Object.getOwnPropertySymbols(kafka).find(
+    (s) => s.description === 'private:Kafka:createCluster',
+  );
   const cluster = kafka[create]({});
   await cluster.connect();
   try {
@@ -264,11 +304,15 @@ async function apis() {
       const ours = (requests.requests[name]?.versions ?? []).map(Number);
       if (ours.length === 0) continue;
       const theirs = broker[key];
-      const both = theirs ? ours.filter((v) => v >= theirs.minVersion && v <= theirs.maxVersion) : [];
+      const both = theirs
+        ? ours.filter((v) => v >= theirs.minVersion && v <= theirs.maxVersion)
+        : [];
       const range = theirs ? `${theirs.minVersion}-${theirs.maxVersion}` : 'absent';
       const pick = both.length ? `uses v${Math.max(...both)}` : 'UNUSABLE';
       if (!both.length) unusable += 1;
-      console.log(`${name.padEnd(28)} kafkajs v${Math.min(...ours)}-${Math.max(...ours)}  broker ${range.padEnd(7)} ${pick}`);
+      console.log(
+        `${name.padEnd(28)} kafkajs v${Math.min(...ours)}-${Math.max(...ours)}  broker ${range.padEnd(7)} ${pick}`,
+      );
     }
     console.log(`smoke: ${unusable} kafkajs request type(s) unusable against this broker`);
     return 0;
@@ -279,7 +323,9 @@ async function apis() {
 
 const modes = { ready, compat, apis };
 if (!modes[mode]) {
-  console.error(`usage: smoke.mjs ready|compat|apis [--brokers host:port] [--timeout-ms N] [--restart-cmd CMD] [--verbose]`);
+  console.error(
+    `usage: smoke.mjs ready|compat|apis [--brokers host:port] [--timeout-ms N] [--restart-cmd CMD] [--verbose]`,
+  );
   process.exit(2);
 }
 modes[mode]().then(
