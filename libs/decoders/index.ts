@@ -11,3 +11,7 @@ export { treeDecoder, parseTree } from './tree/tree.decoder.js';
 export { trieDecoder, parseTrie, iterateTrie } from './trie/trie.decoder.js';
 export { ByteReader } from './byte-reader.js';
 export { speedscopeDecoder, SPEEDSCOPE_SCHEMA } from './speedscope/speedscope.decoder.js';
+export { pprofDecoder, pprofLabels, formField, decodeIngestPprof } from './pprof/pprof.decoder.js';
+export { decodePprofBytes, inflatePprof } from './pprof/pprof-bytes.js';
+export { pushDecoder } from './push/push.decoder.js';
+export { decodePushBody, parseSampleTypeConfig, readFormParts } from './protocol-bridge.js';

@@ -8,6 +8,8 @@ import { foldedDecoder } from './folded/folded.decoder.js';
 import { treeDecoder } from './tree/tree.decoder.js';
 import { trieDecoder } from './trie/trie.decoder.js';
 import { speedscopeDecoder } from './speedscope/speedscope.decoder.js';
+import { pprofDecoder } from './pprof/pprof.decoder.js';
+import { pushDecoder } from './push/push.decoder.js';
 
 export class DecoderRegistry {
   private readonly byFormat = new Map<UploadFormat, Decoder>();
@@ -53,7 +55,14 @@ export class DecoderRegistry {
 
 /** The decoders of this library (JFR registers itself separately, from `libs/decoders/jfr`). */
 export function createDefaultRegistry(): DecoderRegistry {
-  return new DecoderRegistry([foldedDecoder, treeDecoder, trieDecoder, speedscopeDecoder]);
+  return new DecoderRegistry([
+    foldedDecoder,
+    treeDecoder,
+    trieDecoder,
+    speedscopeDecoder,
+    pprofDecoder,
+    pushDecoder,
+  ]);
 }
 
 const shared = createDefaultRegistry();

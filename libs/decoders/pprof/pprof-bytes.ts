@@ -1,0 +1,75 @@
+// Reading a pprof payload the way Pyroscope's `RawFromBytesWithLimit` does (`pkg/pprof/pprof.go`):
+// gunzip when the bytes carry a gzip header, else take them raw; cap the (decompressed) size;
+// decode. Shared by the raw pprof body, the pprof form and Push samples.
+
+import { gunzipSync } from 'node:zlib';
+
+import { PprofDecodeError, decodePprof } from '../../model/index.js';
+import type { Profile } from '../../model/index.js';
+import { DecodeError } from '../decode-error.js';
+
+/**
+ * Go's gzip.NewReader first reads a 10-byte header: fewer bytes is an error even for a raw
+ * pprof; a header whose magic/method is not `1f 8b 08` means "not gzip" and the bytes are used
+ * as they are.
+ */
+export function inflatePprof(bytes: Uint8Array, maxBytes: number): Uint8Array {
+  if (bytes.length < 10) {
+    throw new DecodeError('truncated', `gzip reset: unexpected EOF (${bytes.length} bytes)`);
+  }
+  if (bytes[0] !== 0x1f || bytes[1] !== 0x8b || bytes[2] !== 0x08) {
+    if (maxBytes > 0 && bytes.length > maxBytes) throw tooLarge(maxBytes);
+    return bytes;
+  }
+  try {
+    return maxBytes > 0 ? gunzipSync(bytes, { maxOutputLength: maxBytes }) : gunzipSync(bytes);
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(maxBytes);
+    const msg = e instanceof Error ? e.message : String(e);
+    if (/unexpected end/.test(msg)) throw new DecodeError('truncated', `gzip: unexpected EOF`);
+    throw new DecodeError('malformed', `gzip: ${msg}`);
+  }
+}
+
+function tooLarge(maxBytes: number): DecodeError {
+  return new DecodeError(
+    'too_large',
+    `decompressed size exceeds maximum allowed size of ${maxBytes} bytes`,
+  );
+}
+
+/** Inflates (when gzipped, size capped) and decodes a pprof payload. */
+export function decodePprofBytes(
+  bytes: Uint8Array,
+  limits: { maxDecompressedBytes: number; maxSamples: number },
+): Profile {
+  return decodeInflated(inflatePprof(bytes, limits.maxDecompressedBytes), limits);
+}
+
+/** Decodes an uncompressed pprof, mapping the codec's errors onto DecodeError kinds. */
+export function decodeInflated(raw: Uint8Array, limits: { maxSamples: number }): Profile {
+  try {
+    return decodePprof(raw, limits.maxSamples > 0 ? { maxSamples: limits.maxSamples } : {});
+  } catch (e) {
+    if (e instanceof PprofDecodeError) {
+      switch (e.kind) {
+        case 'truncated':
+          throw new DecodeError('truncated', e.message, { cause: e });
+        case 'invalid-utf8':
+          throw new DecodeError('invalid_utf8', e.message, { cause: e });
+        case 'limit':
+          if (e.limit === 'maxSamples') {
+            throw new DecodeError(
+              'too_many_samples',
+              `the profile exceeds the samples count limit (max_profile_stacktrace_samples, limit: ${limits.maxSamples})`,
+              { cause: e },
+            );
+          }
+          throw new DecodeError('malformed', e.message, { cause: e });
+        default:
+          throw new DecodeError('malformed', e.message, { cause: e });
+      }
+    }
+    throw e;
+  }
+}

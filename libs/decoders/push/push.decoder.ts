@@ -1,0 +1,53 @@
+// Push (`push.v1.PusherService/Push`): every RawSample of every RawProfileSeries is one series of
+// the series' labels and the sample's pprof. Pyroscope: `pkg/distributor/distributor.go` Push,
+// PushBatch, pushSeries; pyroscope-protocol.md §2.3-§2.4. Labels are taken as sent (no
+// `__name__` is invented); the distributor steps (service_name fallback, validation,
+// normalisation, relabelling, split by sample labels) run per series.
+//
+// Upstream collects decode errors and still stores the samples that decoded, but answers with
+// the error; here any failing sample fails the upload (the client was told it failed).
+
+import { DecodeError } from '../decode-error.js';
+import type {
+  DecodedSeries,
+  DecodeInput,
+  DecodeLimits,
+  Decoder,
+  PushSeriesInput,
+} from '../decoder.js';
+import { decodePushBody } from '../protocol-bridge.js';
+import { finishSeries, nowNanos } from '../series-pipeline.js';
+import { decodeInflated, inflatePprof } from '../pprof/pprof-bytes.js';
+
+export const pushDecoder: Decoder = {
+  formats: ['push'],
+  decode(input: DecodeInput, limits: DecodeLimits): DecodedSeries[] {
+    const request = input.push ?? decodePushBody(input.body, input.contentType);
+    const now = nowNanos(input);
+    let total = 0;
+    const decoded: { labels: PushSeriesInput['labels']; raw: Uint8Array; id: string }[] = [];
+    for (const s of request) {
+      for (const sample of s.samples) {
+        const raw = inflatePprof(sample.rawProfile, limits.maxDecompressedBytes);
+        total += raw.length;
+        if (limits.maxRequestDecompressedBytes > 0 && total > limits.maxRequestDecompressedBytes) {
+          throw new DecodeError(
+            'body_too_large',
+            `uncompressed batched profile payload size exceeds limit of ${limits.maxRequestDecompressedBytes} bytes`,
+          );
+        }
+        decoded.push({ labels: s.labels, raw, id: sample.id });
+      }
+    }
+    if (decoded.length === 0) throw new DecodeError('no_profiles', 'no profiles received');
+    const out: DecodedSeries[] = [];
+    for (const d of decoded) {
+      const profile = decodeInflated(d.raw, limits);
+      const labels = d.labels.map((l) => ({ name: l.name, value: l.value }));
+      out.push(
+        ...finishSeries({ labels, profile, id: d.id === '' ? undefined : d.id }, limits, now),
+      );
+    }
+    return out;
+  },
+};
