@@ -19,8 +19,13 @@ export class JfrError extends Error {
     message: string,
     /** absolute byte offset in the recording where the problem was seen, when known */
     readonly offset = -1,
+    /** set only when an unexpected internal error was converted (a bug: see decodeJfr) */
+    cause?: unknown,
   ) {
-    super(offset >= 0 ? `${message} (at byte ${offset})` : message);
+    super(
+      offset >= 0 ? `${message} (at byte ${offset})` : message,
+      cause === undefined ? undefined : { cause },
+    );
   }
 }
 

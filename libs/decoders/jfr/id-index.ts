@@ -26,7 +26,7 @@ export class IdIndex {
   }
 
   set(id: number | bigint, slot: number): void {
-    if (typeof id === 'number' && id < DENSE_LIMIT) {
+    if (typeof id === 'number' && id >= 0 && id < DENSE_LIMIT) {
       if (id >= this.dense.length) {
         let n = Math.max(1024, this.dense.length * 2);
         while (n <= id) n *= 2;
@@ -42,7 +42,9 @@ export class IdIndex {
   }
 }
 
+const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** Canonical form of an exact id: a number when safe. */
 export function canonicalId(v: bigint): number | bigint {
-  return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= 0n ? Number(v) : v;
+  return v <= MAX_SAFE_BIG && v >= -MAX_SAFE_BIG ? Number(v) : v;
 }

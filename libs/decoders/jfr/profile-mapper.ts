@@ -9,7 +9,7 @@ import type {
 import { emptyProfile } from '../../model/index.js';
 import { forEachChunk, type JfrChunk } from './chunk-reader.js';
 import type { ConstantPools } from './constant-pool.js';
-import { overLimit } from './errors.js';
+import { JfrError, overLimit } from './errors.js';
 import { EventPlan, type FieldSpec } from './event-reader.js';
 import {
   FAMILIES,
@@ -741,7 +741,14 @@ function int64Sub(a: Int64, b: Int64): Int64 {
  * Throws `JfrError` (and nothing else) for input it cannot decode.
  */
 export function decodeJfr(input: JfrInput, limits?: Partial<JfrLimits>): JfrDecodeResult {
-  return new ProfileMapper(input, limits).run();
+  try {
+    return new ProfileMapper(input, limits).run();
+  } catch (e) {
+    if (e instanceof JfrError) throw e;
+    // Safety net for the contract "nothing but JfrError escapes" (e.g. an allocation failure on a
+    // pathological input). The fuzz tests assert it never fires: `cause` marks such a conversion.
+    throw new JfrError('malformed', `JFR decoding failed: ${String(e)}`, -1, e);
+  }
 }
 
 /** `decodeJfr(...).profiles`. */
