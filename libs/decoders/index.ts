@@ -15,3 +15,4 @@ export { pprofDecoder, pprofLabels, formField, decodeIngestPprof } from './pprof
 export { decodePprofBytes, inflatePprof } from './pprof/pprof-bytes.js';
 export { pushDecoder } from './push/push.decoder.js';
 export { decodePushBody, parseSampleTypeConfig, readFormParts } from './protocol-bridge.js';
+export { jfrDecoder, jfrLabels } from './jfr-decoder.js';

@@ -10,6 +10,7 @@ import { trieDecoder } from './trie/trie.decoder.js';
 import { speedscopeDecoder } from './speedscope/speedscope.decoder.js';
 import { pprofDecoder } from './pprof/pprof.decoder.js';
 import { pushDecoder } from './push/push.decoder.js';
+import { jfrDecoder } from './jfr-decoder.js';
 
 export class DecoderRegistry {
   private readonly byFormat = new Map<UploadFormat, Decoder>();
@@ -53,7 +54,7 @@ export class DecoderRegistry {
   }
 }
 
-/** The decoders of this library (JFR registers itself separately, from `libs/decoders/jfr`). */
+/** Every decoder of this library, one per upload format. */
 export function createDefaultRegistry(): DecoderRegistry {
   return new DecoderRegistry([
     foldedDecoder,
@@ -62,6 +63,7 @@ export function createDefaultRegistry(): DecoderRegistry {
     speedscopeDecoder,
     pprofDecoder,
     pushDecoder,
+    jfrDecoder,
   ]);
 }
 

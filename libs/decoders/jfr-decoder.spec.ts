@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+
+import { getLabel, profileTypeIds } from '../model/index.js';
+import { fixturePath } from '../../test/support/paths.js';
+import { isDecodeError } from './decode-error.js';
+import { decodeUpload } from './registry.js';
+import { ingestParams } from './spec-fixtures.js';
+import { total } from './spec-stacks.js';
+
+const read = (...p: string[]): Uint8Array =>
+  new Uint8Array(readFileSync(fixturePath('pyroscope', ...p)));
+
+const CT =
+  /Content-Type: (multipart\/form-data; boundary=\S+)/.exec(
+    readFileSync(
+      fixturePath('pyroscope', 'multipart', 'java-jfr-itimer-with-labels.request.txt'),
+      'utf8',
+    ),
+  )?.[1] ?? '';
+
+describe('JFR front (registry adapter)', () => {
+  it('java-jfr-itimer-with-labels.multipart.bin: cpu series per thread_name, jfr_event=itimer', () => {
+    const series = decodeUpload({
+      format: 'jfr-form',
+      body: read('multipart', 'java-jfr-itimer-with-labels.multipart.bin'),
+      params: ingestParams('kafka.app{service_name=svc}', {
+        fromNanos: '1706241880000000000',
+        untilNanos: '1706241890000000000',
+        spyName: 'javaspy',
+      }),
+      contentType: CT,
+      nowNanos: 1706241885000000000n,
+    });
+    assert.ok(series.length > 1);
+    let sum = 0n;
+    for (const s of series) {
+      assert.equal(getLabel(s.labels, '__name__'), 'process_cpu');
+      assert.equal(getLabel(s.labels, 'jfr_event'), 'itimer');
+      assert.equal(getLabel(s.labels, 'service_name'), 'svc');
+      assert.equal(getLabel(s.labels, 'app_name'), 'kafka.app');
+      assert.equal(getLabel(s.labels, 'pyroscope_spy'), 'javaspy');
+      assert.deepEqual(profileTypeIds('process_cpu', s.profile), [
+        'process_cpu:cpu:nanoseconds:cpu:nanoseconds',
+      ]);
+      sum += total(s.profile);
+    }
+    assert.equal(sum, 21880000000n);
+    const threads = series
+      .map((s) => getLabel(s.labels, 'thread_name'))
+      .filter((t) => t !== undefined);
+    assert.deepEqual(
+      new Set(threads),
+      new Set(['pool-2-thread-1', 'pool-2-thread-3', 'pool-2-thread-5', 'pool-2-thread-7']),
+    );
+  });
+
+  it('a raw (ungzipped) recording decodes; a gzipped raw body is rejected as upstream does', () => {
+    const gz = read('jfr', 'cortex-dev-01__kafka-0__cpu__0.jfr.gz');
+    const input = (body: Uint8Array) => ({
+      format: 'jfr' as const,
+      body,
+      params: ingestParams('app', {
+        fromNanos: '1706241880000000000',
+        untilNanos: '1706241890000000000',
+      }),
+      contentType: 'application/octet-stream',
+      nowNanos: 1706241885000000000n,
+    });
+    const [s] = decodeUpload(input(new Uint8Array(gunzipSync(gz))));
+    assert.equal(getLabel(s.labels, 'jfr_event'), 'cpu');
+    assert.equal(total(s.profile), 4780000000n);
+    assert.throws(() => decodeUpload(input(gz)), isDecodeError);
+  });
+});

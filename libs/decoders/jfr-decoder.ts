@@ -1,0 +1,102 @@
+// The registry's front for the JFR decoder (`./jfr`, owned separately): reads the raw body or the
+// form (`jfr` + `labels` parts, each gunzipped by magic and capped), runs the recording through
+// `decodeJfr`, labels each produced profile as Pyroscope does (`pkg/og/convert/jfr/profile.go`,
+// jfr-parser `pprof/pyroscope` Labels; pyroscope-protocol.md §1.6.2) and finishes every series
+// like the other formats. JfrErrors become DecodeErrors.
+
+import {
+  LABEL_APP_NAME,
+  LABEL_DELTA,
+  LABEL_METRIC_NAME,
+  LABEL_PYROSCOPE_SPY,
+  LABEL_SERVICE_NAME,
+  isLabelAllowedForIngestion,
+  toInt64,
+} from '../model/index.js';
+import type { LabelPair } from '../model/index.js';
+import { decompressJfrPart, isProtocolError, readJfrForm } from '../protocol/index.js';
+import type { IngestParams } from '../protocol/index.js';
+import { DecodeError } from './decode-error.js';
+import type { DecodeErrorKind } from './decode-error.js';
+import type { DecodedSeries, DecodeInput, DecodeLimits, Decoder } from './decoder.js';
+import { JfrError, decodeJfr } from './jfr/index.js';
+import { parseNanos } from './legacy.js';
+import { finishSeries, nowNanos } from './series-pipeline.js';
+
+/** jfr-parser's `Labels`: the series labels of one produced profile. */
+export function jfrLabels(params: IngestParams, jfrEvent: string, metric: string): LabelPair[] {
+  const labels: LabelPair[] = [];
+  let hasServiceName = false;
+  for (const [name, value] of Object.entries(params.labels)) {
+    if (!isLabelAllowedForIngestion(name)) continue;
+    if (name === LABEL_SERVICE_NAME) hasServiceName = true;
+    labels.push({ name, value });
+  }
+  labels.push(
+    { name: LABEL_PYROSCOPE_SPY, value: params.spyName },
+    { name: LABEL_DELTA, value: 'false' },
+    { name: 'jfr_event', value: jfrEvent },
+    { name: LABEL_METRIC_NAME, value: metric },
+    { name: hasServiceName ? LABEL_APP_NAME : LABEL_SERVICE_NAME, value: params.appName },
+  );
+  return labels;
+}
+
+function fromProtocol(e: unknown): never {
+  if (isProtocolError(e)) {
+    const kind: DecodeErrorKind =
+      e.reason === 'profile_size_limit'
+        ? 'too_large'
+        : e.kind === 'truncated'
+          ? 'truncated'
+          : 'malformed';
+    throw new DecodeError(kind, e.message, { cause: e });
+  }
+  throw e;
+}
+
+export const jfrDecoder: Decoder = {
+  formats: ['jfr', 'jfr-form'],
+  decode(input: DecodeInput, limits: DecodeLimits): DecodedSeries[] {
+    let jfr: Uint8Array = input.body;
+    let labels: Uint8Array | undefined;
+    const isForm = input.format === 'jfr-form' || /multipart\/form-data/i.test(input.contentType);
+    if (isForm) {
+      try {
+        const form = readJfrForm(input.body, input.contentType);
+        jfr = decompressJfrPart(form.jfr, limits.maxDecompressedBytes, 'jfr');
+        if (form.labels !== undefined) {
+          labels = decompressJfrPart(form.labels, limits.maxDecompressedBytes, 'labels');
+        }
+      } catch (e) {
+        fromProtocol(e);
+      }
+    }
+    const p = input.params;
+    let result;
+    try {
+      const jfrInput = {
+        jfr,
+        startNanos: toInt64(parseNanos(p.fromNanos)),
+        endNanos: toInt64(parseNanos(p.untilNanos)),
+        sampleRate: p.sampleRate,
+        ...(labels === undefined ? {} : { labels }),
+      };
+      result = decodeJfr(jfrInput);
+    } catch (e) {
+      if (e instanceof JfrError) {
+        const kind: DecodeErrorKind =
+          e.kind === 'truncated' ? 'truncated' : e.kind === 'limit' ? 'too_large' : 'malformed';
+        throw new DecodeError(kind, e.message, { cause: e });
+      }
+      throw e;
+    }
+    const now = nowNanos(input);
+    const out: DecodedSeries[] = [];
+    for (const prof of result.profiles) {
+      const seriesLabels = jfrLabels(p, result.jfrEvent, prof.metric);
+      out.push(...finishSeries({ labels: seriesLabels, profile: prof.profile }, limits, now));
+    }
+    return out;
+  },
+};
