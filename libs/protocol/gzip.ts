@@ -3,7 +3,7 @@
 // (pyroscope-protocol.md §1.4). Inflation stops as soon as the output passes the cap, so a gzip
 // bomb costs at most `maxBytes` plus one zlib chunk of memory.
 import { constants, gunzipSync } from 'node:zlib';
-import type { ProtocolError} from './errors.js';
+import type { ProtocolError } from './errors.js';
 import { unprocessable } from './errors.js';
 
 /** True when `bytes` starts with the gzip magic `1f 8b`. */

@@ -4,7 +4,7 @@
 // them, a body that ends inside part headers is a clean end of form, a part without its closing
 // boundary is `unexpected EOF`. Part data are views into the body (no copies): they stay valid as
 // long as the caller keeps the body unchanged.
-import type { ProtocolError} from './errors.js';
+import type { ProtocolError } from './errors.js';
 import { unprocessable } from './errors.js';
 import { goQuoteBytes } from './go-compat.js';
 import { MediaTypeError, parseMediaType } from './media-type.js';
