@@ -69,6 +69,12 @@ const envSchema = z.object({
   EMBER_SHUTDOWN_TIMEOUT: durationFromEnv.default(30_000),
 });
 
+/**
+ * Every EMBER_* variable `loadConfig` reads, taken from its schema so the two cannot drift.
+ * Deployment descriptors (docker-compose.yml, k8s/) are checked against this list.
+ */
+export const ENV_VARS = Object.keys(envSchema.shape) as readonly (keyof typeof envSchema.shape)[];
+
 const credentialSchema = z.union([
   z.object({ basic: z.object({ username: z.string().min(1), password: z.string().min(1) }) }),
   z.object({ bearer: z.string().min(1) }),
