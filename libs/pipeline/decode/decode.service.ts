@@ -9,7 +9,15 @@ import {
 import { PermanentError, RetryableError, profileTypeIds, type Int64 } from '../../model/index.js';
 import { encodePprof } from '../../model/pprof/index.js';
 import { Metrics, asDiscardReason } from '../../observability/index.js';
-import { inflateBounded, isGzip } from '../../protocol/gzip.js';
+import {
+  decodePushBody,
+  inflateBounded,
+  isGzip,
+  negotiatePush,
+  parseBoundary,
+  readMultipart,
+} from '../../protocol/index.js';
+import type { DecodeInput, FormPart } from '../../decoders/index.js';
 import {
   TOPICS,
   decodeRawUpload,
@@ -77,19 +85,38 @@ export class DecodeService {
   private decode(u: RawUpload): DecodedSeries[] {
     let body: Uint8Array = u.body;
     // Pyroscope ignores Content-Encoding; we honour it as well (bounded, like every inflate).
-    if (u.contentEncoding.toLowerCase() === 'gzip' && isGzip(body)) {
+    if (u.format !== 'push' && u.contentEncoding.toLowerCase() === 'gzip' && isGzip(body)) {
       body = inflateBounded(body, this.config.ingest.maxBodyBytes);
     }
-    return decodeUpload(
-      {
-        format: u.format,
-        body,
-        params: u.params,
+    const input: DecodeInput = {
+      format: u.format,
+      body,
+      params: u.params,
+      contentType: u.contentType,
+      nowNanos: BigInt(u.receivedAtMs) * 1_000_000n,
+    };
+    if (u.format === 'pprof-form' || u.format === 'jfr-form') {
+      input.parts = readMultipart(body, parseBoundary(u.contentType), { maxParts: 64 }).map(
+        (p): FormPart => ({
+          name: p.name ?? '',
+          filename: p.filename,
+          contentType: p.contentType,
+          data: p.data,
+        }),
+      );
+    } else if (u.format === 'push') {
+      // ingest checked the envelope already; Content-Encoding here is the Connect compression
+      const envelope = negotiatePush({
         contentType: u.contentType,
-        nowNanos: BigInt(u.receivedAtMs) * 1_000_000n,
-      },
-      this.limits,
-    );
+        contentEncoding: u.contentEncoding,
+      });
+      const req = decodePushBody(u.body, envelope, this.config.ingest.maxBodyBytes);
+      input.push = req.series.map((s) => ({
+        labels: s.labels.map((l) => ({ name: l.name, value: l.value })),
+        samples: s.samples.map((x) => ({ rawProfile: x.rawProfile, id: x.id })),
+      }));
+    }
+    return decodeUpload(input, this.limits);
   }
 
   private toMessage(u: RawUpload, s: DecodedSeries, index: number): OutgoingMessage {

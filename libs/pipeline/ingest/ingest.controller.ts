@@ -1,6 +1,7 @@
 import { All, Controller, Logger, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Metrics } from '../../observability/index.js';
+import { PUSH_ACCEPT_POST } from '../../protocol/index.js';
 import { HttpFailure, errorBody } from '../core/http-error.js';
 import { TenantResolver } from '../tenancy/tenant-resolver.js';
 import { IngestService } from './ingest.service.js';
@@ -66,6 +67,73 @@ export class IngestController {
           query: rawQuery.slice(0, 512),
         }),
       );
+      await reply
+        .status(f.status)
+        .headers(f.headers)
+        .type('application/json')
+        .send(errorBody(f.status, f.message, f.code));
+    }
+  }
+
+  /**
+   * The Push API (Connect, unary): what the current Rust, Python, Ruby and .NET agents and
+   * Alloy's pyroscope.write send. HTTP/1.1 Connect only; gRPC (HTTP/2) is not served.
+   */
+  @All('push.v1.PusherService/Push')
+  async push(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    let tenant = 'unknown';
+    try {
+      if (req.method !== 'POST') {
+        throw new HttpFailure(
+          405,
+          `method ${req.method} not allowed: the Push API takes POST`,
+          'invalid_param',
+          {
+            allow: 'POST',
+          },
+        );
+      }
+      tenant = this.tenants.resolve(req.headers);
+      const contentType = header(req, 'content-type');
+      await this.ingest.acceptPush({
+        tenant,
+        contentType,
+        contentEncoding: header(req, 'content-encoding'),
+        connectProtocolVersion: header(req, 'connect-protocol-version'),
+        body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+      });
+      this.metrics.ingestRequests.inc({ format: 'push', spy: 'push', tenant, status: '200' });
+      // An empty PushResponse in the request's codec.
+      if (contentType.startsWith('application/json'))
+        await reply.status(200).type('application/json').send('{}');
+      else await reply.status(200).type('application/proto').send(Buffer.alloc(0));
+    } catch (err) {
+      const f =
+        err instanceof HttpFailure
+          ? err
+          : new HttpFailure(500, `internal error: ${(err as Error).message}`, 'unknown');
+      this.metrics.ingestRequests.inc({
+        format: 'push',
+        spy: 'push',
+        tenant,
+        status: String(f.status),
+      });
+      if (f.status < 500 || f.status === 503)
+        this.metrics.discarded.inc({ reason: f.reason, tenant });
+      this.log.warn(
+        JSON.stringify({
+          msg: 'push rejected',
+          status: f.status,
+          reason: f.reason,
+          tenant,
+          error: f.message,
+        }),
+      );
+      if (f.status === 415) {
+        // connect-go answers an unknown codec with an empty body and the codecs it accepts
+        await reply.status(415).header('accept-post', PUSH_ACCEPT_POST).send();
+        return;
+      }
       await reply
         .status(f.status)
         .headers(f.headers)

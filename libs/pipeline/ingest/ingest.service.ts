@@ -3,9 +3,20 @@ import { randomUUID } from 'node:crypto';
 import { UploadDedupe, keys, type SharedStore } from '../../cache/index.js';
 import { isRetryable } from '../../model/index.js';
 import { Metrics } from '../../observability/index.js';
-import { isProtocolError } from '../../protocol/errors.js';
-import { parseGoQuery, parseIngestRequest } from '../../protocol/ingest-request.js';
-import type { IngestParams, UploadFormat } from '../../protocol/index.js';
+import {
+  decodePushBody,
+  inflateBounded,
+  isGzip,
+  isProtocolError,
+  negotiatePush,
+  parseGoQuery,
+  parseIngestRequest,
+  readJfrForm,
+  readPprofForm,
+  type IngestParams,
+  type MultipartLimits,
+  type UploadFormat,
+} from '../../protocol/index.js';
 import { TOPICS, encodeRawUpload, type QueueBroker } from '../../queue/index.js';
 import { tenantLimits, type EmberConfig } from '../../runtime/config.js';
 import { HttpFailure } from '../core/http-error.js';
@@ -22,6 +33,14 @@ export interface IngestInput {
   rawQuery: string;
   contentType: string;
   contentEncoding: string;
+  body: Buffer;
+}
+
+export interface PushInput {
+  tenant: string;
+  contentType: string;
+  contentEncoding: string;
+  connectProtocolVersion: string;
   body: Buffer;
 }
 
@@ -63,15 +82,86 @@ export class IngestService {
     }
     const { params, format } = parsed;
     this.metrics.ingestBytes.inc({ tenant, encoding: 'compressed' }, input.body.length);
-
+    this.validateEnvelope(format, input);
     await this.checkRate(tenant, input.body.length);
+    return this.publish(tenant, format, params, input);
+  }
 
+  /**
+   * POST /push.v1.PusherService/Push (Connect): checks the envelope (content type, encoding,
+   * protocol version, a decodable PushRequest within the body limit) and publishes the body as
+   * sent; the decoder decodes the profiles. Throws HttpFailure carrying the Connect code.
+   */
+  async acceptPush(input: PushInput): Promise<IngestOutcome> {
+    const { tenant } = input;
+    let service = 'push';
+    try {
+      const envelope = negotiatePush({
+        contentType: input.contentType,
+        contentEncoding: input.contentEncoding,
+        connectProtocolVersion: input.connectProtocolVersion,
+      });
+      const req = decodePushBody(input.body, envelope, this.config.ingest.maxBodyBytes);
+      const first = req.series[0]?.labels.find((l) => l.name === 'service_name');
+      if (first) service = first.value;
+    } catch (err) {
+      if (isProtocolError(err))
+        throw new HttpFailure(err.status, err.message, err.reason, {}, err.code);
+      throw err;
+    }
+    this.metrics.ingestBytes.inc({ tenant, encoding: 'compressed' }, input.body.length);
+    await this.checkRate(tenant, input.body.length);
+    const now = (BigInt(Date.now()) * 1_000_000n).toString();
+    const params: IngestParams = {
+      name: service,
+      appName: service,
+      labels: {},
+      fromNanos: now,
+      untilNanos: now,
+      sampleRate: 0,
+      spyName: 'push',
+      units: '',
+      aggregationType: '',
+      formatParam: '',
+    };
+    return this.publish(tenant, 'push', params, input);
+  }
+
+  /**
+   * The envelope checks Pyroscope makes before decoding, answered the way it answers them
+   * (422 with its messages). Content is not decoded here. A body sent with
+   * `Content-Encoding: gzip` is inflated for the check, never past the body limit.
+   */
+  private validateEnvelope(format: UploadFormat, input: IngestInput): void {
+    if (format !== 'pprof-form' && format !== 'jfr-form') return;
+    let body: Uint8Array = input.body;
+    const limits: MultipartLimits = { maxParts: 64, maxPartBytes: this.config.ingest.maxBodyBytes };
+    try {
+      if (input.contentEncoding.toLowerCase() === 'gzip' && isGzip(body)) {
+        body = inflateBounded(body, this.config.ingest.maxBodyBytes);
+      }
+      if (format === 'pprof-form') readPprofForm(body, input.contentType, limits);
+      else readJfrForm(body, input.contentType, limits);
+    } catch (err) {
+      if (isProtocolError(err))
+        throw new HttpFailure(err.status, err.message, err.reason, {}, err.code);
+      throw err;
+    }
+  }
+
+  private async publish(
+    tenant: string,
+    format: UploadFormat,
+    params: IngestParams,
+    input: { contentType: string; contentEncoding: string; body: Buffer },
+  ): Promise<IngestOutcome> {
     const claim = await this.guard(() =>
       this.dedupe.claim({
         tenant,
         name: params.name,
-        from: params.fromNanos,
-        until: params.untilNanos,
+        // a Push body carries its own timestamps; its digest is the identity
+        from: format === 'push' ? '' : params.fromNanos,
+        until: format === 'push' ? '' : params.untilNanos,
         format,
         body: input.body,
       }),
