@@ -1,13 +1,18 @@
 import type { NormalizedSeries } from '../queue/index.js';
+import type { SendingOverrides } from './sending/sending-chain.js';
 
 // A destination for normalised series. `send` resolves once the backend durably accepted every
-// series given; it rejects with RetryableError (unavailable, throttled: try again) or
-// PermanentError (the backend will never accept these). Sending the same series twice must be
-// harmless for correctness, but the exporter avoids it with its delivered-ids record.
+// series given; it rejects with RetryableError (unavailable, throttled: try again, with
+// retryAfterMs when the backend said how long) or PermanentError (the backend will never accept
+// these). It must stop its I/O when `signal` aborts (the per-attempt timeout). Sending the same
+// series twice must be harmless for correctness, but the exporter avoids it with its
+// delivered-ids record.
 export interface Backend {
   /** stable name, part of delivered-id keys and metric labels */
   readonly name: string;
-  send(series: readonly NormalizedSeries[]): Promise<void>;
+  /** how the exporter batches, times out and retries for this backend (defaults otherwise) */
+  readonly sending?: SendingOverrides;
+  send(series: readonly NormalizedSeries[], options?: { signal?: AbortSignal }): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -53,6 +53,30 @@ export function sharedStoreContract(name: string, create: () => Promise<SharedSt
       assert.equal((await store.takeTokens(key, 10, 5, 3)).allowed, true);
     });
 
+    it('sets, merges, lists and deletes hash fields', async () => {
+      const key = k('hash');
+      assert.deepEqual(await store.hashGetAll(key), {});
+      await store.hashSet(key, { a: '1', b: '{"x":2}' }, 60_000);
+      await store.hashSet(key, { b: '3', c: '4' }, 60_000);
+      assert.deepEqual(await store.hashGetAll(key), { a: '1', b: '3', c: '4' });
+      await store.hashDelete(key, ['a', 'missing']);
+      assert.deepEqual(await store.hashGetAll(key), { b: '3', c: '4' });
+      await store.hashDelete(k('no-such-hash'), ['x']);
+      await store.hashSet(key, {}, 60_000);
+      assert.deepEqual(await store.hashGetAll(key), { b: '3', c: '4' });
+    });
+
+    it('expires a hash after its ttl, refreshed by every write', async () => {
+      const key = k('hash-ttl');
+      await store.hashSet(key, { a: '1' }, 80);
+      await new Promise((r) => setTimeout(r, 50));
+      await store.hashSet(key, { b: '2' }, 80);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(await store.hashGetAll(key), { a: '1', b: '2' });
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(await store.hashGetAll(key), {});
+    });
+
     it('reports health', async () => {
       assert.equal((await store.health()).ok, true);
     });

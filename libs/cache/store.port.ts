@@ -32,6 +32,16 @@ export interface SharedStore {
     burst: number,
     cost: number,
   ): Promise<{ allowed: boolean; retryAfterMs: number }>;
+  /**
+   * Sets fields of a hash (Redis HSET; values are opaque strings, typically JSON) and refreshes
+   * the whole hash's expiry, in one round trip. Other fields are left as they are, so writers
+   * that own distinct fields never race.
+   */
+  hashSet(key: string, fields: Readonly<Record<string, string>>, ttlMs: number): Promise<void>;
+  /** Every field of a hash; {} when the hash does not exist (or expired). */
+  hashGetAll(key: string): Promise<Record<string, string>>;
+  /** Removes fields from a hash; missing fields and hashes are fine. */
+  hashDelete(key: string, fields: readonly string[]): Promise<void>;
   health(): Promise<StoreHealth>;
   /** Safe to call twice. */
   close(): Promise<void>;
@@ -45,4 +55,6 @@ export const keys = {
   delivered: (backend: string, tenant: string, seriesId: string): string =>
     `ember:v1:{${tenant}}:delivered:${backend}:${seriesId}`,
   rate: (tenant: string): string => `ember:v1:{${tenant}}:rate`,
+  /** the fleet view of a tenant: one hash, fields per service, instance and facet */
+  fleet: (tenant: string): string => `ember:v1:{${tenant}}:fleet`,
 };

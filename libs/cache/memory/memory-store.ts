@@ -8,6 +8,7 @@ export class MemoryStore implements SharedStore {
   readonly kind = 'memory';
   private readonly map = new Map<string, number>(); // key → expiry (ms)
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly hashes = new Map<string, { fields: Map<string, string>; exp: number }>();
 
   constructor(private readonly maxKeys = 1_000_000) {}
 
@@ -52,6 +53,37 @@ export class MemoryStore implements SharedStore {
     }
     const missing = cost - b.tokens;
     return { allowed: false, retryAfterMs: Math.ceil((missing / ratePerSec) * 1000) };
+  }
+
+  async hashSet(
+    key: string,
+    fields: Readonly<Record<string, string>>,
+    ttlMs: number,
+  ): Promise<void> {
+    const now = Date.now();
+    let h = this.hashes.get(key);
+    if (!h || h.exp <= now) {
+      h = { fields: new Map(), exp: 0 };
+      this.hashes.set(key, h);
+    }
+    for (const [f, v] of Object.entries(fields)) h.fields.set(f, v);
+    h.exp = now + ttlMs;
+    if (this.hashes.size > this.maxKeys) {
+      for (const [k, x] of this.hashes) if (x.exp <= now) this.hashes.delete(k);
+    }
+  }
+
+  async hashGetAll(key: string): Promise<Record<string, string>> {
+    const h = this.hashes.get(key);
+    if (!h || h.exp <= Date.now()) return {};
+    return Object.fromEntries(h.fields);
+  }
+
+  async hashDelete(key: string, fields: readonly string[]): Promise<void> {
+    const h = this.hashes.get(key);
+    if (!h) return;
+    for (const f of fields) h.fields.delete(f);
+    if (h.fields.size === 0) this.hashes.delete(key);
   }
 
   async health(): Promise<StoreHealth> {

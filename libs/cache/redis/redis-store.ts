@@ -111,6 +111,28 @@ export class RedisStore implements SharedStore {
     return { allowed: r[0] === 1, retryAfterMs: r[1] };
   }
 
+  async hashSet(
+    key: string,
+    fields: Readonly<Record<string, string>>,
+    ttlMs: number,
+  ): Promise<void> {
+    const entries = Object.entries(fields);
+    if (entries.length === 0) return;
+    const p = this.redis.pipeline();
+    p.hset(key, ...entries.flat());
+    p.pexpire(key, ttlMs);
+    await this.exec(p, 'hashSet');
+  }
+
+  async hashGetAll(key: string): Promise<Record<string, string>> {
+    return this.call(() => this.redis.hgetall(key), 'hashGetAll');
+  }
+
+  async hashDelete(key: string, fields: readonly string[]): Promise<void> {
+    if (fields.length === 0) return;
+    await this.call(() => this.redis.hdel(key, ...fields), 'hashDelete');
+  }
+
   async health(): Promise<StoreHealth> {
     try {
       const t0 = Date.now();

@@ -1,6 +1,11 @@
 import { Module } from '@nestjs/common';
+import { FleetRecorderModule } from '../fleet/fleet.module.js';
 import { ExportService } from './export.service.js';
 import { NormalizedSeriesConsumer } from './normalized-series.consumer.js';
 
-@Module({ controllers: [NormalizedSeriesConsumer], providers: [ExportService] })
+@Module({
+  imports: [FleetRecorderModule],
+  controllers: [NormalizedSeriesConsumer],
+  providers: [ExportService],
+})
 export class ExportModule {}

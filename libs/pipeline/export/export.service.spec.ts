@@ -17,25 +17,33 @@ import { ExportService } from './export.service.js';
 
 class RecordingBackend implements Backend {
   received: NormalizedSeries[] = [];
+  requests: string[][] = [];
   fail: Error | undefined;
+  failIf: ((s: NormalizedSeries) => Error | undefined) | undefined;
+  sending: Backend['sending'] = { retry: { enabled: false } };
   constructor(readonly name: string) {}
   async send(series: readonly NormalizedSeries[]): Promise<void> {
+    this.requests.push(series.map((s) => s.seriesId));
     if (this.fail) throw this.fail;
+    for (const s of series) {
+      const e = this.failIf?.(s);
+      if (e) throw e;
+    }
     this.received.push(...series);
   }
   async close(): Promise<void> {}
 }
 
-function batchOf(ids: string[]): MessageBatch {
+function batchOf(ids: string[], startMs = 1, tenant = (_id: string) => 't'): MessageBatch {
   const messages: IncomingMessage[] = ids.map((id, i) => {
     const m = encodeNormalizedSeries({
       seriesId: id,
       uploadId: id.split(':')[0],
-      tenant: 't',
+      tenant: tenant(id),
       labels: [{ name: 'service_name', value: 'svc' }],
       profileTypeIds: ['process_cpu:cpu:nanoseconds:cpu:nanoseconds'],
-      startMs: 1,
-      endMs: 2,
+      startMs,
+      endMs: startMs + 1,
       pprof: Buffer.from([1, 2, 3]),
     });
     return { ...m, topic: TOPICS.normalized, partition: 0, offset: String(i), timestamp: 0 };
@@ -102,5 +110,69 @@ describe('ExportService', () => {
     assert.equal(dead.length, 1);
     assert.equal(dead[0].headers['ember-dlq-reason'], 'export_rejected');
     assert.match(dead[0].headers['ember-dlq-message'], /^bad: 400 invalid labels/);
+  });
+
+  it('retries with backoff inside the chain, honouring Retry-After, before giving up', async () => {
+    const a = new RecordingBackend('a');
+    a.sending = {
+      retry: { enabled: true, initialIntervalMs: 5, maxIntervalMs: 20, maxElapsedMs: 2_000 },
+    };
+    let calls = 0;
+    a.failIf = () =>
+      ++calls === 1
+        ? new RetryableError('503', undefined)
+        : calls === 2
+          ? new RetryableError('429', 50)
+          : undefined;
+    const { svc } = await setup([a]);
+    const t0 = Date.now();
+    await svc.handleBatch(batchOf(['r:0']));
+    assert.ok(Date.now() - t0 >= 50, 'waited at least the Retry-After');
+    assert.equal(a.requests.length, 3);
+    assert.deepEqual(
+      a.received.map((s) => s.seriesId),
+      ['r:0'],
+    );
+  });
+
+  it('sends one request per tenant and chunk, never mixing tenants', async () => {
+    const a = new RecordingBackend('a');
+    a.sending = { retry: { enabled: false }, batch: { maxItems: 2 } };
+    const { svc } = await setup([a]);
+    await svc.handleBatch(
+      batchOf(['m:0', 'm:1', 'm:2', 'm:3', 'm:4'], 1, (id) => (id === 'm:1' ? 'other' : 't')),
+    );
+    assert.deepEqual(a.requests.map((r) => r.sort()).sort(), [
+      ['m:0', 'm:2'],
+      ['m:1'],
+      ['m:3', 'm:4'],
+    ]);
+  });
+
+  it('dead-letters series older than the ingestion window instead of retrying them', async () => {
+    const a = new RecordingBackend('a');
+    a.sending = { retry: { enabled: false }, rejectOlderThanMs: 3600_000 };
+    const { svc, dead } = await setup([a]);
+    await svc.handleBatch(batchOf(['old:0'], Date.now() - 2 * 3600_000));
+    await svc.handleBatch(batchOf(['new:0'], Date.now() - 60_000));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(
+      a.received.map((s) => s.seriesId),
+      ['new:0'],
+    );
+    assert.equal(dead.length, 1);
+    assert.equal(dead[0].headers['ember-dlq-reason'], 'not_in_ingestion_window');
+  });
+
+  it('isolates the one series a backend refuses; its neighbours are delivered', async () => {
+    const a = new RecordingBackend('a');
+    a.failIf = (s) =>
+      s.seriesId === 'b:1' ? new PermanentError('400 bad labels', 'export_rejected') : undefined;
+    const { svc, dead } = await setup([a]);
+    await svc.handleBatch(batchOf(['b:0', 'b:1', 'b:2']));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(a.received.map((s) => s.seriesId).sort(), ['b:0', 'b:2']);
+    assert.equal(dead.length, 1);
+    assert.equal(dead[0].headers['ember-series-id'], 'b:1');
   });
 });

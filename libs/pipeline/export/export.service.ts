@@ -1,5 +1,6 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnModuleDestroy } from '@nestjs/common';
 import type { Backend } from '../../backends/backend.port.js';
+import { SendingChain, type SeriesOutcome } from '../../backends/sending/sending-chain.js';
 import { keys, type SharedStore } from '../../cache/index.js';
 import { PermanentError, RetryableError } from '../../model/index.js';
 import { Metrics } from '../../observability/index.js';
@@ -14,90 +15,204 @@ import {
   type QueueBroker,
 } from '../../queue/index.js';
 import { BACKEND_LIST, QUEUE_BROKER, SHARED_STORE } from '../core/tokens.js';
+import {
+  FleetRecorder,
+  instanceOf,
+  serviceOf,
+  spyOf,
+  type AgentKey,
+  type ExportFacet,
+} from '../fleet/fleet.recorder.js';
 
 // The export stage: every normalised series to every configured backend, exactly once per
-// backend. For each backend, series already recorded as delivered (Redis, per backend, keyed by
-// the deterministic series id) are skipped, the rest are sent, then recorded. The batch's
-// offsets are committed only after every backend acknowledged: a crash anywhere means
-// redelivery, and the delivered-ids record turns redelivery into a no-op.
+// backend. Per backend: series already recorded as delivered (shared store, per backend, keyed
+// by the deterministic series id) are skipped; the rest go through the backend's sending chain
+// (batcher → ingestion window → retry → timeout → send, libs/backends/sending) and this call
+// waits for their outcomes; the sent ones are recorded at once. Backends run side by side, so a
+// slow one does not delay the others' records.
+//
+// The consumed batch resolves (and its offsets are committed) only when every backend has an
+// outcome for every series: sent, or rejected for good (dead-lettered with the reason:
+// `export_rejected`, `not_in_ingestion_window`). A backend still failing after its retry budget
+// fails the batch with RetryableError; the queue transport retries it in place, and the
+// delivered-ids record keeps the backends that did succeed from seeing it twice.
 
 const DELIVERED_TTL_MS = 24 * 3600 * 1000;
 
+interface Item {
+  s: NormalizedSeries;
+  m: IncomingMessage;
+}
+
 @Injectable()
-export class ExportService {
+export class ExportService implements OnModuleDestroy {
   private readonly log = new Logger('Exporter');
+  private readonly chains: SendingChain[];
+  private active = 0;
+  private readonly shutdown = new AbortController();
 
   constructor(
-    @Inject(BACKEND_LIST) private readonly backends: Backend[],
+    @Inject(BACKEND_LIST) backends: Backend[],
     @Inject(SHARED_STORE) private readonly store: SharedStore,
     @Inject(QUEUE_BROKER) private readonly broker: QueueBroker,
     private readonly metrics: Metrics,
-  ) {}
+    @Optional() private readonly fleet?: FleetRecorder,
+  ) {
+    this.chains = backends.map(
+      (b) =>
+        new SendingChain(b, {
+          activeContributors: () => this.active,
+          signal: this.shutdown.signal,
+          onRetry: () => this.metrics.exportRetries.inc({ backend: b.name }),
+        }),
+    );
+  }
 
   async handleBatch(batch: MessageBatch): Promise<void> {
-    const series: { s: NormalizedSeries; m: IncomingMessage }[] = [];
+    this.active++;
+    try {
+      await this.handle(batch);
+    } finally {
+      this.active--;
+    }
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    // consumers are gone by now; pending chunks are flushed, waits are cut short
+    this.shutdown.abort();
+    await Promise.allSettled(this.chains.map((c) => c.close()));
+  }
+
+  private async handle(batch: MessageBatch): Promise<void> {
+    const items: Item[] = [];
     const dead: OutgoingMessage[] = [];
     for (const m of batch.messages) {
       try {
-        series.push({ s: decodeNormalizedSeries(m), m });
+        items.push({ s: decodeNormalizedSeries(m), m });
       } catch (err) {
         const reason = err instanceof PermanentError ? err.reason : 'bad_message';
         dead.push(toDeadLetter(m, reason, (err as Error).message));
         this.metrics.deadLettered.inc({ topic: m.topic, reason });
       }
     }
-    for (const backend of this.backends) {
-      const stop = this.metrics.time(`export_${backend.name}`);
-      try {
-        dead.push(...(await this.deliver(backend, series, batch)));
-      } finally {
-        stop();
-      }
+    const beat = setInterval(() => void batch.heartbeat().catch(() => {}), 3_000);
+    let results: PromiseSettledResult<OutgoingMessage[]>[];
+    try {
+      results = await Promise.allSettled(this.chains.map((c) => this.deliver(c, items)));
+    } finally {
+      clearInterval(beat);
+    }
+    let failure: unknown;
+    for (const r of results) {
+      if (r.status === 'fulfilled') dead.push(...r.value);
+      else failure ??= r.reason;
+    }
+    if (failure !== undefined) {
+      throw failure instanceof RetryableError
+        ? failure
+        : new RetryableError(`export failed: ${(failure as Error).message}`, undefined, {
+            cause: failure,
+          });
     }
     if (dead.length > 0) await this.broker.publish(TOPICS.normalizedDlq, dead);
   }
 
-  /** Sends what this backend has not had yet; returns dead letters for rejected series. */
-  private async deliver(
-    backend: Backend,
-    all: { s: NormalizedSeries; m: IncomingMessage }[],
-    batch: MessageBatch,
-  ): Promise<OutgoingMessage[]> {
+  /** Sends what this backend has not had yet; returns dead letters for what it refused. */
+  private async deliver(chain: SendingChain, all: Item[]): Promise<OutgoingMessage[]> {
     if (all.length === 0) return [];
-    const ids = all.map(({ s }) => keys.delivered(backend.name, s.tenant, s.seriesId));
-    const seen = await this.store.exists(ids);
-    const todo = all.filter((_, i) => !seen[i]);
-    this.metrics.exportedSeries.inc(
-      { backend: backend.name, outcome: 'skipped_duplicate' },
-      all.length - todo.length,
-    );
-    if (todo.length === 0) return [];
-    await batch.heartbeat();
+    const name = chain.backend.name;
+    const stop = this.metrics.time(`export_${name}`);
     try {
-      await backend.send(todo.map(({ s }) => s));
-    } catch (err) {
-      if (err instanceof PermanentError) {
-        this.log.warn(`backend ${backend.name} rejected ${todo.length} series: ${err.message}`);
-        this.metrics.discarded.inc(
-          { reason: 'export_rejected', tenant: todo[0].s.tenant },
-          todo.length,
+      const seen = await this.store.exists(
+        all.map(({ s }) => keys.delivered(name, s.tenant, s.seriesId)),
+      );
+      const todo = all.filter((_, i) => !seen[i]);
+      this.metrics.exportedSeries.inc(
+        { backend: name, outcome: 'skipped_duplicate' },
+        all.length - todo.length,
+      );
+      if (todo.length === 0) return [];
+      let outcomes: SeriesOutcome[];
+      try {
+        outcomes = await chain.send(todo.map(({ s }) => s));
+      } catch (err) {
+        this.log.warn(
+          `backend ${name}: ${todo.length} series not delivered yet: ${(err as Error).message}`,
         );
-        return todo.map(({ m }) =>
-          toDeadLetter(m, 'export_rejected', `${backend.name}: ${err.message}`),
-        );
+        void this.recordFleet(name, todo, undefined, err as Error);
+        throw err;
       }
-      this.metrics.exportRetries.inc({ backend: backend.name });
-      throw err instanceof RetryableError
-        ? err
-        : new RetryableError(`backend ${backend.name}: ${(err as Error).message}`, undefined, {
-            cause: err,
-          });
+      const sent = todo.filter((_, i) => outcomes[i].kind === 'sent');
+      await this.store.mark(
+        sent.map(({ s }) => keys.delivered(name, s.tenant, s.seriesId)),
+        DELIVERED_TTL_MS,
+      );
+      this.metrics.exportedSeries.inc({ backend: name, outcome: 'sent' }, sent.length);
+      const dead: OutgoingMessage[] = [];
+      todo.forEach(({ s, m }, i) => {
+        const o = outcomes[i];
+        if (o.kind !== 'rejected') return;
+        this.metrics.discarded.inc({ reason: o.reason, tenant: s.tenant });
+        this.metrics.exportedSeries.inc({ backend: name, outcome: o.reason });
+        dead.push(toDeadLetter(m, o.reason, o.message));
+      });
+      if (dead.length > 0) {
+        this.log.warn(`backend ${name} refused ${dead.length} series (dead-lettered)`);
+      }
+      void this.recordFleet(name, todo, outcomes);
+      return dead;
+    } finally {
+      stop();
     }
-    await this.store.mark(
-      todo.map(({ s }) => keys.delivered(backend.name, s.tenant, s.seriesId)),
-      DELIVERED_TTL_MS,
-    );
-    this.metrics.exportedSeries.inc({ backend: backend.name, outcome: 'sent' }, todo.length);
-    return [];
+  }
+
+  private async recordFleet(
+    backend: string,
+    items: Item[],
+    outcomes: SeriesOutcome[] | undefined,
+    error?: Error,
+  ): Promise<void> {
+    if (!this.fleet) return;
+    const now = Date.now();
+    const byTenant = new Map<string, Map<string, { key: AgentKey; facet: ExportFacet }>>();
+    items.forEach(({ s }, i) => {
+      const key: AgentKey = {
+        tenant: s.tenant,
+        service: serviceOf(s.labels),
+        instance: instanceOf(s.labels),
+      };
+      const id = `${key.service}\u001f${key.instance}`;
+      let agents = byTenant.get(s.tenant);
+      if (!agents) byTenant.set(s.tenant, (agents = new Map()));
+      let e = agents.get(id);
+      if (!e) {
+        e = {
+          key,
+          facet: {
+            at: now,
+            series: 0,
+            bytes: 0,
+            backend,
+            outcome: 'sent',
+            spyName: spyOf(s.labels),
+          },
+        };
+        agents.set(id, e);
+      }
+      e.facet.series++;
+      e.facet.bytes += s.pprof.length;
+      const o = outcomes ? (outcomes[i].kind === 'sent' ? 'sent' : 'rejected') : 'retrying';
+      if (e.facet.outcome === 'sent') e.facet.outcome = o;
+    });
+    for (const [tenant, agents] of byTenant) {
+      if (error) {
+        for (const { key } of agents.values())
+          await this.fleet.failed(key, {
+            at: now,
+            stage: 'exporter',
+            message: `${backend}: ${error.message}`,
+          });
+      } else await this.fleet.exported(tenant, [...agents.values()]);
+    }
   }
 }

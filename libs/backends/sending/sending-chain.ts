@@ -1,0 +1,151 @@
+import { PermanentError, RetryableError } from '../../model/index.js';
+import type { NormalizedSeries } from '../../queue/index.js';
+import type { Backend } from '../backend.port.js';
+import { Batcher, DEFAULT_BATCH, type BatchSettings } from './batcher.js';
+import { DEFAULT_RETRY, retrying, type RetrySettings } from './retry.js';
+import { withTimeout } from './timeout.js';
+
+// One backend's sending chain, as OTel's exporterhelper composes it:
+//   batcher (per tenant; callers wait for their items) → ingestion-window filter → retry
+//   (backoff + jitter, Retry-After) → timeout (AbortSignal per attempt) → backend.send.
+// The result is one outcome per series: sent, or rejected for good (the export stage
+// dead-letters those). A chain that stays retryable past the retry budget fails every caller
+// of the chunk with RetryableError.
+//
+// A Push request is all-or-nothing at Pyroscope, so one bad series would sink its neighbours:
+// when a multi-series chunk is rejected permanently, the chain resends its series one by one to
+// find the culprits, and only those are dead-lettered.
+
+export interface SendingSettings {
+  /** per attempt; 0 = none */
+  timeoutMs: number;
+  retry: RetrySettings;
+  batch: BatchSettings;
+  /**
+   * The backend rejects profiles older than this (Pyroscope's validation.reject-older-than,
+   * 1 h by default); such series are dead-lettered instead of being sent. 0 = no window.
+   */
+  rejectOlderThanMs: number;
+}
+
+/** What a backend (or its config) may override; the rest comes from DEFAULT_SENDING. */
+export type SendingOverrides = Partial<Omit<SendingSettings, 'retry' | 'batch'>> & {
+  retry?: Partial<RetrySettings>;
+  batch?: Partial<BatchSettings>;
+};
+
+export const DEFAULT_SENDING: SendingSettings = {
+  timeoutMs: 30_000,
+  retry: DEFAULT_RETRY,
+  batch: DEFAULT_BATCH,
+  rejectOlderThanMs: 0,
+};
+
+export type SeriesOutcome =
+  { kind: 'sent' } | { kind: 'rejected'; reason: string; message: string };
+
+export interface SendingHooks {
+  activeContributors?: () => number;
+  onRetry?: (err: RetryableError, waitMs: number) => void;
+  now?: () => number;
+  /** aborts retries' waits and in-flight attempts (shutdown) */
+  signal?: AbortSignal;
+}
+
+export function resolveSending(partial: SendingOverrides | undefined): SendingSettings {
+  return {
+    ...DEFAULT_SENDING,
+    ...partial,
+    retry: { ...DEFAULT_SENDING.retry, ...partial?.retry },
+    batch: { ...DEFAULT_SENDING.batch, ...partial?.batch },
+  };
+}
+
+export class SendingChain {
+  readonly settings: SendingSettings;
+  private readonly batcher: Batcher<NormalizedSeries, SeriesOutcome>;
+  private readonly now: () => number;
+
+  constructor(
+    readonly backend: Backend,
+    private readonly hooks: SendingHooks = {},
+  ) {
+    this.settings = resolveSending(backend.sending);
+    this.now = hooks.now ?? Date.now;
+    this.batcher = new Batcher({
+      settings: this.settings.batch,
+      keyOf: (s) => s.tenant,
+      sizeOf: (s) => s.pprof.length + 256,
+      flush: (_tenant, items) => this.flush(items),
+      activeContributors: hooks.activeContributors,
+    });
+  }
+
+  /** Whether a series is already outside the backend's ingestion window. */
+  expired(s: NormalizedSeries, now = this.now()): boolean {
+    const w = this.settings.rejectOlderThanMs;
+    return w > 0 && s.startMs > 0 && s.startMs < now - w;
+  }
+
+  /** Sends series (batched with other callers'); one outcome per series, in order. */
+  send(series: readonly NormalizedSeries[]): Promise<SeriesOutcome[]> {
+    return this.batcher.add(series);
+  }
+
+  get bytesInFlight(): number {
+    return this.batcher.bytesInFlight;
+  }
+
+  /** Flushes what is pending and waits for it. Safe twice. */
+  close(): Promise<void> {
+    return this.batcher.close();
+  }
+
+  private async flush(items: NormalizedSeries[]): Promise<SeriesOutcome[]> {
+    const out = new Array<SeriesOutcome | undefined>(items.length);
+    const windowOutcome = (): SeriesOutcome => ({
+      kind: 'rejected',
+      reason: 'not_in_ingestion_window',
+      message: `${this.backend.name}: profile is older than the backend's ingestion window (${this.settings.rejectOlderThanMs} ms)`,
+    });
+    try {
+      await retrying(
+        this.settings.retry,
+        async () => {
+          // re-checked on every attempt: a long outage can age series out of the window
+          const now = this.now();
+          const live: NormalizedSeries[] = [];
+          items.forEach((s, i) => {
+            if (out[i] === undefined && this.expired(s, now)) out[i] = windowOutcome();
+            if (out[i] === undefined) live.push(s);
+          });
+          if (live.length > 0) await this.attempt(live);
+        },
+        { onRetry: this.hooks.onRetry, signal: this.hooks.signal, now: this.now },
+      );
+      return items.map((_, i) => out[i] ?? { kind: 'sent' });
+    } catch (err) {
+      if (!(err instanceof PermanentError)) throw err;
+      const pending = items.map((_, i) => i).filter((i) => out[i] === undefined);
+      if (pending.length === 1) {
+        out[pending[0]] = rejected(err, this.backend.name);
+      } else {
+        // isolate the series the backend refuses; their neighbours still go through
+        for (const i of pending) out[i] = (await this.flush([items[i]]))[0];
+      }
+      return items.map((_, i) => out[i] ?? { kind: 'sent' });
+    }
+  }
+
+  private attempt(series: NormalizedSeries[]): Promise<void> {
+    return withTimeout(
+      this.settings.timeoutMs,
+      (signal) => this.backend.send(series, { signal }),
+      this.hooks.signal,
+    );
+  }
+}
+
+function rejected(err: PermanentError, backend: string): SeriesOutcome {
+  return { kind: 'rejected', reason: err.reason, message: `${backend}: ${err.message}` };
+}
