@@ -67,6 +67,11 @@ const envSchema = z.object({
   EMBER_DEDUPE_WINDOW: durationFromEnv.default(10 * 60_000),
   EMBER_REQUIRE_TENANT: bool.default(false),
   EMBER_SHUTDOWN_TIMEOUT: durationFromEnv.default(30_000),
+  /** shortcut for one Pyroscope endpoint (user:password@ in the URL = Basic credentials) */
+  EMBER_PYROSCOPE_URL: z.string().trim().url('must be an http(s) URL').optional(),
+  /** Bearer token for EMBER_PYROSCOPE_URL (kept out of the URL and the config file) */
+  EMBER_PYROSCOPE_BEARER_TOKEN: z.string().trim().min(1).optional(),
+  EMBER_EMBEDDED_STORE: bool.optional(),
 });
 
 /**
@@ -99,6 +104,108 @@ const limitsSchema = z.object({
     .default(4 * MiB),
 });
 
+/** In the YAML file: milliseconds as a number, or "500ms", "30s", "10m", "1h", "7d". */
+const durationYaml = z.union([
+  z.number().int().min(0),
+  z
+    .string()
+    .trim()
+    .regex(/^\d+(ms|s|m|h|d)?$/, 'must be a duration like 500ms, 30s, 10m, 1h or 7d')
+    .transform((s) => {
+      const m = /^(\d+)(ms|s|m|h|d)?$/.exec(s)!;
+      const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+      return Number(m[1]) * unit[(m[2] ?? 'ms') as 'ms'];
+    }),
+]);
+
+const pyroscopeEndpointSchema = z
+  .object({
+    /** unique; part of the delivered-ids keys (renaming resends what is still redeliverable) */
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only')
+      .optional(),
+    url: z.string().url().refine((u) => /^https?:\/\//.test(u), 'must be http(s)'),
+    /** Emberflow tenant → X-Scope-OrgID; "*" for the rest; unmapped = the tenant itself; "" = none */
+    tenants: z.record(z.string(), z.string()).default({}),
+    basicAuth: z.object({ username: z.string().min(1), password: z.string() }).strict().optional(),
+    bearerToken: z.string().min(1).optional(),
+    headers: z.record(z.string(), z.string()).default({}),
+    compression: z.enum(['gzip', 'none']).default('gzip'),
+    /** per attempt */
+    timeout: durationYaml.default(30_000),
+    retry: z
+      .object({
+        enabled: z.boolean().default(true),
+        initialInterval: durationYaml.default(500),
+        maxInterval: durationYaml.default(30_000),
+        multiplier: z.number().min(1).max(10).default(1.5),
+        randomizationFactor: z.number().min(0).max(1).default(0.5),
+        /** one chain of attempts; then the consumed batch is retried by the queue */
+        maxElapsed: durationYaml.default(300_000),
+      })
+      .strict()
+      .default({
+        enabled: true,
+        initialInterval: 500,
+        maxInterval: 30_000,
+        multiplier: 1.5,
+        randomizationFactor: 0.5,
+        maxElapsed: 300_000,
+      }),
+    batch: z
+      .object({
+        maxSeries: z.number().int().min(1).max(100_000).default(500),
+        maxBytes: z.number().int().min(1024).default(4 * MiB),
+        flushInterval: durationYaml.default(200),
+        maxInFlightBytes: z.number().int().min(1024).default(64 * MiB),
+        /** one Push request's size before gzip; larger batches are split */
+        maxRequestBytes: z.number().int().min(1024).default(16 * MiB),
+      })
+      .strict()
+      .default({
+        maxSeries: 500,
+        maxBytes: 4 * MiB,
+        flushInterval: 200,
+        maxInFlightBytes: 64 * MiB,
+        maxRequestBytes: 16 * MiB,
+      }),
+    /** Pyroscope's validation.reject-older-than: older series are dead-lettered; 0 = off */
+    rejectOlderThan: durationYaml.default(3_600_000),
+  })
+  .strict()
+  .refine((e) => !(e.basicAuth && e.bearerToken), 'use basicAuth or bearerToken, not both');
+
+const embeddedStoreSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    retention: durationYaml.default(7 * 86_400_000),
+    maxBytes: z
+      .number()
+      .int()
+      .min(MiB)
+      .default(10 * 1024 * MiB),
+  })
+  .strict();
+
+const backendsSchema = z
+  .object({
+    pyroscope: z.array(pyroscopeEndpointSchema).default([]),
+    embedded: embeddedStoreSchema.default({
+      enabled: true,
+      retention: 7 * 86_400_000,
+      maxBytes: 10 * 1024 * MiB,
+    }),
+  })
+  .strict();
+
+export type PyroscopeEndpointConfig = z.infer<typeof pyroscopeEndpointSchema> & { name: string };
+
+export interface BackendsConfig {
+  pyroscope: PyroscopeEndpointConfig[];
+  embedded: z.infer<typeof embeddedStoreSchema>;
+}
+
 const fileSchema = z
   .object({
     globalTags: z.record(z.string(), z.string()).default({}),
@@ -112,6 +219,10 @@ const fileSchema = z
         }),
       )
       .default({}),
+    backends: backendsSchema.default({
+      pyroscope: [],
+      embedded: { enabled: true, retention: 7 * 86_400_000, maxBytes: 10 * 1024 * MiB },
+    }),
   })
   .strict();
 
@@ -135,6 +246,8 @@ export interface EmberConfig {
   memoryQueueBytes: number;
   shutdownTimeoutMs: number;
   file: FileConfig;
+  /** file's backends plus EMBER_PYROSCOPE_URL, names resolved and unique */
+  backends: BackendsConfig;
   /** the YAML file the structured settings came from, if any */
   configPath: string | null;
 }
@@ -192,6 +305,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
 
+  const backends = resolveBackends(file, parsed.success ? parsed.data : undefined, problems);
+
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   const e = parsed.data;
   return {
@@ -218,8 +333,54 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     memoryQueueBytes: e.EMBER_MEMORY_QUEUE_BYTES,
     shutdownTimeoutMs: e.EMBER_SHUTDOWN_TIMEOUT,
     file,
+    backends,
     configPath,
   };
+}
+
+/** The file's backends plus the EMBER_PYROSCOPE_* shortcut, with unique names. */
+function resolveBackends(
+  file: FileConfig,
+  env: z.infer<typeof envSchema> | undefined,
+  problems: string[],
+): BackendsConfig {
+  const list: PyroscopeEndpointConfig[] = [];
+  const endpoints = [...file.backends.pyroscope];
+  if (env?.EMBER_PYROSCOPE_URL) {
+    const u = new URL(env.EMBER_PYROSCOPE_URL);
+    const basic = u.username
+      ? {
+          username: decodeURIComponent(u.username),
+          password: decodeURIComponent(u.password),
+        }
+      : undefined;
+    u.username = '';
+    u.password = '';
+    endpoints.push(
+      pyroscopeEndpointSchema.parse({
+        url: u.toString().replace(/\/$/, ''),
+        basicAuth: basic,
+        bearerToken: env.EMBER_PYROSCOPE_BEARER_TOKEN,
+      }),
+    );
+  } else if (env?.EMBER_PYROSCOPE_BEARER_TOKEN) {
+    problems.push('EMBER_PYROSCOPE_BEARER_TOKEN is set without EMBER_PYROSCOPE_URL');
+  }
+  const seen = new Set<string>();
+  for (const ep of endpoints) {
+    const name =
+      ep.name ?? `pyroscope-${new URL(ep.url).host.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
+    if (seen.has(name) || name === 'embedded') {
+      problems.push(
+        `backends.pyroscope: two endpoints are named "${name}" (set distinct names: each keeps its own delivered-ids)`,
+      );
+    }
+    seen.add(name);
+    list.push({ ...ep, name });
+  }
+  const embedded = { ...file.backends.embedded };
+  if (env?.EMBER_EMBEDDED_STORE !== undefined) embedded.enabled = env.EMBER_EMBEDDED_STORE;
+  return { pyroscope: list, embedded };
 }
 
 /** The limits in force for a tenant: its overrides on top of the global ones. */

@@ -4,6 +4,7 @@ import { basename, join, relative, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { repoRoot } from '../../test/support/paths.js';
+import { topicSpecs } from '../queue/index.js';
 import { ENV_VARS, loadConfig, type EmberConfig } from './config.js';
 import { TARGETS, parseTargets, type Target } from './targets.js';
 
@@ -18,7 +19,7 @@ import { TARGETS, parseTargets, type Target } from './targets.js';
 const PORT = 9529;
 const PROBE_PATHS = new Set(['/healthz', '/readyz']);
 const KNOWN_ENV = new Set<string>(ENV_VARS);
-const RAW_RECORD_OVERHEAD = 64 * 1024; // libs/queue/topics.ts: body + headers per record
+const DEFAULT_ENTRY = 'dist/apps/emberflow/main.js';
 
 const root = repoRoot();
 const readText = (...p: string[]): string => readFileSync(join(root, ...p), 'utf8');
@@ -66,7 +67,7 @@ function tryConfig(
   }
 }
 
-/** dist/apps/<t>/main.js -> <t>, when apps/<t>/main.ts exists; otherwise a problem. */
+/** An entry point must be dist/apps/<name>/main.js compiled from an existing apps/<name>/main.ts. */
 function entryPointProblems(where: string, entry: string | undefined): string[] {
   if (entry === undefined) return [`${where}: no entry point (dist/apps/<target>/main.js)`];
   const m = /^(?:\/app\/)?dist\/apps\/([a-z-]+)\/main\.js$/.exec(entry);
@@ -108,7 +109,7 @@ function commandProbe(command: string): { paths: string[]; ports: number[] } {
   const paths: string[] = [];
   const ports: number[] = [];
   for (const m of command.matchAll(/https?:\/\/[^\s'"`)]+/g)) {
-    const u = new URL(m[0].replace(/'\+.*$/, ''));
+    const u = new URL(m[0]);
     if (u.port) ports.push(Number(u.port));
     if (u.pathname !== '/') paths.push(u.pathname);
   }
@@ -124,6 +125,27 @@ function probeCommandProblems(where: string, command: string): string[] {
     if (!PROBE_PATHS.has(p)) problems.push(`${where}: probe path ${p} is not /healthz or /readyz`);
   for (const p of ports) if (p !== PORT) problems.push(`${where}: probe port ${p} is not ${PORT}`);
   return problems;
+}
+
+/** The largest record Emberflow writes: the topics it creates allow that much (topics.ts). */
+const largestRecordBytes = (c: EmberConfig): number =>
+  Math.max(
+    ...topicSpecs({
+      rawPartitions: 1,
+      normalizedPartitions: 1,
+      maxUploadBytes: c.ingest.maxBodyBytes,
+    }).map((t) => t.maxMessageBytes),
+  );
+
+/** A broker whose message.max.bytes (env KAFKA_MESSAGE_MAX_BYTES) is below that largest record. */
+function kafkaLimitProblems(where: string, kafkaEnv: Record<string, string>, c: EmberConfig) {
+  const maxBytes = Number(kafkaEnv.KAFKA_MESSAGE_MAX_BYTES ?? 1048588); // Kafka's default
+  const need = largestRecordBytes(c);
+  return maxBytes < need
+    ? [
+        `${where}: KAFKA_MESSAGE_MAX_BYTES ${maxBytes} is below the largest record ${need} (EMBER_MAX_BODY_BYTES ${c.ingest.maxBodyBytes} + overhead)`,
+      ]
+    : [];
 }
 
 /** "40s", "1m30s", "500ms" -> ms (compose durations) */
@@ -310,9 +332,10 @@ function checkCompose(doc: Obj, pomKafkaVersion: string): string[] {
   if (images.size !== 1)
     problems.push(`docker-compose.yml: the built services use ${images.size} image names, not one`);
   const image = [...images][0];
+  if (image !== undefined && basename(splitImage(image)[0]) !== 'emberflow')
+    problems.push(`docker-compose.yml: the built image is ${image}, not emberflow`);
 
   const byProfile = new Map<string, Target[][]>();
-  const exporterDataDirs: string[] = [];
   for (const [name, raw] of Object.entries(services)) {
     const svc = obj(raw);
     const where = `docker-compose.yml ${name}`;
@@ -320,7 +343,8 @@ function checkCompose(doc: Obj, pomKafkaVersion: string): string[] {
     const env = { ...IMAGE_ENV, ...composeEnv(svc) };
     const { config, problems: cp } = tryConfig(where, env);
     problems.push(...cp);
-    const entry = composeCommand(svc).find((c) => c.endsWith('.js'));
+    // Without a command the image's CMD (the default entry point) runs.
+    const entry = composeCommand(svc).find((c) => c.endsWith('.js')) ?? DEFAULT_ENTRY;
     problems.push(...entryPointProblems(where, entry));
     const t = targetProblems(where, entry, env.EMBER_TARGETS);
     problems.push(...t.problems);
@@ -372,16 +396,10 @@ function checkCompose(doc: Obj, pomKafkaVersion: string): string[] {
           problems.push(
             `${where}: runs the exporter but no volume is mounted at ${config.dataDir}`,
           );
-        exporterDataDirs.push(config.dataDir);
         if (obj(svc.deploy).replicas !== undefined && Number(obj(svc.deploy).replicas) !== 1)
           problems.push(`${where}: the exporter (embedded store) must run one replica`);
       }
-      const kafka = obj(services.kafka);
-      const maxBytes = Number(composeEnv(kafka).KAFKA_MESSAGE_MAX_BYTES ?? 1048588);
-      if (maxBytes < config.ingest.maxBodyBytes + RAW_RECORD_OVERHEAD)
-        problems.push(
-          `${where}: KAFKA_MESSAGE_MAX_BYTES ${maxBytes} is below EMBER_MAX_BODY_BYTES ${config.ingest.maxBodyBytes} + record overhead`,
-        );
+      problems.push(...kafkaLimitProblems(where, composeEnv(obj(services.kafka)), config));
     }
   }
 
@@ -528,9 +546,12 @@ function checkK8s(docs: Obj[], where: string, pomKafkaVersion: string): string[]
       obj(obj(d.metadata).labels)['app.kubernetes.io/name'] === 'emberflow',
   );
 
+  let clusterConfig: EmberConfig | undefined;
   for (const [name, data] of configMaps) {
     const env = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, str(v) ?? '']));
-    problems.push(...tryConfig(`${where} ConfigMap ${name}`, env).problems);
+    const r = tryConfig(`${where} ConfigMap ${name}`, { ...IMAGE_ENV, ...env });
+    problems.push(...r.problems);
+    clusterConfig ??= r.config;
   }
 
   const images = new Set<string>();
@@ -562,7 +583,7 @@ function checkK8s(docs: Obj[], where: string, pomKafkaVersion: string): string[]
     const { config, problems: cp } = tryConfig(wn, env);
     problems.push(...cp);
     const entry = [...arr(c.command), ...arr(c.args)].map(String).find((a) => a.endsWith('.js'));
-    problems.push(...entryPointProblems(wn, entry ?? 'dist/apps/emberflow/main.js'));
+    problems.push(...entryPointProblems(wn, entry ?? DEFAULT_ENTRY));
     const t = targetProblems(wn, entry, env.EMBER_TARGETS);
     problems.push(...t.problems);
     if (t.targets.length !== 1)
@@ -723,10 +744,16 @@ function checkK8s(docs: Obj[], where: string, pomKafkaVersion: string): string[]
   for (const d of docs)
     for (const c of arr(podSpecOf(d)?.containers).map(obj)) {
       const [name, tag] = splitImage(String(c.image));
-      if (name === 'apache/kafka' && tag !== pomKafkaVersion)
+      if (name !== 'apache/kafka') continue;
+      if (tag !== pomKafkaVersion)
         problems.push(
           `${where}: ${str(c.image)} differs from Kafka ${pomKafkaVersion} of scripts/kafka/pom.xml`,
         );
+      const kafkaEnv = Object.fromEntries(
+        arr(c.env).map((e) => [String(obj(e).name), str(obj(e).value) ?? '']),
+      );
+      if (clusterConfig)
+        problems.push(...kafkaLimitProblems(`${where} ${nameOf(d)}`, kafkaEnv, clusterConfig));
     }
   return problems;
 }
@@ -994,6 +1021,16 @@ describe('deployment descriptors agree with the code', () => {
       d = base();
       obj(arr(obj(findDoc(d, 'Service', 'emberflow-ingest').spec).ports)[0]).port = 80;
       rejects(checkK8s(d, 'b', pomKafkaVersion), /Service emberflow-ingest: port 80/);
+
+      d = renderKustomization(join(root, 'k8s/overlays/dev'));
+      arr(containerOf(findDoc(d, 'StatefulSet', 'kafka')).env).push({
+        name: 'KAFKA_MESSAGE_MAX_BYTES',
+        value: '1048588',
+      });
+      rejects(
+        checkK8s(d, 'dev', pomKafkaVersion),
+        /kafka: KAFKA_MESSAGE_MAX_BYTES 1048588 is below/,
+      );
 
       d = base().filter(
         (x) => !(x.kind === 'PodDisruptionBudget' && obj(x.metadata).name === 'emberflow-ingest'),
