@@ -1,5 +1,5 @@
 // What Pyroscope's distributor does to every pushed series (`pushSeries`, then the split):
-// service_name fallback → ValidateProfile → Normalize → drop if empty → `__session_id__` limit →
+// service_name fallback → ValidateProfile → Go fix-ups → Normalize → drop if empty → `__session_id__` limit →
 // split by sample labels (relabel rules and label validation per group). Every decoder ends here,
 // so all formats produce series the same way.
 
@@ -8,6 +8,8 @@ import {
   LABEL_SERVICE_NAME,
   SERVICE_NAME_FALLBACK,
   applyDefaultRelabelRules,
+  detectLanguage,
+  fixGoProfile,
   getLabel,
   labelsKey,
   limitSessions,
@@ -40,6 +42,7 @@ export function finishSeries(raw: RawSeries, limits: DecodeLimits, now: Int64): 
   }
   const p = raw.profile;
   validateProfile(p, limits);
+  if (detectLanguage(labels, p) === 'go') fixGoProfile(p);
   normalizeProfile(p, { nowNanos: now });
   if (p.sample.length === 0) return [];
   labels = limitSessions(labels, limits.maxSessionsPerSeries);

@@ -8,3 +8,4 @@ export * from './normalize.js';
 export * from './series-split.js';
 export * from './pprof-fixups.js';
 export * from './pprof/index.js';
+export * from './go-profile-fix.js';
