@@ -388,7 +388,12 @@ function checkCompose(doc: Obj, pomKafkaVersion: string): string[] {
       if (t.targets.includes('decoder') || t.targets.includes('ingest'))
         if (!config.kafka) problems.push(`${where}: no EMBER_KAFKA_BROKERS`);
       if (!config.redis) problems.push(`${where}: no EMBER_REDIS_URL`);
-      if (t.targets.includes('exporter')) {
+      if (t.targets.includes('exporter') && isObj(services.pyroscope)) {
+        const hosts = config.backends.pyroscope.map((p) => new URL(p.url).host);
+        if (!hosts.includes('pyroscope:4040'))
+          problems.push(`${where}: runs the exporter but does not ship to the pyroscope service`);
+      }
+      if (t.targets.includes('exporter') && config.backends.embedded.enabled) {
         const mounted = arr(svc.volumes).some((v) =>
           isObj(v) ? str(v.target) === config.dataDir : String(v).split(':')[1] === config.dataDir,
         );
@@ -452,12 +457,13 @@ function mergeByName(base: unknown[], patch: unknown[]): unknown[] {
   const named = (xs: unknown[]) => xs.every((x) => isObj(x) && typeof x.name === 'string');
   if (!named(base) || !named(patch)) return clone(patch);
   const out = clone(base) as Obj[];
+  const added: Obj[] = []; // kustomize puts items new to the list first, in patch order
   for (const p of patch as Obj[]) {
     const i = out.findIndex((b) => b.name === p.name);
     if (i >= 0) out[i] = strategicMerge(out[i], p) as Obj;
-    else out.push(clone(p));
+    else added.push(clone(p));
   }
-  return out;
+  return [...added, ...out];
 }
 
 /** Strategic merge for what the overlays use: maps merge, named lists merge by name. */
@@ -651,7 +657,7 @@ function checkK8s(docs: Obj[], where: string, pomKafkaVersion: string): string[]
     if (!config.kafka) problems.push(`${wn}: no EMBER_KAFKA_BROKERS`);
     if (!config.redis) problems.push(`${wn}: no EMBER_REDIS_URL`);
 
-    if (target === 'exporter') {
+    if (target === 'exporter' && config.backends.embedded.enabled) {
       const replicas = spec.replicas === undefined ? 1 : Number(spec.replicas);
       if (replicas !== 1)
         problems.push(`${wn}: ${replicas} replicas; the embedded store allows exactly 1`);
@@ -920,6 +926,10 @@ describe('deployment descriptors agree with the code', () => {
       rejects(checkCompose(b.doc, pomKafkaVersion), /probe path \/status is not/);
 
       b = services();
+      delete obj(b.s('exporter').environment).EMBER_PYROSCOPE_URL;
+      rejects(checkCompose(b.doc, pomKafkaVersion), /exporter: .* does not ship to the pyroscope/);
+
+      b = services();
       b.s('ingest').stop_grace_period = '10s';
       rejects(checkCompose(b.doc, pomKafkaVersion), /stop_grace_period 10000 ms is not above/);
 
@@ -984,8 +994,8 @@ describe('deployment descriptors agree with the code', () => {
       rejects(checkK8s(d, 'b', pomKafkaVersion), /ConfigMap emberflow-config: loadConfig rejects/);
 
       d = base();
-      obj(findDoc(d, 'ConfigMap', 'emberflow-config').data).EMBER_PYROSCOPE_URL = 'http://p:4040';
-      rejects(checkK8s(d, 'b', pomKafkaVersion), /EMBER_PYROSCOPE_URL is not an env var/);
+      obj(findDoc(d, 'ConfigMap', 'emberflow-config').data).EMBER_PYROSCOPE_ADDR = 'http://p:4040';
+      rejects(checkK8s(d, 'b', pomKafkaVersion), /EMBER_PYROSCOPE_ADDR is not an env var/);
 
       d = base();
       obj(
@@ -1011,6 +1021,15 @@ describe('deployment descriptors agree with the code', () => {
       d = base();
       obj(findDoc(d, 'StatefulSet', 'emberflow-exporter').spec).replicas = 2;
       rejects(checkK8s(d, 'b', pomKafkaVersion), /2 replicas; the embedded store allows exactly 1/);
+      // ... unless the embedded store is off: then the exporter is stateless and may scale.
+      arr(containerOf(findDoc(d, 'StatefulSet', 'emberflow-exporter')).env).push(
+        { name: 'EMBER_EMBEDDED_STORE', value: 'false' },
+        { name: 'EMBER_PYROSCOPE_URL', value: 'http://pyroscope:4040' },
+      );
+      assert.deepEqual(
+        checkK8s(d, 'b', pomKafkaVersion).filter((p) => /replicas/.test(p)),
+        [],
+      );
 
       d = base();
       obj(
