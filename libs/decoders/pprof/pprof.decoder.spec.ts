@@ -1,0 +1,196 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+
+import { encodePprof, getLabel } from '../../model/index.js';
+import { ProfileBuilder } from '../../model/index.js';
+import { fixturePath } from '../../../test/support/paths.js';
+import { isDecodeError } from '../decode-error.js';
+import type { DecodeInput, FormPart } from '../decoder.js';
+import { defaultLimits } from '../decoder.js';
+import { decodeUpload } from '../registry.js';
+import { ingestParams } from '../spec-fixtures.js';
+
+const read = (f: string): Uint8Array =>
+  new Uint8Array(readFileSync(fixturePath('pyroscope', 'pprof', f)));
+const file = (name: string, data: Uint8Array | string): FormPart => ({
+  name,
+  filename: name,
+  data: typeof data === 'string' ? new TextEncoder().encode(data) : data,
+});
+const form = (parts: FormPart[], name = 'app'): DecodeInput => ({
+  format: 'pprof-form',
+  body: new Uint8Array(0),
+  parts,
+  params: ingestParams(name),
+  contentType: '',
+  nowNanos: 1,
+});
+const rawPprof = (body: Uint8Array, name = 'app'): DecodeInput => ({
+  format: 'pprof',
+  body,
+  params: ingestParams(name),
+  contentType: '',
+  nowNanos: 1,
+});
+
+describe('pprof decoder', () => {
+  it('a form without a profile part stores nothing; parts without a filename do not count', () => {
+    assert.deepEqual(decodeUpload(form([])), []);
+    assert.deepEqual(decodeUpload(form([{ name: 'profile', data: read('cpu.pb.gz') }])), []);
+    assert.deepEqual(decodeUpload(form([file('profile', new Uint8Array(0))])), []);
+    // an empty prev_profile is absent, not a rejection
+    assert.equal(
+      decodeUpload(form([file('profile', read('cpu.pb.gz')), file('prev_profile', '')])).length,
+      1,
+    );
+  });
+
+  it('sample_type_config: replaces the defaults; null keeps them; bad JSON rejects', () => {
+    const cfg =
+      '{"contentions":{"display-name":"block_count"},"delay":{"display-name":"block_duration"}}';
+    const [s] = decodeUpload(
+      form([file('profile', read('req_4.pprof')), file('sample_type_config', cfg)]),
+    );
+    assert.equal(getLabel(s.labels, '__name__'), 'block');
+    const [d] = decodeUpload(
+      form([file('profile', read('req_4.pprof')), file('sample_type_config', 'null')]),
+    );
+    assert.equal(getLabel(d.labels, '__name__'), 'mutex');
+    for (const bad of ['{', '[]', '{"x":{"units":1}}']) {
+      assert.throws(
+        () =>
+          decodeUpload(
+            form([file('profile', read('req_4.pprof')), file('sample_type_config', bad)]),
+          ),
+        (e) => isDecodeError(e) && e.reason === 'malformed_profile',
+        bad,
+      );
+    }
+  });
+
+  it('keeps service_name from the labels, and adds no app_name', () => {
+    const [s] = decodeUpload(rawPprof(read('cpu.pb.gz'), 'my.app{service_name=svc,__private=1}'));
+    assert.equal(getLabel(s.labels, 'service_name'), 'svc');
+    assert.equal(getLabel(s.labels, 'app_name'), undefined);
+    assert.equal(getLabel(s.labels, '__private'), undefined);
+  });
+
+  it('reads raw and gzipped bytes alike; a body under 10 bytes fails as Go gzip.NewReader does', () => {
+    const b = new ProfileBuilder().sampleType('samples', 'count');
+    b.stack(['a'], [3]);
+    const bytes = encodePprof(b.build());
+    const [x] = decodeUpload(rawPprof(bytes));
+    const [y] = decodeUpload(rawPprof(gzipSync(bytes)));
+    assert.deepEqual(x.profile, y.profile);
+    assert.throws(
+      () => decodeUpload(rawPprof(new Uint8Array([0x0a, 0x02, 0x08, 0x01]))),
+      (e) => isDecodeError(e) && e.kind === 'truncated',
+    );
+    assert.deepEqual(decodeUpload(rawPprof(new Uint8Array(0))), []);
+  });
+
+  it('enforces the decompressed size at the exact limit', () => {
+    const bytes = read('heap-js.pprof');
+    const at = { ...defaultLimits, maxDecompressedBytes: bytes.length };
+    assert.equal(decodeUpload(rawPprof(gzipSync(bytes)), at).length, 1);
+    assert.throws(
+      () =>
+        decodeUpload(rawPprof(gzipSync(bytes)), { ...at, maxDecompressedBytes: bytes.length - 1 }),
+      (e) => isDecodeError(e) && e.reason === 'profile_size_limit',
+    );
+    assert.throws(
+      () => decodeUpload(rawPprof(bytes), { ...at, maxDecompressedBytes: bytes.length - 1 }),
+      (e) => isDecodeError(e) && e.reason === 'profile_size_limit',
+    );
+  });
+
+  it('rejects over the samples limit (samples_limit)', () => {
+    assert.throws(
+      () => decodeUpload(rawPprof(read('heap')), { ...defaultLimits, maxSamples: 100 }),
+      (e) => isDecodeError(e) && e.reason === 'samples_limit',
+    );
+  });
+
+  it('rejects a sample type with a dash unless the .NET fix applies', () => {
+    const b = new ProfileBuilder().sampleType('alloc-samples', 'count');
+    b.stack(['a'], [1]);
+    const bytes = encodePprof(b.build());
+    assert.throws(
+      () => decodeUpload(rawPprof(bytes)),
+      (e) => isDecodeError(e) && e.kind === 'invalid_profile',
+    );
+    const fixed = decodeUpload({
+      ...rawPprof(bytes),
+      params: ingestParams('app', { spyName: 'dotnetspy' }),
+    });
+    assert.equal(fixed.length, 1);
+  });
+
+  it('reports label repairs on the series', () => {
+    const [s] = decodeUpload(rawPprof(read('cpu.pb.gz'), `app{long=${'v'.repeat(3000)}}`));
+    assert.equal(getLabel(s.labels, 'long')?.length, 2048);
+    assert.deepEqual(s.repairs, [{ kind: 'value_truncated', name: 'long' }]);
+  });
+});
+
+describe('push decoder', () => {
+  const push = (series: DecodeInput['push']): DecodeInput => ({
+    format: 'push',
+    body: new Uint8Array(0),
+    push: series,
+    params: ingestParams('x'),
+    contentType: 'application/proto',
+    nowNanos: 1,
+  });
+
+  it('an empty request is rejected', () => {
+    assert.throws(
+      () => decodeUpload(push([])),
+      (e) => isDecodeError(e) && e.kind === 'no_profiles',
+    );
+    assert.throws(
+      () => decodeUpload(push([{ labels: [{ name: '__name__', value: 'x' }], samples: [] }])),
+      (e) => isDecodeError(e) && e.kind === 'no_profiles',
+    );
+  });
+
+  it('adds service_name=unknown_service, requires __name__', () => {
+    const rawProfile = read('cpu.pb.gz');
+    const [s] = decodeUpload(
+      push([
+        { labels: [{ name: '__name__', value: 'process_cpu' }], samples: [{ rawProfile, id: '' }] },
+      ]),
+    );
+    assert.equal(getLabel(s.labels, 'service_name'), 'unknown_service');
+    assert.equal(s.id, undefined);
+    assert.throws(
+      () =>
+        decodeUpload(
+          push([
+            { labels: [{ name: 'service_name', value: 's' }], samples: [{ rawProfile, id: '' }] },
+          ]),
+        ),
+      (e) => isDecodeError(e) && e.reason === 'invalid_labels',
+    );
+  });
+
+  it('caps the sum of decompressed profiles of one request', () => {
+    const rawProfile = read('heap.pb.gz');
+    const series = [
+      {
+        labels: [{ name: '__name__', value: 'memory' }],
+        samples: [
+          { rawProfile, id: '' },
+          { rawProfile, id: '' },
+        ],
+      },
+    ];
+    assert.throws(
+      () => decodeUpload(push(series), { ...defaultLimits, maxRequestDecompressedBytes: 150000 }),
+      (e) => isDecodeError(e) && e.reason === 'body_size_limit_exceeded',
+    );
+    assert.equal(decodeUpload(push(series)).length, 2);
+  });
+});
