@@ -76,16 +76,18 @@ function readPair(
   msg: 'LabelPair' | 'ProfileAnnotation',
   first: 'Name' | 'Key',
 ): [string, string] {
+  // Label names and values must be valid UTF-8 (Pyroscope's label validation rejects them).
+  const strict = msg === 'LabelPair' ? msg : undefined;
   let a = '';
   let b = '';
   while (!r.done) {
     const { field, wire } = r.key(msg);
     if (field === 1) {
       expectBytes(wire, first);
-      a = r.string();
+      a = r.string(strict);
     } else if (field === 2) {
       expectBytes(wire, 'Value');
-      b = r.string();
+      b = r.string(strict);
     } else r.skip(wire, field, msg);
   }
   return [a, b];

@@ -15,6 +15,7 @@ export const WIRE_FIXED32 = 5;
 
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
+const strictUtf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export class ProtoWriter {
   private buf: Uint8Array;
@@ -116,8 +117,19 @@ export class ProtoReader {
     return v;
   }
 
-  string(): string {
-    return utf8Decoder.decode(this.bytesView());
+  /**
+   * A proto3 string. Lenient (invalid UTF-8 → U+FFFD) unless `strictFor` names the message: then
+   * invalid UTF-8 is an error, because Pyroscope would reject that value later (label validation)
+   * and a lossy decode would let it through.
+   */
+  string(strictFor?: string): string {
+    const view = this.bytesView();
+    if (strictFor === undefined) return utf8Decoder.decode(view);
+    try {
+      return strictUtf8Decoder.decode(view);
+    } catch {
+      throw new WireError(`proto: ${strictFor}: invalid UTF-8 in string field`);
+    }
   }
 
   /** Skips one field value of `wire` type (groups included), as vtproto's skip function. */
@@ -130,9 +142,11 @@ export class ProtoReader {
         if (this.pos + 8 > this.end) throw new WireError('unexpected EOF');
         this.pos += 8;
         return;
-      case WIRE_BYTES:
-        this.pos += this.length();
+      case WIRE_BYTES: {
+        const n = this.length(); // read before updating pos: `pos += length()` would lose the advance
+        this.pos += n;
         return;
+      }
       case WIRE_FIXED32:
         if (this.pos + 4 > this.end) throw new WireError('unexpected EOF');
         this.pos += 4;
