@@ -4,43 +4,14 @@
 // jfr-parser `pprof/pyroscope` Labels; pyroscope-protocol.md §1.6.2) and finishes every series
 // like the other formats. JfrErrors become DecodeErrors.
 
-import {
-  LABEL_APP_NAME,
-  LABEL_DELTA,
-  LABEL_METRIC_NAME,
-  LABEL_PYROSCOPE_SPY,
-  LABEL_SERVICE_NAME,
-  isLabelAllowedForIngestion,
-  toInt64,
-} from '../model/index.js';
-import type { LabelPair } from '../model/index.js';
+import { jfrIngestLabels, toInt64 } from '../model/index.js';
 import { decompressJfrPart, isProtocolError, readJfrForm } from '../protocol/index.js';
-import type { IngestParams } from '../protocol/index.js';
 import { DecodeError } from './decode-error.js';
 import type { DecodeErrorKind } from './decode-error.js';
 import type { DecodedSeries, DecodeInput, DecodeLimits, Decoder } from './decoder.js';
 import { JfrError, decodeJfr } from './jfr/index.js';
 import { parseNanos } from './legacy.js';
 import { finishSeries, nowNanos } from './series-pipeline.js';
-
-/** jfr-parser's `Labels`: the series labels of one produced profile. */
-export function jfrLabels(params: IngestParams, jfrEvent: string, metric: string): LabelPair[] {
-  const labels: LabelPair[] = [];
-  let hasServiceName = false;
-  for (const [name, value] of Object.entries(params.labels)) {
-    if (!isLabelAllowedForIngestion(name)) continue;
-    if (name === LABEL_SERVICE_NAME) hasServiceName = true;
-    labels.push({ name, value });
-  }
-  labels.push(
-    { name: LABEL_PYROSCOPE_SPY, value: params.spyName },
-    { name: LABEL_DELTA, value: 'false' },
-    { name: 'jfr_event', value: jfrEvent },
-    { name: LABEL_METRIC_NAME, value: metric },
-    { name: hasServiceName ? LABEL_APP_NAME : LABEL_SERVICE_NAME, value: params.appName },
-  );
-  return labels;
-}
 
 function fromProtocol(e: unknown): never {
   if (isProtocolError(e)) {
@@ -94,7 +65,13 @@ export const jfrDecoder: Decoder = {
     const now = nowNanos(input);
     const out: DecodedSeries[] = [];
     for (const prof of result.profiles) {
-      const seriesLabels = jfrLabels(p, result.jfrEvent, prof.metric);
+      const seriesLabels = jfrIngestLabels({
+        metric: prof.metric,
+        app: p.appName,
+        spyName: p.spyName,
+        labels: p.labels,
+        jfrEvent: result.jfrEvent,
+      });
       out.push(...finishSeries({ labels: seriesLabels, profile: prof.profile }, limits, now));
     }
     return out;

@@ -8,14 +8,9 @@
 // then dropped by normalisation). bigint reproduces that exactly.
 
 import {
-  LABEL_APP_NAME,
-  LABEL_DELTA,
-  LABEL_METRIC_NAME,
   LABEL_PROFILE_ID,
-  LABEL_PYROSCOPE_SPY,
-  LABEL_SERVICE_NAME,
   emptyProfile,
-  isLabelAllowedForIngestion,
+  legacyIngestLabels,
   legacyProfileType,
   toInt64,
 } from '../model/index.js';
@@ -288,20 +283,11 @@ export function legacySeries(
   }
   const profile = treeToProfile(tree, md, frameName, limits.maxStackDepth);
 
-  const labels: LabelPair[] = [
-    { name: LABEL_METRIC_NAME, value: t.metric },
-    { name: LABEL_DELTA, value: 'false' },
-  ];
-  if (up.spyName !== '') labels.push({ name: LABEL_PYROSCOPE_SPY, value: up.spyName });
-  let hasServiceName = false;
-  for (const [name, value] of Object.entries(up.labels)) {
-    if (!isLabelAllowedForIngestion(name)) continue;
-    if (name === LABEL_SERVICE_NAME) hasServiceName = true;
-    labels.push({ name, value });
-  }
-  if (!hasServiceName) labels.push({ name: LABEL_SERVICE_NAME, value: t.app });
-  else if (!labels.some((l) => l.name === LABEL_APP_NAME)) {
-    labels.push({ name: LABEL_APP_NAME, value: t.app });
-  }
+  const labels = legacyIngestLabels({
+    metric: t.metric,
+    app: t.app,
+    spyName: up.spyName,
+    labels: up.labels,
+  });
   return { labels, profile };
 }

@@ -3,6 +3,9 @@ import { describe, it } from 'node:test';
 
 import {
   compareStrings,
+  jfrIngestLabels,
+  legacyIngestLabels,
+  pprofIngestLabels,
   isLabelAllowedForIngestion,
   limitSessions,
   repairLabels,
@@ -116,5 +119,52 @@ describe('labels', () => {
       limitSessions([{ name: '__session_id__', value: 'ffffffffffffffff' }], 4)[0].value,
       'ffffffffffffffff',
     );
+  });
+
+  it('builds /ingest series labels per converter (service_name / app_name rules)', () => {
+    const x = {
+      metric: 'm',
+      app: 'app',
+      spyName: 'spy',
+      labels: { service_name: 's', app_name: 'a', __x: '1' },
+    };
+    const names = (ls: { name: string; value: string }[]) =>
+      sortLabels(ls).map((l) => `${l.name}=${l.value}`);
+    assert.deepEqual(names(pprofIngestLabels(x)), [
+      '__delta__=false',
+      '__name__=m',
+      'app_name=a',
+      'pyroscope_spy=spy',
+      'service_name=s',
+    ]);
+    assert.deepEqual(names(legacyIngestLabels(x)), [
+      '__delta__=false',
+      '__name__=m',
+      'app_name=a',
+      'pyroscope_spy=spy',
+      'service_name=s',
+    ]);
+    // JFR adds app_name even when one was sent (a duplicate Pyroscope would reject).
+    assert.deepEqual(names(jfrIngestLabels({ ...x, jfrEvent: 'cpu' })), [
+      '__delta__=false',
+      '__name__=m',
+      'app_name=a',
+      'app_name=app',
+      'jfr_event=cpu',
+      'pyroscope_spy=spy',
+      'service_name=s',
+    ]);
+    const bare = { metric: 'm', app: 'app', spyName: '', labels: {} };
+    assert.deepEqual(names(legacyIngestLabels(bare)), [
+      '__delta__=false',
+      '__name__=m',
+      'service_name=app',
+    ]);
+    assert.deepEqual(names(pprofIngestLabels(bare)), [
+      '__delta__=false',
+      '__name__=m',
+      'pyroscope_spy=',
+      'service_name=app',
+    ]);
   });
 });

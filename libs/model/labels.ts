@@ -284,3 +284,73 @@ export function limitSessions(labels: readonly LabelPair[], max: number): LabelP
       .padStart(2, '0');
   return labels.map((l) => (l.name === LABEL_SESSION_ID ? { name: l.name, value: hex } : l));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Series labels of an /ingest upload (pyroscope-protocol.md §1.6). The three converters of
+// Pyroscope differ in how they treat an existing `service_name` label:
+//   pprof  (`createLabels`):  keeps it, adds nothing;
+//   JFR    (jfr-parser Labels): keeps it, the app name goes to `app_name` (a sent `app_name` then
+//          duplicates it: Pyroscope rejects, label repair keeps the sent one);
+//   legacy (ingest adapter Put): keeps it, adds `app_name` unless one was sent.
+// In all three, `name` labels with a reserved `__` name are dropped (except `__session_id__`).
+
+export interface IngestLabelInput {
+  /** `__name__` of the series */
+  metric: string;
+  /** the app name (legacy: with its type suffix removed) */
+  app: string;
+  spyName: string;
+  /** labels parsed from `name` */
+  labels: Readonly<Record<string, string>>;
+}
+
+function allowedNameLabels(labels: Readonly<Record<string, string>>): LabelPair[] {
+  const out: LabelPair[] = [];
+  for (const [name, value] of Object.entries(labels)) {
+    if (isLabelAllowedForIngestion(name)) out.push({ name, value });
+  }
+  return out;
+}
+
+/** pprof uploads: `__name__`, `__delta__=false`, `pyroscope_spy`, `service_name` unless sent. */
+export function pprofIngestLabels(x: IngestLabelInput): LabelPair[] {
+  const own = allowedNameLabels(x.labels);
+  const out: LabelPair[] = [
+    { name: LABEL_METRIC_NAME, value: x.metric },
+    { name: LABEL_DELTA, value: 'false' },
+    { name: LABEL_PYROSCOPE_SPY, value: x.spyName },
+  ];
+  if (!Object.hasOwn(x.labels, LABEL_SERVICE_NAME))
+    out.push({ name: LABEL_SERVICE_NAME, value: x.app });
+  return out.concat(own);
+}
+
+/** JFR uploads: as pprof plus `jfr_event`; a sent `service_name` moves the app name to `app_name`. */
+export function jfrIngestLabels(x: IngestLabelInput & { jfrEvent: string }): LabelPair[] {
+  const own = allowedNameLabels(x.labels);
+  const hasServiceName = own.some((l) => l.name === LABEL_SERVICE_NAME);
+  return own.concat([
+    { name: LABEL_PYROSCOPE_SPY, value: x.spyName },
+    { name: LABEL_DELTA, value: 'false' },
+    { name: 'jfr_event', value: x.jfrEvent },
+    { name: LABEL_METRIC_NAME, value: x.metric },
+    { name: hasServiceName ? LABEL_APP_NAME : LABEL_SERVICE_NAME, value: x.app },
+  ]);
+}
+
+/** Legacy uploads: `pyroscope_spy` only when non-empty; `app_name` added unless one was sent. */
+export function legacyIngestLabels(x: IngestLabelInput): LabelPair[] {
+  const out: LabelPair[] = [
+    { name: LABEL_METRIC_NAME, value: x.metric },
+    { name: LABEL_DELTA, value: 'false' },
+  ];
+  if (x.spyName !== '') out.push({ name: LABEL_PYROSCOPE_SPY, value: x.spyName });
+  const own = allowedNameLabels(x.labels);
+  out.push(...own);
+  if (!own.some((l) => l.name === LABEL_SERVICE_NAME)) {
+    out.push({ name: LABEL_SERVICE_NAME, value: x.app });
+  } else if (!out.some((l) => l.name === LABEL_APP_NAME)) {
+    out.push({ name: LABEL_APP_NAME, value: x.app });
+  }
+  return out;
+}

@@ -7,20 +7,15 @@
 // fix-ups, labels (metric name from the sample types and config), then the distributor steps.
 
 import {
-  LABEL_DELTA,
-  LABEL_METRIC_NAME,
-  LABEL_PYROSCOPE_SPY,
-  LABEL_SERVICE_NAME,
   fixDotnet,
   fixPprofTime,
   fixScriptingFunctionNames,
   isDotnetSpy,
-  isLabelAllowedForIngestion,
+  pprofIngestLabels,
   pprofMetricName,
   toInt64,
 } from '../../model/index.js';
-import type { LabelPair, Profile, SampleTypeConfigMap } from '../../model/index.js';
-import type { IngestParams } from '../../protocol/index.js';
+import type { SampleTypeConfigMap } from '../../model/index.js';
 import { DecodeError } from '../decode-error.js';
 import type { DecodedSeries, DecodeInput, DecodeLimits, Decoder, FormPart } from '../decoder.js';
 import { parseNanos } from '../legacy.js';
@@ -37,25 +32,6 @@ export function formField(parts: readonly FormPart[], name: string): Uint8Array 
 const PREV_PROFILE =
   'unsupported client version. Please update github.com/grafana/pyroscope-go to the latest version';
 
-/** `createLabels`. */
-export function pprofLabels(
-  profile: Profile,
-  params: IngestParams,
-  config: SampleTypeConfigMap | undefined,
-): LabelPair[] {
-  const hasServiceName = Object.hasOwn(params.labels, LABEL_SERVICE_NAME);
-  const labels: LabelPair[] = [
-    { name: LABEL_METRIC_NAME, value: pprofMetricName(profile, config) },
-    { name: LABEL_DELTA, value: 'false' },
-    { name: LABEL_PYROSCOPE_SPY, value: params.spyName },
-  ];
-  if (!hasServiceName) labels.push({ name: LABEL_SERVICE_NAME, value: params.appName });
-  for (const [name, value] of Object.entries(params.labels)) {
-    if (isLabelAllowedForIngestion(name)) labels.push({ name, value });
-  }
-  return labels;
-}
-
 /** The /ingest pprof path from the profile bytes on (the form already read). */
 export function decodeIngestPprof(
   bytes: Uint8Array | undefined,
@@ -69,7 +45,12 @@ export function decodeIngestPprof(
   fixPprofTime(profile, toInt64(parseNanos(params.fromNanos)));
   fixScriptingFunctionNames(profile, params.spyName);
   if (isDotnetSpy(params.spyName, config)) fixDotnet(profile);
-  const labels = pprofLabels(profile, params, config);
+  const labels = pprofIngestLabels({
+    metric: pprofMetricName(profile, config),
+    app: params.appName,
+    spyName: params.spyName,
+    labels: params.labels,
+  });
   return finishSeries({ labels, profile }, limits, nowNanos(input));
 }
 
