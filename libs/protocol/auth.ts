@@ -9,13 +9,11 @@ export type Credentials =
   | { scheme: 'bearer'; token: string }
   | { scheme: 'invalid'; reason: string };
 
-function strictBase64Decode(s: string): Buffer | undefined {
+/** Go's `base64.StdEncoding.DecodeString`: padded standard alphabet (CR/LF are skipped by Go). */
+function stdBase64Decode(s: string): Buffer | undefined {
+  s = s.replace(/[\r\n]/g, '');
   if (s.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)) return undefined;
-  const b = Buffer.from(s, 'base64');
-  // Reject non-canonical encodings (unused bits set), as Go's strict decoder would not, but
-  // round-tripping guarantees we never accept two spellings of one credential.
-  if (b.toString('base64') !== s) return undefined;
-  return b;
+  return Buffer.from(s, 'base64');
 }
 
 /** Parses one Authorization header value; absent/empty → `none`; never throws. */
@@ -25,7 +23,7 @@ export function parseAuthorization(header: string | null | undefined): Credentia
   const scheme = (sp === -1 ? header : header.slice(0, sp)).toLowerCase();
   const rest = sp === -1 ? '' : header.slice(sp + 1);
   if (scheme === 'basic') {
-    const raw = strictBase64Decode(rest);
+    const raw = stdBase64Decode(rest);
     if (raw === undefined) return { scheme: 'invalid', reason: 'malformed basic credentials' };
     const text = raw.toString('utf8');
     const colon = text.indexOf(':');
