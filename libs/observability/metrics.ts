@@ -76,7 +76,7 @@ export class Metrics {
   });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'emberflow_process_' });
+    collectDefaultMetrics({ register: this.registry, prefix: 'emberflow_' });
   }
 
   /** Starts a timer for a stage; call the result when the work is done. */

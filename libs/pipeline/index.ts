@@ -6,3 +6,4 @@ export * from './decode/decode.module.js';
 export * from './export/export.module.js';
 export * from './query/query.module.js';
 export * from './health/health.module.js';
+export * from './core/error.filter.js';

@@ -1,0 +1,43 @@
+import {
+  type ArgumentsHost,
+  Catch,
+  type ExceptionFilter,
+  HttpException,
+  Logger,
+} from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { errorBody } from './http-error.js';
+
+// Errors that escape controllers (Nest's own HttpExceptions: body too large from the content
+// parser, unknown routes, unsupported methods) answered in Pyroscope's JSON shape, with a
+// message that tells the user what to change.
+@Catch()
+export class PyroscopeErrorFilter implements ExceptionFilter {
+  private readonly log = new Logger('Http');
+
+  constructor(
+    private readonly maxBodyBytes: number,
+    private readonly onBodyTooLarge: () => void,
+  ) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    if (host.getType() !== 'http') throw exception;
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    let status = 500;
+    let message = 'internal error';
+    if (exception instanceof HttpException) {
+      status = exception.getStatus();
+      message = exception.message;
+    } else if (typeof (exception as { statusCode?: unknown })?.statusCode === 'number') {
+      status = (exception as { statusCode: number }).statusCode;
+      message = (exception as Error).message;
+    } else {
+      this.log.error(`unhandled error: ${(exception as Error)?.stack ?? String(exception)}`);
+    }
+    if (status === 413) {
+      this.onBodyTooLarge();
+      message = `request body too large: the limit is ${this.maxBodyBytes} bytes (EMBER_MAX_BODY_BYTES)`;
+    }
+    void reply.status(status).type('application/json').send(errorBody(status, message));
+  }
+}

@@ -1,0 +1,218 @@
+// A small program with known hot functions, profiled by grafana/pyroscope-go (and, with
+// EMBER_MODE=spans, traced through grafana/otel-profiling-go), configured the way Datakit's
+// Pyroscope docs configure agents: server address, application name and the tags host, service,
+// version, env, process_id, runtime_id. The suite runner (test/agents/run) passes the settings in
+// the environment:
+//
+//	PYROSCOPE_SERVER_ADDRESS, PYROSCOPE_APPLICATION_NAME, PYROSCOPE_LABELS ("k=v,k=v"),
+//	PYROSCOPE_UPLOAD_INTERVAL (seconds), EMBER_RUN_SECONDS, EMBER_MODE ("profiles" or "spans").
+//
+// process_id is this process's pid, added here as Datakit's examples do. With EMBER_MODE=spans
+// the program prints "EMBER_SPANS hot=<span id> cold=<span id>": two root spans, each running
+// one function for the whole run.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	otelpyroscope "github.com/grafana/otel-profiling-go"
+	"github.com/grafana/pyroscope-go"
+	"go.opentelemetry.io/otel"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+)
+
+var sink uint64
+
+//go:noinline
+func emberHotLoop(rounds int) uint64 {
+	acc := uint64(1)
+	for i := 0; i < rounds; i++ {
+		acc = acc*6364136223846793005 + uint64(i) ^ (acc >> 7)
+	}
+	return acc
+}
+
+//go:noinline
+func emberColdLoop(rounds int) uint64 {
+	acc := uint64(7)
+	for i := 0; i < rounds; i++ {
+		acc = (acc<<5 | acc>>59) ^ uint64(i)
+	}
+	return acc
+}
+
+var retained [][]byte
+
+//go:noinline
+func emberAllocLoop(stop <-chan struct{}) {
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		for i := 0; i < 64; i++ {
+			b := make([]byte, 16<<10)
+			b[0] = byte(i)
+			retained = append(retained, b)
+		}
+		if len(retained) > 4096 {
+			retained = retained[2048:]
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+//go:noinline
+func emberMutexContention(stop <-chan struct{}) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				mu.Lock()
+				time.Sleep(2 * time.Millisecond)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+//go:noinline
+func emberBlockWait(stop <-chan struct{}) {
+	ch := make(chan int)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				close(ch)
+				return
+			case <-time.After(5 * time.Millisecond):
+				ch <- 1
+			}
+		}
+	}()
+	for range ch {
+	}
+}
+
+//go:noinline
+func emberParked(stop <-chan struct{}) { <-stop }
+
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+func main() {
+	interval, _ := strconv.Atoi(env("PYROSCOPE_UPLOAD_INTERVAL", "10"))
+	runSeconds, _ := strconv.Atoi(env("EMBER_RUN_SECONDS", "30"))
+	mode := env("EMBER_MODE", "profiles")
+
+	tags := map[string]string{}
+	for _, kv := range strings.Split(env("PYROSCOPE_LABELS", ""), ",") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			tags[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	}
+	tags["process_id"] = strconv.Itoa(os.Getpid())
+
+	runtime.SetMutexProfileFraction(5)
+	runtime.SetBlockProfileRate(5)
+
+	profiler, err := pyroscope.Start(pyroscope.Config{
+		ApplicationName: env("PYROSCOPE_APPLICATION_NAME", "ember-agent-go"),
+		ServerAddress:   env("PYROSCOPE_SERVER_ADDRESS", "http://127.0.0.1:4040"),
+		Tags:            tags,
+		UploadRate:      time.Duration(interval) * time.Second,
+		Logger:          pyroscope.StandardLogger,
+		ProfileTypes: []pyroscope.ProfileType{
+			pyroscope.ProfileCPU,
+			pyroscope.ProfileAllocObjects,
+			pyroscope.ProfileAllocSpace,
+			pyroscope.ProfileInuseObjects,
+			pyroscope.ProfileInuseSpace,
+			pyroscope.ProfileGoroutines,
+			pyroscope.ProfileMutexCount,
+			pyroscope.ProfileMutexDuration,
+			pyroscope.ProfileBlockCount,
+			pyroscope.ProfileBlockDuration,
+		},
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pyroscope.Start:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("EMBER_READY pid=%d\n", os.Getpid())
+
+	deadline := time.Now().Add(time.Duration(runSeconds) * time.Second)
+	burn := func(f func(int) uint64, rounds int) {
+		for time.Now().Before(deadline) {
+			sink ^= f(rounds)
+		}
+	}
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	if mode == "spans" {
+		tp := sdktrace.NewTracerProvider()
+		otel.SetTracerProvider(otelpyroscope.NewTracerProvider(tp))
+		tracer := otel.Tracer("emberflow-agent-suite")
+		ids := make(chan string, 2)
+		for _, w := range []struct {
+			name   string
+			f      func(int) uint64
+			rounds int
+		}{{"ember-hot-span", emberHotLoop, 2_000_000}, {"ember-cold-span", emberColdLoop, 2_000_000}} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ctx, span := tracer.Start(context.Background(), w.name)
+				ids <- w.name + "=" + span.SpanContext().SpanID().String()
+				_ = ctx
+				burn(w.f, w.rounds)
+				span.End()
+			}()
+		}
+		got := map[string]string{}
+		for i := 0; i < 2; i++ {
+			k, v, _ := strings.Cut(<-ids, "=")
+			got[k] = v
+		}
+		fmt.Printf("EMBER_SPANS hot=%s cold=%s\n", got["ember-hot-span"], got["ember-cold-span"])
+		wg.Wait()
+		_ = tp.Shutdown(context.Background())
+	} else {
+		for _, f := range []func(<-chan struct{}){emberAllocLoop, emberMutexContention, emberBlockWait, emberParked, emberParked} {
+			wg.Add(1)
+			go func() { defer wg.Done(); f(stop) }()
+		}
+		for time.Now().Before(deadline) {
+			sink ^= emberHotLoop(9_000_000)
+			sink ^= emberColdLoop(1_000_000)
+		}
+		close(stop)
+		wg.Wait()
+	}
+	fmt.Printf("EMBER_DONE %d\n", sink&1)
+	if err := profiler.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "profiler.Stop:", err)
+	}
+}
