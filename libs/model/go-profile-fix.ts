@@ -156,20 +156,36 @@ export function potentialTruncatedGoStacks(p: Profile): boolean {
   return deep;
 }
 
-/** Location ids as the bytes of little-endian uint64s, as a byte string (Go compares bytes). */
-function idBytes(ids: readonly number[]): string {
-  let out = '';
-  for (const id of ids) {
-    let v = id;
-    for (let b = 0; b < 8; b++) {
-      out += String.fromCharCode(v % 256);
-      v = Math.floor(v / 256);
-    }
+/**
+ * Go orders stacks by the bytes of their location ids as little-endian uint64s: ids compare by
+ * their least significant byte first.
+ */
+function compareIdBytes(a: number, b: number): number {
+  for (let i = 0; i < 8; i++) {
+    const x = a % 256;
+    const y = b % 256;
+    if (x !== y) return x - y;
+    a = Math.floor(a / 256);
+    b = Math.floor(b / 256);
   }
-  return out;
+  return 0;
 }
 
-const suffixOf = (ids: readonly number[]): string => idBytes(ids.slice(ids.length - SUFFIX_LEN));
+/** Compares the last SUFFIX_LEN ids of two stacks (both at least that long), as Go's bytes.Compare. */
+function compareSuffix(a: readonly number[], b: readonly number[]): number {
+  const oa = a.length - SUFFIX_LEN;
+  const ob = b.length - SUFFIX_LEN;
+  for (let i = 0; i < SUFFIX_LEN; i++) {
+    const x = a[oa + i];
+    const y = b[ob + i];
+    if (x !== y) return compareIdBytes(x, y);
+  }
+  return 0;
+}
+
+/** An identity key for a run of ids (order does not matter here, only equality). */
+const runKey = (ids: readonly number[], from: number, to: number): string =>
+  ids.slice(from, to).join(',');
 
 interface Group {
   gid: number;
@@ -178,24 +194,25 @@ interface Group {
 
 export function repairGoTruncatedStacks(p: Profile): void {
   // Samples long enough, ordered by their root-side suffix; groups share a suffix.
-  const long = p.sample.filter((s) => s.locationId.length >= SUFFIX_LEN);
-  if (long.length === 0) return;
-  const keyed = long.map((s) => ({ s, k: suffixOf(s.locationId) }));
-  keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
-  const samples: Sample[] = keyed.map((x) => x.s);
+  const samples: Sample[] = p.sample.filter((s) => s.locationId.length >= SUFFIX_LEN);
+  if (samples.length === 0) return;
+  samples.sort((a, b) => compareSuffix(a.locationId, b.locationId));
   const groups: number[] = [];
-  for (let i = 0; i < keyed.length; i++) {
-    if (i === 0 || keyed[i].k !== keyed[i - 1].k) groups.push(i);
+  for (let i = 0; i < samples.length; i++) {
+    if (i === 0 || compareSuffix(samples[i].locationId, samples[i - 1].locationId) !== 0) {
+      groups.push(i);
+    }
   }
   const end = (i: number): number => (i + 1 < groups.length ? groups[i + 1] : samples.length);
 
   // token → the group holding it furthest from the root
   const m = new Map<string, Group>();
   for (let i = 0; i < groups.length; i++) {
-    const suffix = samples[groups[i]].locationId.slice(-SUFFIX_LEN);
+    const ids = samples[groups[i]].locationId;
+    const o = ids.length - SUFFIX_LEN;
     for (let j = 1; j <= TOKENS; j++) {
-      const hi = SUFFIX_LEN - j;
-      const token = idBytes(suffix.slice(hi - TOKEN_LEN, hi));
+      const hi = o + SUFFIX_LEN - j;
+      const token = runKey(ids, hi - TOKEN_LEN, hi);
       const c = m.get(token);
       if (c === undefined || j > c.off) m.set(token, { gid: i + 1, off: j });
     }
@@ -203,7 +220,8 @@ export function repairGoTruncatedStacks(p: Profile): void {
 
   const d: Group[] = groups.map(() => ({ gid: 0, off: 0 }));
   for (let i = 0; i < groups.length; i++) {
-    const top = idBytes(samples[groups[i]].locationId.slice(-TOKEN_LEN));
+    const ids = samples[groups[i]].locationId;
+    const top = runKey(ids, ids.length - TOKEN_LEN, ids.length);
     const c = m.get(top);
     if (c === undefined || c.gid - 1 === i) continue;
     d[i] = c;
