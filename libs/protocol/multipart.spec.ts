@@ -148,6 +148,11 @@ describe('readMultipart: Go reader rules', () => {
       () => readMultipart(form('--b\r\nX:\u0001\r\n\r\nx\r\n--b--'), 'b'),
       'malformed MIME header line: "X:\\x01"',
     );
+    // Go canonicalises the key in place before quoting the line
+    rejects(
+      () => readMultipart(form('--b\r\ncontent-dis--position:\u0001\r\n\r\nx\r\n--b--'), 'b'),
+      'malformed MIME header line: "Content-Dis--Position:\\x01"',
+    );
     rejects(
       () => readMultipart(form('--b\r\nA: 1\r\n\r\nx\r\n--b \tgarbage\r\n'), 'b'),
       'multipart: expecting a new Part; got line "--b \\tgarbage\\r\\n"',

@@ -83,6 +83,20 @@ function isHeaderValueByte(c: number): boolean {
   return c >= 0x80 || (c >= 0x20 && c !== 0x7f) || c === 0x09;
 }
 
+/** textproto's canonical header key: upper-case first letter and each letter after `-`. */
+function canonicalHeaderKey(k: string): string {
+  let upper = true;
+  let out = '';
+  for (const ch of k) {
+    let c = ch;
+    if (upper && c >= 'a' && c <= 'z') c = c.toUpperCase();
+    else if (!upper && c >= 'A' && c <= 'Z') c = c.toLowerCase();
+    out += c;
+    upper = c === '-';
+  }
+  return out;
+}
+
 function trimLwsp(b: Buffer): Buffer {
   let s = 0;
   let e = b.length;
@@ -226,7 +240,16 @@ class Reader {
       if (k.length === 0) throw bad();
       // Go accepts (without canonicalising) a key with spaces; it then never matches a lookup.
       for (const c of k) if (!isHeaderFieldByte(c) && c !== 0x20) throw bad();
-      for (const c of v) if (!isHeaderValueByte(c)) throw bad();
+      for (const c of v) {
+        if (isHeaderValueByte(c)) continue;
+        // Go canonicalises the key in place before checking the value, so its message shows
+        // the canonical key (`content-type` → `Content-Type`) when the key had no space.
+        if (k.includes(0x20)) throw bad();
+        const canon = Buffer.from(canonicalHeaderKey(k.toString('latin1')), 'latin1');
+        throw malformed(
+          'malformed MIME header line: ' + goQuoteBytes(Buffer.concat([canon, kv.subarray(colon)])),
+        );
+      }
       const key = k.toString('latin1').toLowerCase();
       let s = 0;
       while (s < v.length && isLwsp(v[s])) s++;
