@@ -5,6 +5,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { join } from 'node:path';
 import type { Backend } from '../backends/backend.port.js';
 import { EmbeddedStore } from '../backends/embedded-store/embedded-store.js';
+import { pyroscopeBackendFromConfig } from '../backends/pyroscope/from-config.js';
 import { MemoryStore, RedisStore, type SharedStore } from '../cache/index.js';
 import { Metrics, Readiness } from '../observability/index.js';
 import {
@@ -108,19 +109,32 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Running
     store = new MemoryStore();
   }
 
+  // Backends (exporter only): the embedded store unless disabled, and one Pyroscope backend per
+  // configured endpoint (dual shipping = several, each with its own delivered-ids).
   const backends: Backend[] = [];
   let embedded: EmbeddedStore | null = null;
   let retentionTimer: NodeJS.Timeout | undefined;
   if (has('exporter')) {
-    embedded = new EmbeddedStore({
-      dataDir: join(config.dataDir, 'store'),
-      retentionMs: 7 * 24 * 3600 * 1000,
-      maxBytes: 10 * 1024 * 1024 * 1024,
-    });
-    backends.push(embedded);
-    const e = embedded;
-    retentionTimer = setInterval(() => e.enforceRetention(), 60_000);
-    retentionTimer.unref();
+    const bc = config.backends;
+    if (bc.embedded.enabled) {
+      embedded = new EmbeddedStore({
+        dataDir: join(config.dataDir, 'store'),
+        retentionMs: bc.embedded.retention,
+        maxBytes: bc.embedded.maxBytes,
+      });
+      backends.push(embedded);
+      const e = embedded;
+      e.enforceRetention();
+      retentionTimer = setInterval(() => e.enforceRetention(), 60_000);
+      retentionTimer.unref();
+    }
+    for (const ep of bc.pyroscope) backends.push(pyroscopeBackendFromConfig(ep));
+    if (backends.length === 0) {
+      throw new ConfigError([
+        'no backend: the embedded store is disabled and no Pyroscope endpoint is configured',
+      ]);
+    }
+    log.log(`backends: ${backends.map((b) => b.name).join(', ')}`);
   }
 
   await broker.start(

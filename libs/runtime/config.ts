@@ -125,10 +125,16 @@ const pyroscopeEndpointSchema = z
       .string()
       .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only')
       .optional(),
-    url: z.string().url().refine((u) => /^https?:\/\//.test(u), 'must be http(s)'),
+    url: z
+      .string()
+      .url()
+      .refine((u) => /^https?:\/\//.test(u), 'must be http(s)'),
     /** Emberflow tenant → X-Scope-OrgID; "*" for the rest; unmapped = the tenant itself; "" = none */
     tenants: z.record(z.string(), z.string()).default({}),
-    basicAuth: z.object({ username: z.string().min(1), password: z.string() }).strict().optional(),
+    basicAuth: z
+      .object({ username: z.string().min(1), password: z.string() })
+      .strict()
+      .optional(),
     bearerToken: z.string().min(1).optional(),
     headers: z.record(z.string(), z.string()).default({}),
     compression: z.enum(['gzip', 'none']).default('gzip'),
@@ -156,11 +162,23 @@ const pyroscopeEndpointSchema = z
     batch: z
       .object({
         maxSeries: z.number().int().min(1).max(100_000).default(500),
-        maxBytes: z.number().int().min(1024).default(4 * MiB),
+        maxBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(4 * MiB),
         flushInterval: durationYaml.default(200),
-        maxInFlightBytes: z.number().int().min(1024).default(64 * MiB),
+        maxInFlightBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(64 * MiB),
         /** one Push request's size before gzip; larger batches are split */
-        maxRequestBytes: z.number().int().min(1024).default(16 * MiB),
+        maxRequestBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(16 * MiB),
       })
       .strict()
       .default({
@@ -368,8 +386,7 @@ function resolveBackends(
   }
   const seen = new Set<string>();
   for (const ep of endpoints) {
-    const name =
-      ep.name ?? `pyroscope-${new URL(ep.url).host.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
+    const name = ep.name ?? `pyroscope-${new URL(ep.url).host.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
     if (seen.has(name) || name === 'embedded') {
       problems.push(
         `backends.pyroscope: two endpoints are named "${name}" (set distinct names: each keeps its own delivered-ids)`,

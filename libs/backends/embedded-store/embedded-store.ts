@@ -181,11 +181,17 @@ export class EmbeddedStore implements Backend {
       const labels = JSON.parse(r.labels) as SeriesLabel[];
       const profileTypeIds = JSON.parse(r.profile_types) as string[];
       const map = new Map(labels.map((l) => [l.name, l.value]));
-      for (const t of profileTypeIds) {
-        // expose __profile_type__ to selectors, as Pyroscope does
-        if (!map.has('__profile_type__')) map.set('__profile_type__', t);
+      // __profile_type__ is visible to selectors, as in Pyroscope; a series stored with several
+      // types (alloc and inuse of one heap profile) matches when any of them does
+      let ok = false;
+      for (const t of profileTypeIds.length > 0 ? profileTypeIds : ['']) {
+        map.set('__profile_type__', t);
+        if (matches(map, matchers)) {
+          ok = true;
+          break;
+        }
       }
-      if (!matches(map, matchers)) continue;
+      if (!ok) continue;
       out.push({
         seriesId: r.series_id,
         labels,
@@ -227,6 +233,23 @@ export class EmbeddedStore implements Backend {
     matchers: readonly Matcher[] = [],
   ): StoredSeries[] {
     return this.select(tenant, matchers, startMs, endMs).map(({ pprof: _pprof, ...rest }) => rest);
+  }
+
+  /** Oldest and newest profile time of a tenant (GetProfileStats); null when it has none. */
+  timeRange(tenant: string): { oldestMs: number; newestMs: number } | null {
+    const r = this.db
+      .prepare(
+        'SELECT MIN(start_ms) AS o, MAX(end_ms) AS n, COUNT(*) AS c FROM series WHERE tenant = ?',
+      )
+      .get(tenant) as { o: number | null; n: number | null; c: number };
+    return r.c > 0 && r.o !== null && r.n !== null ? { oldestMs: r.o, newestMs: r.n } : null;
+  }
+
+  /** Bytes stored (compressed pprof), for retention checks and tests. */
+  storedBytes(): number {
+    return (
+      this.db.prepare('SELECT COALESCE(SUM(size), 0) AS s FROM series').get() as { s: number }
+    ).s;
   }
 
   countSeries(tenant?: string): number {

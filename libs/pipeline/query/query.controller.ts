@@ -1,184 +1,323 @@
-import { Body, Controller, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
+import { Controller, HttpCode, Inject, Optional, Param, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { EmbeddedStore } from '../../backends/embedded-store/embedded-store.js';
-import { SelectorError, parseSelector } from '../../backends/embedded-store/label-selector.js';
-import { addProfile, newTree, toFlamegraph } from '../../backends/embedded-store/stack-tree.js';
+import { gunzipSync } from 'node:zlib';
+import type { EmbeddedStore, SelectQuery } from '../../backends/embedded-store/embedded-store.js';
+import { parseProfileTypeId } from '../../backends/embedded-store/embedded-store.js';
+import {
+  SelectorError,
+  parseSelector,
+  type Matcher,
+} from '../../backends/embedded-store/label-selector.js';
+import {
+  diff,
+  selectMergeProfile,
+  selectMergeStacktraces,
+  selectSeries,
+  seriesLabelSets,
+} from '../../backends/embedded-store/query-engine.js';
+import { newTree, toFlamegraph } from '../../backends/embedded-store/stack-tree.js';
+import { encodePprof } from '../../model/pprof/index.js';
 import { HttpFailure, errorBody } from '../core/http-error.js';
 import { EMBEDDED_STORE } from '../core/tokens.js';
 import { TenantResolver } from '../tenancy/tenant-resolver.js';
+import {
+  ProtoDecodeError,
+  decodeProto,
+  fromJson,
+  type Decoded,
+  type MessageSpec,
+} from './proto-wire.js';
+import * as M from './querier-messages.js';
 
 // Grafana Pyroscope's query API (querier.v1.QuerierService) over the embedded store, in the
-// Connect protocol's JSON form: POST /querier.v1.QuerierService/<Method> with a JSON body,
-// int64 fields rendered as strings (proto3 JSON). Reads are scoped to the caller's tenant by
-// the same resolution and credentials as ingest.
-
-interface TimeRange {
-  start?: string | number;
-  end?: string | number;
-}
+// Connect protocol (unary): POST /querier.v1.QuerierService/<Method> with a binary proto body
+// (`application/proto`, what Grafana's data source and connect-go clients send) or a JSON body
+// (`application/json`, int64 as strings), optionally gzip-compressed; the answer uses the
+// request's encoding. Errors are Connect's JSON `{code, message}` with the matching status.
+// Every read is scoped to the caller's tenant (TenantResolver: X-Scope-OrgID + credentials).
 
 const HOUR = 3600_000;
 
+type Encoding = 'proto' | 'json';
+
+interface Method {
+  spec: MessageSpec;
+  run(q: Decoded, tenant: string, store: EmbeddedStore): M.Answer;
+}
+
 @Controller('querier.v1.QuerierService')
 export class QueryController {
+  private readonly methods: Record<string, Method> = {
+    ProfileTypes: { spec: M.ProfileTypesRequest, run: (q, t, st) => this.profileTypes(q, t, st) },
+    LabelNames: { spec: M.LabelNamesRequest, run: (q, t, st) => this.labelNames(q, t, st) },
+    LabelValues: { spec: M.LabelValuesRequest, run: (q, t, st) => this.labelValues(q, t, st) },
+    Series: { spec: M.SeriesRequest, run: (q, t, st) => this.series(q, t, st) },
+    SelectMergeStacktraces: {
+      spec: M.SelectMergeStacktracesRequest,
+      run: (q, t, st) => {
+        checkFormat(q);
+        const spans = q.spanSelector as string[];
+        return M.flamegraphResponse(
+          selectMergeStacktraces(st, selectQuery(q, t), num(q.maxNodes), spans),
+        );
+      },
+    },
+    SelectMergeSpanProfile: {
+      spec: M.SelectMergeSpanProfileRequest,
+      run: (q, t, st) => {
+        checkFormat(q);
+        const spans = q.spanSelector as string[];
+        // an empty span list selects nothing (Pyroscope: no span, no samples)
+        const sq = selectQuery(q, t);
+        if (spans.length === 0) return M.flamegraphResponse(toFlamegraph(newTree()));
+        return M.flamegraphResponse(selectMergeStacktraces(st, sq, num(q.maxNodes), spans));
+      },
+    },
+    SelectMergeProfile: {
+      spec: M.SelectMergeProfileRequest,
+      run: (q, t, st) =>
+        M.pprofResponse(selectMergeProfile(st, selectQuery(q, t), num(q.maxNodes)), encodePprof),
+    },
+    SelectSeries: {
+      spec: M.SelectSeriesRequest,
+      run: (q, t, st) =>
+        M.selectSeriesResponse(
+          selectSeries(st, selectQuery(q, t), {
+            groupBy: q.groupBy as string[],
+            stepSeconds: num(q.step),
+            aggregation: num(q.aggregation) === 1 ? 'average' : 'sum',
+            limit: num(q.limit),
+          }),
+        ),
+    },
+    Diff: {
+      spec: M.DiffRequest,
+      run: (q, t, st) => {
+        if (!q.left || !q.right) throw invalid('left and right are required');
+        const left = q.left as Decoded;
+        const right = q.right as Decoded;
+        return M.diffResponse(
+          diff(
+            st,
+            selectQuery(left, t),
+            selectQuery(right, t),
+            Math.max(num(left.maxNodes), num(right.maxNodes)),
+          ),
+        );
+      },
+    },
+    SelectHeatmap: {
+      spec: M.SelectHeatmapRequest,
+      run: () => M.emptyResponse({ series: [] }),
+    },
+    GetProfileStats: {
+      spec: M.GetProfileStatsRequest,
+      run: (_q, t, st) => M.profileStatsResponse(st.timeRange(t)),
+    },
+  };
+
   constructor(
-    @Inject(EMBEDDED_STORE) private readonly store: EmbeddedStore,
+    @Optional() @Inject(EMBEDDED_STORE) private readonly store: EmbeddedStore | null,
     private readonly tenants: TenantResolver,
   ) {}
 
-  @Post('SelectMergeStacktraces')
+  @Post(':method')
   @HttpCode(200)
-  async selectMergeStacktraces(
+  async call(
+    @Param('method') name: string,
     @Req() req: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
-    @Body() body: unknown,
   ): Promise<unknown> {
-    return this.answer(reply, () => {
-      const tenant = this.tenants.resolve(req.headers);
-      const q = parseJson<
-        { profileTypeID?: string; labelSelector?: string; maxNodes?: string | number } & TimeRange
-      >(body);
-      if (!q.profileTypeID)
-        throw new HttpFailure(400, 'profileTypeID is required', 'invalid_param');
-      const { start, end } = range(q);
-      const tree = newTree();
-      let picked;
-      try {
-        picked = this.store.selectProfiles({
-          tenant,
-          profileTypeId: q.profileTypeID,
-          labelSelector: q.labelSelector ?? '{}',
-          startMs: start,
-          endMs: end,
-        });
-      } catch (err) {
-        throw new HttpFailure(400, (err as Error).message, 'invalid_param');
-      }
-      for (const { profile, valueIndex } of picked) addProfile(tree, profile, valueIndex);
-      const fg = toFlamegraph(tree, Number(q.maxNodes ?? 0) || 0);
-      return {
-        flamegraph: {
-          names: fg.names,
-          levels: fg.levels.map((values) => ({ values: values.map(String) })),
-          total: String(fg.total),
-          maxSelf: String(fg.maxSelf),
-        },
-      };
-    });
-  }
-
-  @Post('ProfileTypes')
-  @HttpCode(200)
-  async profileTypes(
-    @Req() req: FastifyRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-    @Body() body: unknown,
-  ): Promise<unknown> {
-    return this.answer(reply, () => {
-      const tenant = this.tenants.resolve(req.headers);
-      const { start, end } = range(parseJson<TimeRange>(body));
-      const ids = new Set<string>();
-      for (const s of this.store.listSeries(tenant, start, end))
-        s.profileTypeIds.forEach((t) => ids.add(t));
-      return {
-        profileTypes: [...ids].sort().map((id) => {
-          const [name, sampleType, sampleUnit, periodType, periodUnit] = id.split(':');
-          return { ID: id, name, sampleType, sampleUnit, periodType, periodUnit };
-        }),
-      };
-    });
-  }
-
-  @Post('LabelNames')
-  @HttpCode(200)
-  async labelNames(
-    @Req() req: FastifyRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-    @Body() body: unknown,
-  ): Promise<unknown> {
-    return this.answer(reply, () => {
-      const tenant = this.tenants.resolve(req.headers);
-      const q = parseJson<{ matchers?: string[] } & TimeRange>(body);
-      const names = new Set<string>(['__profile_type__']);
-      for (const s of this.listMatching(tenant, q)) s.labels.forEach((l) => names.add(l.name));
-      return { names: [...names].sort() };
-    });
-  }
-
-  @Post('LabelValues')
-  @HttpCode(200)
-  async labelValues(
-    @Req() req: FastifyRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-    @Body() body: unknown,
-  ): Promise<unknown> {
-    return this.answer(reply, () => {
-      const tenant = this.tenants.resolve(req.headers);
-      const q = parseJson<{ name?: string; matchers?: string[] } & TimeRange>(body);
-      if (!q.name) throw new HttpFailure(400, 'name is required', 'invalid_param');
-      const values = new Set<string>();
-      for (const s of this.listMatching(tenant, q)) {
-        if (q.name === '__profile_type__') s.profileTypeIds.forEach((t) => values.add(t));
-        for (const l of s.labels) if (l.name === q.name) values.add(l.value);
-      }
-      return { names: [...values].sort() };
-    });
-  }
-
-  private listMatching(tenant: string, q: { matchers?: string[] } & TimeRange) {
-    const { start, end } = range(q);
-    const selectors = q.matchers && q.matchers.length > 0 ? q.matchers : ['{}'];
-    const seen = new Map<string, ReturnType<EmbeddedStore['listSeries']>[number]>();
-    for (const sel of selectors) {
-      let matchers;
-      try {
-        matchers = parseSelector(sel);
-      } catch (err) {
-        throw new HttpFailure(400, (err as SelectorError).message, 'invalid_param');
-      }
-      for (const s of this.store.listSeries(tenant, start, end, matchers)) seen.set(s.seriesId, s);
-    }
-    return [...seen.values()];
-  }
-
-  private async answer(reply: FastifyReply, fn: () => unknown): Promise<unknown> {
+    let encoding: Encoding = 'json';
     try {
-      return fn();
+      const method = Object.hasOwn(this.methods, name) ? this.methods[name] : undefined;
+      if (!method)
+        throw new HttpFailure(
+          404,
+          `unknown method querier.v1.QuerierService/${name}`,
+          'unimplemented',
+          {},
+          'unimplemented',
+        );
+      encoding = encodingOf(req.headers['content-type']);
+      const tenant = this.tenants.resolve(req.headers);
+      if (!this.store) {
+        throw new HttpFailure(
+          501,
+          'the embedded store is disabled in this process (backends.embedded.enabled)',
+          'unimplemented',
+          {},
+          'unimplemented',
+        );
+      }
+      const q = decodeBody(method.spec, bodyOf(req), encoding, req.headers['content-encoding']);
+      const answer = method.run(q, tenant, this.store);
+      if (encoding === 'proto') {
+        reply.header('content-type', 'application/proto');
+        return Buffer.from(answer.proto());
+      }
+      reply.header('content-type', 'application/json');
+      return answer.json();
     } catch (err) {
       const f =
-        err instanceof HttpFailure ? err : new HttpFailure(500, (err as Error).message, 'unknown');
-      reply.status(f.status).headers(f.headers);
+        err instanceof HttpFailure
+          ? err
+          : err instanceof ProtoDecodeError || err instanceof SelectorError
+            ? invalid(err.message)
+            : new HttpFailure(500, (err as Error).message, 'unknown');
+      reply.status(f.status).headers(f.headers).header('content-type', 'application/json');
       return errorBody(f.status, f.message, f.code);
     }
   }
-}
 
-function parseJson<T>(body: unknown): T {
-  if (Buffer.isBuffer(body)) {
-    if (body.length === 0) return {} as T;
-    try {
-      return JSON.parse(body.toString('utf8')) as T;
-    } catch (err) {
-      throw new HttpFailure(
-        400,
-        `request body is not valid JSON: ${(err as Error).message}`,
-        'invalid_param',
-      );
-    }
-  }
-  return (body ?? {}) as T;
-}
-
-function range(q: TimeRange): { start: number; end: number } {
-  const now = Date.now();
-  const end = q.end !== undefined ? Number(q.end) : now;
-  const start = q.start !== undefined ? Number(q.start) : end - HOUR;
-  if (!Number.isFinite(start) || !Number.isFinite(end) || start > end) {
-    throw new HttpFailure(
-      400,
-      'start and end must be milliseconds since the epoch, start <= end',
-      'invalid_param',
+  private profileTypes(q: Decoded, tenant: string, store: EmbeddedStore): M.Answer {
+    const { start, end } = range(q);
+    const ids = new Set<string>();
+    for (const s of store.listSeries(tenant, start, end))
+      s.profileTypeIds.forEach((t) => ids.add(t));
+    return M.profileTypesResponse(
+      [...ids].sort().map((id) => {
+        const p = parseProfileTypeId(id);
+        return {
+          ID: id,
+          name: p.name,
+          sampleType: p.sampleType,
+          sampleUnit: p.sampleUnit,
+          periodType: p.periodType,
+          periodUnit: p.periodUnit,
+        };
+      }),
     );
   }
+
+  private labelNames(q: Decoded, tenant: string, store: EmbeddedStore): M.Answer {
+    const { start, end } = range(q);
+    const names = new Set<string>();
+    for (const set of seriesLabelSets(store, tenant, selectors(q), [], start, end)) {
+      for (const l of set) names.add(l.name);
+    }
+    return M.namesResponse([...names].sort());
+  }
+
+  private labelValues(q: Decoded, tenant: string, store: EmbeddedStore): M.Answer {
+    const name = q.name as string;
+    if (!name) throw invalid('name is required');
+    const { start, end } = range(q);
+    const values = new Set<string>();
+    for (const set of seriesLabelSets(store, tenant, selectors(q), [name], start, end)) {
+      for (const l of set) if (l.value !== '') values.add(l.value);
+    }
+    return M.namesResponse([...values].sort());
+  }
+
+  private series(q: Decoded, tenant: string, store: EmbeddedStore): M.Answer {
+    const { start, end } = range(q);
+    return M.seriesResponse(
+      seriesLabelSets(store, tenant, selectors(q), q.labelNames as string[], start, end),
+    );
+  }
+}
+
+function invalid(message: string): HttpFailure {
+  return new HttpFailure(400, message, 'invalid_param', {}, 'invalid_argument');
+}
+
+function num(v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) ? v : 0;
+}
+
+function encodingOf(ct: string | undefined): Encoding {
+  const t = (ct ?? '').split(';')[0].trim().toLowerCase();
+  if (t === 'application/proto' || t === 'application/x-protobuf' || t === 'application/protobuf')
+    return 'proto';
+  if (t === 'application/json' || t === '') return 'json';
+  throw new HttpFailure(
+    415,
+    `unsupported content type ${t}: use application/proto or application/json`,
+    'invalid_param',
+    {},
+    'invalid_argument',
+  );
+}
+
+function bodyOf(req: FastifyRequest): Buffer {
+  const b = req.body;
+  if (Buffer.isBuffer(b)) return b;
+  if (b === undefined || b === null) return Buffer.alloc(0);
+  return Buffer.from(typeof b === 'string' ? b : JSON.stringify(b));
+}
+
+function decodeBody(
+  spec: MessageSpec,
+  raw: Buffer,
+  encoding: Encoding,
+  contentEncoding: string | undefined,
+): Decoded {
+  let body = raw;
+  if (contentEncoding === 'gzip' && body.length > 0) {
+    try {
+      body = gunzipSync(body, { maxOutputLength: 16 * 1024 * 1024 });
+    } catch (err) {
+      throw invalid(`request body is not valid gzip: ${(err as Error).message}`);
+    }
+  }
+  if (encoding === 'proto')
+    return decodeProto(spec, new Uint8Array(body.buffer, body.byteOffset, body.length));
+  if (body.length === 0) return fromJson(spec, {});
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw invalid(`request body is not valid JSON: ${(err as Error).message}`);
+  }
+  return fromJson(spec, parsed);
+}
+
+function range(q: Decoded): { start: number; end: number } {
+  const now = Date.now();
+  const end = num(q.end) > 0 ? num(q.end) : now;
+  const start = num(q.start) > 0 ? num(q.start) : end - HOUR;
+  if (start > end) throw invalid('start must not be after end (milliseconds since the epoch)');
   return { start, end };
+}
+
+function selectors(q: Decoded): Matcher[][] {
+  return (q.matchers as string[]).filter((m) => m.trim() !== '').map((m) => parseSelector(m));
+}
+
+function checkFormat(q: Decoded): void {
+  const f = num(q.format);
+  if (f > 1)
+    throw invalid(
+      `format ${M.PROFILE_FORMAT[f] ?? f} is not supported: use PROFILE_FORMAT_FLAMEGRAPH`,
+    );
+  const sts = q.stackTraceSelector as Decoded | undefined;
+  if (sts && (sts.callSite as unknown[]).length > 0) {
+    throw new HttpFailure(
+      501,
+      'stack_trace_selector is not supported by the embedded store',
+      'unimplemented',
+      {},
+      'unimplemented',
+    );
+  }
+}
+
+function selectQuery(q: Decoded, tenant: string): SelectQuery {
+  const profileTypeId = q.profileTypeID as string;
+  if (!profileTypeId) throw invalid('profileTypeID is required');
+  try {
+    parseProfileTypeId(profileTypeId);
+    parseSelector((q.labelSelector as string) || '{}');
+  } catch (err) {
+    throw invalid((err as Error).message);
+  }
+  const { start, end } = range(q);
+  return {
+    tenant,
+    profileTypeId,
+    labelSelector: (q.labelSelector as string) || '{}',
+    startMs: start,
+    endMs: end,
+  };
 }

@@ -1,0 +1,212 @@
+import { ProfileBuilder, type Profile } from '../../model/index.js';
+import type { SeriesLabel } from '../../queue/index.js';
+import type { EmbeddedStore, SelectQuery } from './embedded-store.js';
+import { parseProfileTypeId } from './embedded-store.js';
+import { toFlamegraphDiff, type FlamegraphDiff } from './flamegraph-diff.js';
+import { matches, type Matcher } from './label-selector.js';
+import {
+  addProfile,
+  newTree,
+  toFlamegraph,
+  toNumber,
+  type Flamegraph,
+  type TreeNode,
+} from './stack-tree.js';
+
+// The queries of Pyroscope's querier.v1.QuerierService over the embedded store, as plain
+// functions of (store, tenant-scoped query). The tenant is always part of the query: nothing
+// here can read across tenants. Wire formats (JSON, binary proto) are the controller's business.
+
+export type { SelectQuery };
+
+/** Samples whose `span_id` label is one of these (SelectMergeSpanProfile). */
+export type SpanSelector = readonly string[];
+
+export function mergeTree(store: EmbeddedStore, q: SelectQuery, spans?: SpanSelector): TreeNode {
+  return merge(store, q, spans).tree;
+}
+
+function merge(
+  store: EmbeddedStore,
+  q: SelectQuery,
+  spans?: SpanSelector,
+): { tree: TreeNode; period: number } {
+  const tree = newTree();
+  let period = 0;
+  const keep =
+    spans && spans.length > 0
+      ? (() => {
+          const set = new Set(spans);
+          return (labels: ReadonlyMap<string, string>) => set.has(labels.get('span_id') ?? '');
+        })()
+      : undefined;
+  for (const { profile, valueIndex } of store.selectProfiles(q)) {
+    addProfile(tree, profile, valueIndex, keep);
+    period = Math.max(period, toNumber(profile.period));
+  }
+  return { tree, period };
+}
+
+export function selectMergeStacktraces(
+  store: EmbeddedStore,
+  q: SelectQuery,
+  maxNodes = 0,
+  spans?: SpanSelector,
+): Flamegraph {
+  return toFlamegraph(mergeTree(store, q, spans), maxNodes);
+}
+
+export function diff(
+  store: EmbeddedStore,
+  left: SelectQuery,
+  right: SelectQuery,
+  maxNodes = 0,
+): FlamegraphDiff {
+  return toFlamegraphDiff(mergeTree(store, left), mergeTree(store, right), maxNodes);
+}
+
+/**
+ * One pprof merging every selected profile (SelectMergeProfile): the selected sample type only,
+ * stacks merged by function name, period and time range kept. `go tool pprof` opens it.
+ */
+export function selectMergeProfile(store: EmbeddedStore, q: SelectQuery, maxNodes = 0): Profile {
+  const pt = parseProfileTypeId(q.profileTypeId);
+  const { tree, period } = merge(store, q);
+  const b = new ProfileBuilder().sampleType(pt.sampleType, pt.sampleUnit);
+  b.period(pt.periodType, pt.periodUnit, period);
+  b.time(BigInt(q.startMs) * 1_000_000n, BigInt(q.endMs - q.startMs) * 1_000_000n);
+  let minTotal = 0;
+  if (maxNodes > 0) {
+    const totals: number[] = [];
+    const collect = (n: TreeNode): void => {
+      totals.push(n.total);
+      n.children.forEach(collect);
+    };
+    collect(tree);
+    if (totals.length > maxNodes) minTotal = totals.sort((a, b) => b - a)[maxNodes - 1];
+  }
+  const path: string[] = [];
+  const walk = (n: TreeNode): void => {
+    let self = n.self;
+    for (const c of n.children.values()) {
+      if (c.total < minTotal) {
+        self += c.total; // pruned subtree: its value stays with the caller
+        continue;
+      }
+      path.push(c.name);
+      walk(c);
+      path.pop();
+    }
+    if (self > 0 && path.length > 0) b.stack(path, [self]);
+  };
+  walk(tree);
+  return b.build();
+}
+
+export interface SeriesPoint {
+  value: number;
+  timestamp: number;
+}
+
+export interface TimeSeries {
+  labels: SeriesLabel[];
+  points: SeriesPoint[];
+}
+
+export interface SelectSeriesOptions {
+  groupBy: readonly string[];
+  /** seconds; ≤ 0 picks one that yields about 100 points */
+  stepSeconds: number;
+  aggregation: 'sum' | 'average';
+  /** top series by total; 0 = all */
+  limit: number;
+}
+
+/**
+ * Time series of the selected value (SelectSeries): per group-by label set, one point per step
+ * (timestamps at the step's start, aligned to `startMs`), summed or averaged over the profiles
+ * of the step. Series are ordered by labels; with a limit, the largest totals are kept.
+ */
+export function selectSeries(
+  store: EmbeddedStore,
+  q: SelectQuery,
+  o: SelectSeriesOptions,
+): TimeSeries[] {
+  const span = Math.max(1, q.endMs - q.startMs);
+  const stepMs =
+    o.stepSeconds > 0
+      ? Math.max(1, Math.round(o.stepSeconds * 1000))
+      : Math.max(1000, Math.ceil(span / 100));
+  const groups = new Map<
+    string,
+    { labels: SeriesLabel[]; buckets: Map<number, { sum: number; n: number }>; total: number }
+  >();
+  for (const { series, profile, valueIndex } of store.selectProfiles(q)) {
+    let v = 0;
+    for (const s of profile.sample) v += toNumber(s.value[valueIndex] ?? 0);
+    const labels = o.groupBy
+      .map((name) => ({ name, value: series.labels.find((l) => l.name === name)?.value ?? '' }))
+      .filter((l) => l.value !== '');
+    const key = JSON.stringify(labels);
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { labels, buckets: new Map(), total: 0 }));
+    const t =
+      toNumber(profile.timeNanos) > 0
+        ? Math.floor(toNumber(profile.timeNanos) / 1e6)
+        : series.startMs;
+    const at = q.startMs + Math.floor((Math.max(t, q.startMs) - q.startMs) / stepMs) * stepMs;
+    const b = g.buckets.get(at) ?? { sum: 0, n: 0 };
+    b.sum += v;
+    b.n++;
+    g.buckets.set(at, b);
+    g.total += v;
+  }
+  let list = [...groups.values()];
+  if (o.limit > 0 && list.length > o.limit)
+    list = list.sort((a, b) => b.total - a.total).slice(0, o.limit);
+  return list
+    .map((g) => ({
+      labels: g.labels,
+      points: [...g.buckets.entries()]
+        .sort((a, b) => a[0] - b[0])
+        .map(([timestamp, b]) => ({
+          timestamp,
+          value: o.aggregation === 'average' ? b.sum / b.n : b.sum,
+        })),
+    }))
+    .sort((a, b) => (JSON.stringify(a.labels) < JSON.stringify(b.labels) ? -1 : 1));
+}
+
+/**
+ * Label sets of the series matching any selector (Series): each with __profile_type__ (one set
+ * per profile type of a stored series) next to the series' own labels (__name__, service_name,
+ * ...), sorted by name; with labelNames, only those labels. Distinct sets only.
+ */
+export function seriesLabelSets(
+  store: EmbeddedStore,
+  tenant: string,
+  selectors: readonly (readonly Matcher[])[],
+  labelNames: readonly string[],
+  startMs: number,
+  endMs: number,
+): SeriesLabel[][] {
+  const out = new Map<string, SeriesLabel[]>();
+  const only = labelNames.length > 0 ? new Set(labelNames) : undefined;
+  for (const matchers of selectors.length > 0 ? selectors : [[]]) {
+    for (const s of store.listSeries(tenant, startMs, endMs, matchers)) {
+      for (const t of s.profileTypeIds) {
+        const all = new Map(s.labels.map((l) => [l.name, l.value]));
+        all.set('__profile_type__', t);
+        if (!matches(all, matchers)) continue;
+        let labels = [
+          ...s.labels.filter((l) => l.name !== '__profile_type__'),
+          { name: '__profile_type__', value: t },
+        ];
+        if (only) labels = labels.filter((l) => only.has(l.name));
+        labels.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+        out.set(JSON.stringify(labels), labels);
+      }
+    }
+  }
+  return [...out.values()];
+}
