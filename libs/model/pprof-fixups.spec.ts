@@ -121,4 +121,28 @@ describe('Go fix-ups', () => {
     const repaired = p.sample[1].locationId.map(name).reverse();
     assert.deepEqual(repaired, [...full, 'g1', 'g2', 'g3', 'g4']);
   });
+
+  it('upstream scenario: overlapping CPU stacks all end at the same root after repair', () => {
+    const n = 128;
+    const full: string[] = []; // leaf first, 'start' is the root
+    for (let i = 0; i < n; i++) {
+      full[n - (i + 1)] =
+        i === 0 ? 'start' : String.fromCharCode(97 + Math.floor((i - 1) / 10)) + ((i - 1) % 10);
+    }
+    const b = new ProfileBuilder().sampleType('samples', 'count').sampleType('cpu', 'nanoseconds');
+    const add = (leafFirst: string[], v: number) => b.stack([...leafFirst].reverse(), [v, v]);
+    add(full.slice(n - 24), 1);
+    add(full.slice(n - 58, n - 9), 2);
+    add(full.slice(n - 57, n - 8), 4);
+    add(full.slice(n - 56, n - 7), 8);
+    add(['yy1', ...full.slice(n - 22)], 16);
+    const p = b.build();
+    repairGoTruncatedStacks(p);
+    const roots = p.sample.map((s) => s.locationId.slice(-8).join(','));
+    assert.equal(new Set(roots).size, 1);
+    assert.deepEqual(
+      p.sample.map((s) => s.locationId.length),
+      [24, 58, 57, 56, 23],
+    );
+  });
 });
