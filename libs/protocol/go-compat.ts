@@ -1,6 +1,7 @@
 // Small re-implementations of the Go standard-library behaviours that leak into Pyroscope's
 // error messages and parsing results (strings.TrimSpace, strconv.Atoi, %q, humanize.Bytes).
 // Written from the Go documentation; they exist so our answers are byte-identical.
+import { goIsPrint } from './go-isprint.js';
 
 const INT64_MAX = (1n << 63n) - 1n;
 const INT64_MIN = -(1n << 63n);
@@ -53,14 +54,7 @@ export function int64(v: bigint): bigint {
   return BigInt.asIntN(64, v);
 }
 
-const printable = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u;
-
-/** Go `strconv.IsPrint` (letters, marks, numbers, punctuation, symbols, ASCII space). */
-export function goIsPrint(cp: number): boolean {
-  if (cp === 0x20) return true;
-  if (cp >= 0xd800 && cp <= 0xdfff) return false;
-  return printable.test(String.fromCodePoint(cp));
-}
+export { goIsPrint } from './go-isprint.js';
 
 function escapeRune(cp: number, quote: number): string {
   if (cp === quote || cp === 0x5c) return '\\' + String.fromCodePoint(cp);
