@@ -43,29 +43,84 @@ function run(files, label, extraEnv = {}, concurrency) {
   });
   if (r.status !== 0) {
     console.error(`run-tests: ${label} tests failed (exit ${r.status})`);
-    process.exit(r.status ?? 1);
+    process.exitCode = r.status ?? 1;
+    throw new Error(`${label} tests failed`);
   }
 }
 
-function services() {
+/** A reachable Docker engine (a contributor's laptop): then testcontainers provides the services. */
+function dockerAvailable() {
+  if (process.env.EMBER_TEST_SERVICES === 'local') return false;
+  const r = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
+  return r.status === 0 && r.stdout.trim() !== '';
+}
+
+function localServices() {
   const r = spawnSync('bash', [join(root, 'scripts/services.sh'), 'up'], { stdio: 'inherit' });
   if (r.status !== 0) {
     console.error('run-tests: could not start Kafka and Redis (scripts/services.sh up failed)');
     process.exit(1);
   }
   const env = spawnSync('bash', [join(root, 'scripts/services.sh'), 'env'], { encoding: 'utf8' });
-  const out = {};
+  const out = { EMBER_TEST_SERVICES: 'local' };
   for (const line of env.stdout.split('\n')) {
     const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
     if (m) out[m[1]] = m[2];
   }
-  return out;
+  return { env: out, stop: async () => {} };
 }
 
-if (mode === 'unit' || mode === 'all') run(unitFiles(), 'unit');
-if (mode === 'integration' || mode === 'e2e' || mode === 'all') {
-  const env = services();
-  console.log(`services: kafka=${env.EMBER_TEST_KAFKA_BROKERS} redis=${env.EMBER_TEST_REDIS_URL}`);
-  if (mode !== 'e2e') run(suiteFiles('integration'), 'integration (real Kafka + Redis)', env, 1);
-  if (mode !== 'integration') run(suiteFiles('e2e'), 'e2e (real Kafka + Redis)', env, 1);
+async function containerServices() {
+  const { KafkaContainer } = await import('@testcontainers/kafka');
+  const { RedisContainer } = await import('@testcontainers/redis');
+  console.log('run-tests: Docker engine found, starting Kafka and Redis with testcontainers');
+  const [kafka, redis] = await Promise.all([
+    new KafkaContainer('confluentinc/cp-kafka:7.9.0')
+      .withKraft()
+      .withEnvironment({
+        KAFKA_MESSAGE_MAX_BYTES: '67108864',
+        KAFKA_REPLICA_FETCH_MAX_BYTES: '67108864',
+        KAFKA_AUTO_CREATE_TOPICS_ENABLE: 'false',
+        KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
+      })
+      .start(),
+    new RedisContainer('redis:7').start(),
+  ]);
+  return {
+    env: {
+      EMBER_TEST_SERVICES: 'testcontainers',
+      EMBER_TEST_KAFKA_CONTAINER: kafka.getId(),
+      EMBER_TEST_KAFKA_BROKERS: `${kafka.getHost()}:${kafka.getMappedPort(9093)}`,
+      EMBER_TEST_REDIS_URL: redis.getConnectionUrl(),
+    },
+    stop: async () => {
+      await Promise.allSettled([kafka.stop(), redis.stop()]);
+    },
+  };
 }
+
+async function main() {
+  if (mode === 'unit' || mode === 'all') run(unitFiles(), 'unit');
+  if (mode === 'integration' || mode === 'e2e' || mode === 'all') {
+    const services = dockerAvailable() ? await containerServices() : localServices();
+    const env = services.env;
+    console.log(
+      `services (${env.EMBER_TEST_SERVICES}): kafka=${env.EMBER_TEST_KAFKA_BROKERS} redis=${env.EMBER_TEST_REDIS_URL}`,
+    );
+    try {
+      if (mode !== 'e2e')
+        run(suiteFiles('integration'), 'integration (real Kafka + Redis)', env, 1);
+      if (mode !== 'integration') run(suiteFiles('e2e'), 'e2e (real Kafka + Redis)', env, 1);
+    } finally {
+      await services.stop();
+    }
+  }
+}
+
+main().catch((err) => {
+  console.error(`run-tests: ${err.message}`);
+  process.exitCode ||= 1;
+});

@@ -1,21 +1,15 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startEmberflow, tempDataDir, type EmberProcess } from '../support/emberflow-process.js';
-import { repoRoot } from '../support/paths.js';
 import { selectMergeStacktraces, waitFor } from '../support/query-client.js';
-import { testServices } from '../support/services.js';
+import { controlKafka, testServices } from '../support/services.js';
 
 // Kafka going away: ingest must answer 503 with a JSON body (agents retry 5xx), never 200 for
 // an upload it could not queue; when the broker is back, uploads flow again and what was
 // answered 200 arrives. Stops the real broker, so it runs alone (the runner runs files serially).
 
 const CPU = 'process_cpu:cpu:nanoseconds:cpu:nanoseconds';
-const services = (cmd: string): void => {
-  execFileSync('bash', [join(repoRoot(), 'scripts/services.sh'), cmd], { stdio: 'inherit' });
-};
 
 describe('Kafka unreachable: 503 at ingest, then recovery (real Kafka and Redis)', () => {
   const svc = testServices();
@@ -33,7 +27,7 @@ describe('Kafka unreachable: 503 at ingest, then recovery (real Kafka and Redis)
     });
   });
   after(async () => {
-    services('start-kafka'); // whatever happened, leave the broker up for the next suite
+    controlKafka('start'); // whatever happened, leave the broker up for the next suite
     await app?.stop();
   });
 
@@ -46,7 +40,7 @@ describe('Kafka unreachable: 503 at ingest, then recovery (real Kafka and Redis)
         body: `main;${leaf} 3\n`,
       });
 
-    services('stop-kafka');
+    controlKafka('stop');
     const r = await post('during');
     const text = await r.text();
     assert.equal(r.status, 503, text);
@@ -57,7 +51,7 @@ describe('Kafka unreachable: 503 at ingest, then recovery (real Kafka and Redis)
     const ready = await fetch(`${app.url}/readyz`);
     assert.equal(ready.status, 503, 'not ready while Kafka is down');
 
-    services('start-kafka');
+    controlKafka('start');
     const ok = await waitFor('ingest accepting again', 90_000, async () => {
       const x = await post('after');
       return x.status === 200 ? x : undefined;

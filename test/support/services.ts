@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { repoRoot } from './paths.js';
+
 // The real Kafka broker and Redis the integration and end-to-end suites run on. The test runner
 // (scripts/run-tests.mjs) starts them with scripts/services.sh and passes their addresses; a
 // suite run without them fails loudly instead of skipping.
@@ -16,4 +20,21 @@ export function testServices(): TestServices {
     );
   }
   return { kafkaBrokers, redisUrl };
+}
+
+/**
+ * Takes the broker away and brings it back, for outage tests. Locally through
+ * scripts/services.sh (a real stop and start); under testcontainers the container is paused and
+ * unpaused (a stopped container would come back on a new port).
+ */
+export function controlKafka(action: 'stop' | 'start'): void {
+  if (process.env.EMBER_TEST_SERVICES === 'testcontainers') {
+    const id = process.env.EMBER_TEST_KAFKA_CONTAINER;
+    if (!id) throw new Error('EMBER_TEST_KAFKA_CONTAINER is not set');
+    execFileSync('docker', [action === 'stop' ? 'pause' : 'unpause', id], { stdio: 'inherit' });
+    return;
+  }
+  execFileSync('bash', [join(repoRoot(), 'scripts/services.sh'), `${action}-kafka`], {
+    stdio: 'inherit',
+  });
 }
