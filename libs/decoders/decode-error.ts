@@ -26,7 +26,9 @@ export type DecodeErrorKind =
   /** the deprecated `prev_profile` part (Pyroscope: "unsupported client version") */
   | 'unsupported_client'
   /** a format this build cannot decode (no decoder registered) */
-  | 'unsupported_format';
+  | 'unsupported_format'
+  /** profile time outside the ingestion window (only when the window limits are set) */
+  | 'not_in_ingestion_window';
 
 /** Discard reasons (Pyroscope `validation.Reason` values). */
 export type DiscardReason =
@@ -36,6 +38,7 @@ export type DiscardReason =
   | 'samples_limit'
   | 'sample_labels_limit'
   | 'invalid_labels'
+  | 'not_in_ingestion_window'
   | 'unknown';
 
 const REASONS: Record<DecodeErrorKind, DiscardReason> = {
@@ -51,6 +54,7 @@ const REASONS: Record<DecodeErrorKind, DiscardReason> = {
   no_profiles: 'malformed_profile',
   unsupported_client: 'malformed_profile',
   unsupported_format: 'unknown',
+  not_in_ingestion_window: 'not_in_ingestion_window',
 };
 
 export function discardReason(kind: DecodeErrorKind): DiscardReason {

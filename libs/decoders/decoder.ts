@@ -64,6 +64,13 @@ export interface DecodeLimits {
   maxLineBytes: number;
   /** legacy label-name sanitisation (dots → underscores); Pyroscope's default: off */
   sanitizeLabelNames: boolean;
+  /**
+   * validation.reject-older-than / reject-newer-than, in ms relative to `nowNanos`; 0 = no bound.
+   * Pyroscope's defaults are 1h and 10m; here both default to 0, because a stored upload that is
+   * decoded again later (replay, DLQ redrive) must not turn into a rejection.
+   */
+  rejectOlderThanMs: number;
+  rejectNewerThanMs: number;
 }
 
 /** Pyroscope's defaults (pyroscope-protocol.md §6). */
@@ -80,6 +87,8 @@ export const defaultLimits: Readonly<DecodeLimits> = Object.freeze({
   maxSessionsPerSeries: 0,
   maxLineBytes: 64 * 1024,
   sanitizeLabelNames: false,
+  rejectOlderThanMs: 0,
+  rejectNewerThanMs: 0,
 });
 
 export interface DecodedSeries {

@@ -41,7 +41,7 @@ export function finishSeries(raw: RawSeries, limits: DecodeLimits, now: Int64): 
     labels.push({ name: LABEL_SERVICE_NAME, value: SERVICE_NAME_FALLBACK });
   }
   const p = raw.profile;
-  validateProfile(p, limits);
+  validateProfile(p, limits, now);
   if (detectLanguage(labels, p) === 'go') fixGoProfile(p);
   normalizeProfile(p, { nowNanos: now });
   if (p.sample.length === 0) return [];

@@ -1,9 +1,9 @@
 // Pyroscope's ValidateProfile (`pkg/validation/validate.go`), as rejections (DecodeError) and
-// the two truncations it performs (stack depth, symbol length). The ingestion-window check is
-// not done here: it depends on when the series reaches the backend, not on the bytes.
+// the two truncations it performs (stack depth, symbol length). The ingestion-window check runs
+// only when its limits are set (see DecodeLimits.rejectOlderThanMs).
 
 import { isWellFormed, truncateStacks, truncateSymbols } from '../model/index.js';
-import type { Profile } from '../model/index.js';
+import type { Int64, Profile } from '../model/index.js';
 import { DecodeError } from './decode-error.js';
 import type { DecodeLimits } from './decoder.js';
 
@@ -13,8 +13,13 @@ export interface ValidateStats {
 }
 
 /** Throws DecodeError where Pyroscope rejects; truncates where it truncates. Mutates `p`. */
-export function validateProfile(p: Profile, limits: DecodeLimits): ValidateStats {
+export function validateProfile(p: Profile, limits: DecodeLimits, nowNanos?: Int64): ValidateStats {
   if (p.sampleType.length === 0) throw new DecodeError('invalid_profile', 'empty profile');
+  if (nowNanos !== undefined) {
+    checkIngestionWindow(p, limits, nowNanos);
+    // Pyroscope stamps a profile without a (positive) time with the server clock.
+    if (BigInt(p.timeNanos) <= 0n) p.timeNanos = nowNanos;
+  }
   if (limits.maxSamples > 0 && p.sample.length > limits.maxSamples) {
     throw new DecodeError(
       'too_many_samples',
@@ -79,4 +84,20 @@ export function validateProfile(p: Profile, limits: DecodeLimits): ValidateStats
     if (!isWellFormed(s)) throw new DecodeError('invalid_utf8', 'invalid utf8 string');
   }
   return { stacksTruncated, symbolsTruncated };
+}
+
+/** Millisecond precision and strict bounds, as Pyroscope's model.Time After/Before. */
+function checkIngestionWindow(p: Profile, limits: DecodeLimits, nowNanos: Int64): void {
+  const t = BigInt(p.timeNanos);
+  if (t <= 0n || (limits.rejectOlderThanMs <= 0 && limits.rejectNewerThanMs <= 0)) return;
+  const ms = t / 1000000n;
+  const now = BigInt(nowNanos) / 1000000n;
+  const tooOld = limits.rejectOlderThanMs > 0 && !(ms > now - BigInt(limits.rejectOlderThanMs));
+  const tooNew = limits.rejectNewerThanMs > 0 && !(ms < now + BigInt(limits.rejectNewerThanMs));
+  if (tooOld || tooNew) {
+    throw new DecodeError(
+      'not_in_ingestion_window',
+      `profile is outside of ingestion window (profile timestamp: ${ms} ms, now: ${now} ms)`,
+    );
+  }
 }

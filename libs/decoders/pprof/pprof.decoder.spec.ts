@@ -128,6 +128,24 @@ describe('pprof decoder', () => {
     assert.equal(fixed.length, 1);
   });
 
+  it('checks the ingestion window only when its limits are set', () => {
+    const b = new ProfileBuilder().sampleType('samples', 'count').time(1700000000000000000n, 0);
+    b.stack(['a'], [1]);
+    const bytes = encodePprof(b.build());
+    const at = (nowNanos: bigint) => ({ ...rawPprof(bytes), nowNanos });
+    const window = { ...defaultLimits, rejectOlderThanMs: 3600000, rejectNewerThanMs: 600000 };
+    assert.equal(decodeUpload(at(1700000000000000000n + 3599999000000n), window).length, 1);
+    assert.throws(
+      () => decodeUpload(at(1700000000000000000n + 3600000000000n), window),
+      (e) => isDecodeError(e) && e.reason === 'not_in_ingestion_window',
+    );
+    assert.throws(
+      () => decodeUpload(at(1700000000000000000n - 600000000000n), window),
+      (e) => isDecodeError(e) && e.reason === 'not_in_ingestion_window',
+    );
+    assert.equal(decodeUpload(at(1800000000000000000n)).length, 1);
+  });
+
   it('reports label repairs on the series', () => {
     const [s] = decodeUpload(rawPprof(read('cpu.pb.gz'), `app{long=${'v'.repeat(3000)}}`));
     assert.equal(getLabel(s.labels, 'long')?.length, 2048);
