@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { basicAuthorization, parseAuthorization } from './auth.js';
+import { basicAuthorization, parseAuthorization, resolveTenant } from './auth.js';
+import { ProtocolError } from './errors.js';
 
 describe('parseAuthorization (§1.8)', () => {
   it('Grafana Cloud basic auth: stack id and token', () => {
@@ -57,5 +58,33 @@ describe('parseAuthorization (§1.8)', () => {
   });
   it('never throws', () => {
     fc.assert(fc.property(fc.string(), (s) => void parseAuthorization(s)));
+  });
+});
+
+describe('resolveTenant', () => {
+  it('is anonymous without multitenancy, the header with it', () => {
+    assert.equal(resolveTenant('team-a', { multitenancy: false }), 'anonymous');
+    assert.equal(resolveTenant(undefined, { multitenancy: false }), 'anonymous');
+    assert.equal(resolveTenant("team-a_1.(x)*'!", { multitenancy: true }), "team-a_1.(x)*'!");
+  });
+  it('rejects with 401 and dskit messages', () => {
+    const cases: [string | undefined, string][] = [
+      [undefined, 'no org id'],
+      ['', 'no org id'],
+      ['a|b', 'multiple org IDs present'],
+      ['a b', "tenant ID 'a b' contains unsupported character ' '"],
+      ['x'.repeat(151), 'tenant ID is too long: max 150 characters'],
+      ['..', "tenant ID is '.' or '..'"],
+    ];
+    for (const [h, message] of cases) {
+      assert.throws(
+        () => resolveTenant(h, { multitenancy: true }),
+        (e: unknown) =>
+          e instanceof ProtocolError &&
+          e.status === 401 &&
+          e.code === 'unauthenticated' &&
+          e.message === message,
+      );
+    }
   });
 });

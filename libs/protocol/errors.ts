@@ -56,7 +56,8 @@ export type ProtocolErrorKind =
   | 'unsupported_media_type' // Push Content-Type not application/proto or application/json
   | 'unsupported_encoding' // Push Content-Encoding other than gzip / identity
   | 'invalid_message' // Push message (proto or JSON) that does not decode
-  | 'invalid_header'; // Connect-Protocol-Version and similar
+  | 'invalid_header' // Connect-Protocol-Version and similar
+  | 'unauthenticated'; // missing or invalid X-Scope-OrgID with multitenancy on
 
 export interface ProtocolErrorInit {
   kind: ProtocolErrorKind;
