@@ -89,6 +89,8 @@ describe('fuzz: every decoder returns series or a DecodeError, quickly', () => {
     'pprof',
     'pprof-form',
     'push',
+    'jfr',
+    'jfr-form',
   ];
   for (const format of formats) {
     it(`${format}: random bytes`, () => {
