@@ -199,3 +199,29 @@ export function pushProfileTooLargeError(maxProfileSizeBytes: number): ProtocolE
     'profile_size_limit',
   );
 }
+
+/**
+ * Pyroscope's Push answer when the decompressed profiles of one request exceed
+ * `ingestion_body_limit`: `uncompressed batched profile payload size exceeds limit of 268 MB`
+ * (400, `body_size_limit_exceeded`).
+ */
+export function pushBatchTooLargeError(ingestionBodyLimitBytes: number): ProtocolError {
+  return connectError(
+    'body_too_large',
+    'invalid_argument',
+    400,
+    `uncompressed batched profile payload size exceeds limit of ${humanizeBytes(ingestionBodyLimitBytes)}`,
+    'body_size_limit_exceeded',
+  );
+}
+
+/** Pyroscope's Push answer to a request without any sample: `no profiles received` (400). */
+export function noProfilesReceivedError(): ProtocolError {
+  return connectError(
+    'invalid_message',
+    'invalid_argument',
+    400,
+    'no profiles received',
+    'unknown',
+  );
+}

@@ -8,6 +8,8 @@ import {
   canonicalizeContentType,
   decodePushBody,
   negotiatePush,
+  noProfilesReceivedError,
+  pushBatchTooLargeError,
   pushProfileTooLargeError,
 } from './connect-envelope.js';
 import {
@@ -400,6 +402,15 @@ describe('Connect envelope', () => {
     assert.equal(
       pushProfileTooLargeError(268435456).message,
       'uncompressed profile payload size exceeds limit of 268 MB',
+    );
+    assert.equal(
+      pushBatchTooLargeError(268435456).message,
+      'uncompressed batched profile payload size exceeds limit of 268 MB',
+    );
+    const empty = noProfilesReceivedError();
+    assert.deepEqual(
+      [empty.status, empty.code, empty.message],
+      [400, 'invalid_argument', 'no profiles received'],
     );
   });
 });
