@@ -1,4 +1,4 @@
-// The message constructors used by the Push API, re-exported from one place.
+// The Push API: wire primitives, PushRequest codecs (proto and JSON), Connect envelope and errors.
 export * from './wire.js';
 export * from './push-request.js';
 export * from './push-json.js';

@@ -87,7 +87,10 @@ export class ProtoReader {
     return this.pos >= this.end;
   }
 
-  /** A uint64 varint as a number when it fits 2^53, else a bigint-free marker via Number (lossy). */
+  /**
+   * A uint64 varint as a Number: exact up to 2^53, approximate above (only keys and lengths are
+   * read here, and a length that large fails the bounds check anyway).
+   */
   varint(): number {
     let result = 0;
     let mul = 1;
