@@ -36,7 +36,11 @@ export function nowNanos(input: { nowNanos?: Int64 }): Int64 {
 
 export function finishSeries(raw: RawSeries, limits: DecodeLimits, now: Int64): DecodedSeries[] {
   let labels = raw.labels;
+  const early: LabelRepair[] = [];
   if (!getLabel(labels, LABEL_SERVICE_NAME)) {
+    if (labels.some((l) => l.name === LABEL_SERVICE_NAME)) {
+      early.push({ kind: 'service_name_defaulted', name: LABEL_SERVICE_NAME });
+    }
     labels = labels.filter((l) => l.name !== LABEL_SERVICE_NAME);
     labels.push({ name: LABEL_SERVICE_NAME, value: SERVICE_NAME_FALLBACK });
   }
@@ -52,12 +56,13 @@ export function finishSeries(raw: RawSeries, limits: DecodeLimits, now: Int64): 
     const relabelled = applyDefaultRelabelRules(candidate);
     const metric = getLabel(relabelled, LABEL_METRIC_NAME);
     if (!metric) throw new DecodeError('invalid_labels', 'invalid metric name');
-    const { labels: fixed, repairs } = repairLabels(relabelled, {
+    const { labels: fixed, repairs: found } = repairLabels(relabelled, {
       maxLabelNamesPerSeries: limits.maxLabelNamesPerSeries,
       maxLabelNameLength: limits.maxLabelNameLength,
       maxLabelValueLength: limits.maxLabelValueLength,
       sanitizeNames: limits.sanitizeLabelNames,
     });
+    const repairs = [...early, ...found];
     if (repairs.length > 0) {
       const key = labelsKey(fixed);
       repairsByKey.set(key, [...(repairsByKey.get(key) ?? []), ...repairs]);

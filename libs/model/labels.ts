@@ -90,7 +90,9 @@ export type LabelRepairKind =
   /** a second pair with an existing name was dropped (Pyroscope rejects duplicates) */
   | 'duplicate_dropped'
   /** over the label-names limit: the pair was dropped (Pyroscope rejects the series) */
-  | 'excess_dropped';
+  | 'excess_dropped'
+  /** an empty `service_name` replaced by `unknown_service` (Pyroscope adds a second one and rejects) */
+  | 'service_name_defaulted';
 
 export interface LabelRepair {
   kind: LabelRepairKind;

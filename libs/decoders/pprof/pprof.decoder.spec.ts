@@ -194,6 +194,17 @@ describe('push decoder', () => {
     );
   });
 
+  it('an empty service_name becomes unknown_service, counted as a repair', () => {
+    const rawProfile = read('cpu.pb.gz');
+    const labels = [
+      { name: '__name__', value: 'process_cpu' },
+      { name: 'service_name', value: '' },
+    ];
+    const [s] = decodeUpload(push([{ labels, samples: [{ rawProfile, id: 'x' }] }]));
+    assert.equal(getLabel(s.labels, 'service_name'), 'unknown_service');
+    assert.deepEqual(s.repairs, [{ kind: 'service_name_defaulted', name: 'service_name' }]);
+  });
+
   it('caps the sum of decompressed profiles of one request', () => {
     const rawProfile = read('heap.pb.gz');
     const series = [
