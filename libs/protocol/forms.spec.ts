@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { fixturePath } from '../../test/support/paths.js';
-import { ProtocolError } from './errors.js';
+import fc from 'fast-check';
+import { isProtocolError, ProtocolError } from './errors.js';
 import { decompressJfrPart, readJfrForm } from './jfr-form.js';
 import { readPprofForm } from './pprof-form.js';
 import { JsonError, parseSampleTypeConfig } from './sample-type-config.js';
@@ -204,4 +205,61 @@ describe('parseSampleTypeConfig (§1.5.1)', () => {
         (e: unknown) => e instanceof JsonError && e.message === message,
       ));
   }
+});
+
+describe('forms and config: properties', () => {
+  it('sample_type_config: any text fails only with JsonError', () => {
+    const tokens = fc.constantFrom(
+      '{',
+      '}',
+      '[',
+      ']',
+      ':',
+      ',',
+      '"a"',
+      '"units"',
+      '"Display-Name"',
+      'true',
+      'null',
+      '1',
+      '-',
+      'e',
+      '"\\u00e9"',
+      '"\\q"',
+      ' ',
+    );
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.array(tokens, { maxLength: 16 }).map((a) => a.join('')),
+        ),
+        (s) => {
+          try {
+            parseSampleTypeConfig(s);
+          } catch (e) {
+            assert.ok(e instanceof JsonError, String(e));
+          }
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+  it('pprof and JFR forms: random bodies fail only with ProtocolError', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.boolean(), (bytes, jfr) => {
+        const body = Buffer.concat([
+          Buffer.from('--B\r\nContent-Disposition: form-data; name="jfr"; filename="x"\r\n\r\n'),
+          bytes,
+        ]);
+        try {
+          if (jfr) readJfrForm(body, 'multipart/form-data; boundary=B');
+          else readPprofForm(body, 'multipart/form-data; boundary=B');
+        } catch (e) {
+          assert.ok(isProtocolError(e), String(e));
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
 });
