@@ -75,4 +75,16 @@ describe('series split', () => {
     assert.equal(out.length, 1);
     assert.equal(out[0].profile, p);
   });
+
+  it('splitting into many groups stays linear (no copy of the whole profile per group)', () => {
+    const b = new ProfileBuilder().sampleType('cpu', 'nanoseconds');
+    const deep = Array.from({ length: 100 }, (_, i) => `frame${i}`);
+    for (let i = 0; i < 3000; i++) b.stack([...deep, `leaf${i}`], [1], [['request', `r${i}`]]);
+    const t0 = performance.now();
+    const out = splitBySampleLabels(base, b.build());
+    assert.equal(out.length, 3000);
+    assert.equal(out[42].profile.location.length, 101);
+    assert.equal(out[42].profile.function.length, 101);
+    assert.ok(performance.now() - t0 < 5000);
+  });
 });

@@ -18,8 +18,8 @@ import {
   labelsKey,
   sortLabels,
 } from './labels.js';
-import { addInt64, dropUnused } from './normalize.js';
-import type { Label, Profile, Sample } from './profile.js';
+import { addInt64 } from './normalize.js';
+import type { Label, Location, Mapping, Profile, ProfileFunction, Sample } from './profile.js';
 
 export interface SplitSeries {
   /** sorted by name */
@@ -95,10 +95,11 @@ export function splitBySampleLabels(
   }
 
   const out: SplitSeries[] = [];
+  const idx = indexSymbols(profile);
   for (const m of merged.values()) {
     const samples = mergeSamples(m.samples, isKept);
     if (samples.length === 0) continue;
-    out.push({ labels: m.labels, profile: withSamples(profile, samples) });
+    out.push({ labels: m.labels, profile: withSamples(profile, samples, idx) });
   }
   return out;
 }
@@ -128,16 +129,115 @@ function mergeSamples(samples: Sample[], isKept: (l: Label) => boolean): Sample[
   return out;
 }
 
-/** A copy of `p` (deep, symbol tables included) holding only `samples`, unused symbols dropped. */
-function withSamples(p: Profile, samples: Sample[]): Profile {
-  const copy: Profile = {
-    ...structuredClone({ ...p, sample: [] }),
-    sample: samples.map((s) => ({
-      locationId: s.locationId,
-      value: s.value,
-      label: s.label.map((l) => ({ ...l })),
-    })),
+interface SymbolIndex {
+  location: Map<number, Location>;
+  function: Map<number, ProfileFunction>;
+  mapping: Map<number, Mapping>;
+}
+
+function indexSymbols(p: Profile): SymbolIndex {
+  return {
+    location: new Map(p.location.map((l) => [l.id, l])),
+    function: new Map(p.function.map((f) => [f.id, f])),
+    mapping: new Map(p.mapping.map((m) => [m.id, m])),
   };
-  dropUnused(copy);
-  return copy;
+}
+
+/**
+ * A profile holding `samples` and copies of only the symbols they use (ids renumbered 1..n in
+ * first-use order, strings re-interned): the work is proportional to the group, not to `p`, so
+ * splitting into many groups stays linear.
+ */
+function withSamples(p: Profile, samples: Sample[], idx: SymbolIndex): Profile {
+  const strings: string[] = [''];
+  const stringIds = new Map<number, number>([[0, 0]]);
+  const str = (i: number): number => {
+    let n = stringIds.get(i);
+    if (n === undefined) {
+      n = strings.length;
+      strings.push(p.stringTable[i] ?? '');
+      stringIds.set(i, n);
+    }
+    return n;
+  };
+  const out: Profile = {
+    sampleType: p.sampleType.map((v) => ({ type: str(v.type), unit: str(v.unit) })),
+    sample: [],
+    mapping: [],
+    location: [],
+    function: [],
+    stringTable: strings,
+    dropFrames: str(p.dropFrames),
+    keepFrames: str(p.keepFrames),
+    timeNanos: p.timeNanos,
+    durationNanos: p.durationNanos,
+    periodType: p.periodType
+      ? { type: str(p.periodType.type), unit: str(p.periodType.unit) }
+      : undefined,
+    period: p.period,
+    comment: p.comment.map(str),
+    defaultSampleType: str(p.defaultSampleType),
+    docUrl: str(p.docUrl),
+  };
+  const locIds = new Map<number, number>();
+  const fnIds = new Map<number, number>();
+  const mapIds = new Map<number, number>();
+  const mapping = (id: number): number => {
+    let n = mapIds.get(id);
+    if (n === undefined) {
+      const m = idx.mapping.get(id);
+      if (m === undefined) return 0;
+      n = out.mapping.length + 1;
+      out.mapping.push({ ...m, id: n, filename: str(m.filename), buildId: str(m.buildId) });
+      mapIds.set(id, n);
+    }
+    return n;
+  };
+  const fn = (id: number): number => {
+    let n = fnIds.get(id);
+    if (n === undefined) {
+      const f = idx.function.get(id);
+      if (f === undefined) return 0;
+      n = out.function.length + 1;
+      out.function.push({
+        id: n,
+        name: str(f.name),
+        systemName: str(f.systemName),
+        filename: str(f.filename),
+        startLine: f.startLine,
+      });
+      fnIds.set(id, n);
+    }
+    return n;
+  };
+  const loc = (id: number): number => {
+    let n = locIds.get(id);
+    if (n === undefined) {
+      const l = idx.location.get(id);
+      if (l === undefined) return 0;
+      n = out.location.length + 1;
+      locIds.set(id, n);
+      out.location.push({
+        id: n,
+        mappingId: mapping(l.mappingId),
+        address: l.address,
+        line: l.line.map((x) => ({ functionId: fn(x.functionId), line: x.line, column: x.column })),
+        isFolded: l.isFolded,
+      });
+    }
+    return n;
+  };
+  for (const s of samples) {
+    out.sample.push({
+      locationId: s.locationId.map(loc),
+      value: s.value,
+      label: s.label.map((l) => ({
+        key: str(l.key),
+        str: str(l.str),
+        num: l.num,
+        numUnit: str(l.numUnit),
+      })),
+    });
+  }
+  return out;
 }
