@@ -14,11 +14,13 @@ const utf8 = new TextEncoder();
  * case it is 128 bytes or longer. No size pre-pass, no intermediate chunks.
  */
 export class ByteWriter {
-  buf: Uint8Array;
-  pos = 0;
+  // `declare`d and assigned in the constructor: see ByteReader for why not class fields.
+  declare buf: Uint8Array;
+  declare pos: number;
 
   constructor(capacity = 1024) {
     this.buf = new Uint8Array(Math.max(16, capacity));
+    this.pos = 0;
   }
 
   /** Makes room for `n` more bytes. */

@@ -219,14 +219,16 @@ function readSample(
     switch (tag) {
       case F1_LEN: {
         const e = r.delimited(end);
+        // Sized exactly from the varint terminators: growth by push over-allocates and the
+        // slack is what the scavenger then copies.
+        const n = countVarints(r.buf, r.pos, e);
         if (locationId === EMPTY_IDS) {
-          // Sized exactly from the varint terminators: growth by push over-allocates and the
-          // slack is what the scavenger then copies.
-          locationId = new Array<number>(countVarints(r.buf, r.pos, e));
-          let i = 0;
-          while (r.pos < e) locationId[i++] = r.uint(e, 'location id');
+          locationId = new Array<number>(n);
+          r.packedUint(e, locationId, 0, 'location id');
         } else {
-          while (r.pos < e) locationId.push(r.uint(e, 'location id'));
+          const at = locationId.length;
+          locationId.length = at + n;
+          r.packedUint(e, locationId, at, 'location id');
         }
         if (locationId.length > maxLocationsPerSample) {
           limitExceeded(r, 'maxLocationsPerSample', maxLocationsPerSample);
@@ -235,12 +237,14 @@ function readSample(
       }
       case F2_LEN: {
         const e = r.delimited(end);
+        const n = countVarints(r.buf, r.pos, e);
         if (value === EMPTY_VALUES) {
-          value = new Array<Int64>(countVarints(r.buf, r.pos, e));
-          let i = 0;
-          while (r.pos < e) value[i++] = r.int64(e);
+          value = new Array<Int64>(n);
+          r.packedInt64(e, value, 0);
         } else {
-          while (r.pos < e) value.push(r.int64(e));
+          const at = value.length;
+          value.length = at + n;
+          r.packedInt64(e, value, at);
         }
         break;
       }
