@@ -77,6 +77,43 @@ export function sharedStoreContract(name: string, create: () => Promise<SharedSt
       assert.deepEqual(await store.hashGetAll(key), {});
     });
 
+    it('keeps sets: add, membership, members', async () => {
+      await store.setAdd(
+        [
+          { key: k('set'), members: ['a', 'b'] },
+          { key: k('set2'), members: [] },
+        ],
+        60_000,
+      );
+      await store.setAdd([{ key: k('set'), members: ['b', 'c'] }], 60_000);
+      assert.deepEqual((await store.setMembers(k('set'))).sort(), ['a', 'b', 'c']);
+      assert.deepEqual(
+        await store.setHas([
+          { key: k('set'), members: ['a', 'z'] },
+          { key: k('none'), members: ['a'] },
+        ]),
+        [[true, false], [false]],
+      );
+      assert.deepEqual(await store.setMembers(k('none')), []);
+    });
+
+    it('estimates distinct counts', async () => {
+      const [n1] = await store.countDistinct([{ key: k('hll'), values: ['a', 'b', 'c'] }], 60_000);
+      const [n2, n3] = await store.countDistinct(
+        [
+          { key: k('hll'), values: ['a', 'd'] },
+          { key: k('hll2'), values: [] },
+        ],
+        60_000,
+      );
+      assert.equal(n1, 3);
+      assert.equal(n2, 4);
+      assert.equal(n3, 0);
+      const many = Array.from({ length: 1000 }, (_, i) => `v${i}`);
+      const [n4] = await store.countDistinct([{ key: k('hll3'), values: many }], 60_000);
+      assert.ok(Math.abs(n4 - 1000) <= 20, `estimate ${n4}`);
+    });
+
     it('reports health', async () => {
       assert.equal((await store.health()).ok, true);
     });

@@ -42,6 +42,25 @@ export interface SharedStore {
   hashGetAll(key: string): Promise<Record<string, string>>;
   /** Removes fields from a hash; missing fields and hashes are fine. */
   hashDelete(key: string, fields: readonly string[]): Promise<void>;
+  /**
+   * Adds members to sets (Redis SADD) and refreshes each set's expiry; one round trip for all.
+   */
+  setAdd(
+    entries: readonly { key: string; members: readonly string[] }[],
+    ttlMs: number,
+  ): Promise<void>;
+  /** Per entry, per member: whether the member is in the set (Redis SMISMEMBER), one round trip. */
+  setHas(entries: readonly { key: string; members: readonly string[] }[]): Promise<boolean[][]>;
+  /** Members of a set (Redis SMEMBERS); [] when absent. Meant for small sets (label names). */
+  setMembers(key: string): Promise<string[]>;
+  /**
+   * Adds values to HyperLogLog counters and returns each counter's estimated cardinality
+   * afterwards (Redis PFADD + PFCOUNT), one round trip for all.
+   */
+  countDistinct(
+    entries: readonly { key: string; values: readonly string[] }[],
+    ttlMs: number,
+  ): Promise<number[]>;
   health(): Promise<StoreHealth>;
   /** Safe to call twice. */
   close(): Promise<void>;
@@ -55,6 +74,12 @@ export const keys = {
   delivered: (backend: string, tenant: string, seriesId: string): string =>
     `ember:v1:{${tenant}}:delivered:${backend}:${seriesId}`,
   rate: (tenant: string): string => `ember:v1:{${tenant}}:rate`,
+  /** label names seen for a tenant's service */
+  labelNames: (tenant: string, service: string): string => `ember:v1:{${tenant}}:labels:${service}`,
+  /** values seen for a tenant's label (bounded by the cardinality cap) */
+  labelValues: (tenant: string, name: string): string => `ember:v1:{${tenant}}:values:${name}`,
+  /** HyperLogLog of a tenant's label's values */
+  labelCardinality: (tenant: string, name: string): string => `ember:v1:{${tenant}}:card:${name}`,
   /** the fleet view of a tenant: one hash, fields per service, instance and facet */
   fleet: (tenant: string): string => `ember:v1:{${tenant}}:fleet`,
 };

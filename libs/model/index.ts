@@ -9,3 +9,4 @@ export * from './series-split.js';
 export * from './pprof-fixups.js';
 export * from './pprof/index.js';
 export * from './go-profile-fix.js';
+export * from './relabel-rules.js';

@@ -18,6 +18,7 @@ export const DISCARD_REASONS = [
   'bad_message',
   'export_rejected',
   'duplicate',
+  'dropped_by_relabel',
   'unknown',
 ] as const;
 export type DiscardReason = (typeof DISCARD_REASONS)[number];

@@ -46,6 +46,24 @@ export class Metrics {
     labelNames: ['tenant'] as const,
     registers: [this.registry],
   });
+  readonly labelRepairs = new Counter({
+    name: 'emberflow_decoder_label_repairs_total',
+    help: 'Series labels repaired where a backend would have rejected them (e.g. a rule removed service_name).',
+    labelNames: ['tenant'] as const,
+    registers: [this.registry],
+  });
+  readonly relabelDroppedSamples = new Counter({
+    name: 'emberflow_decoder_relabel_dropped_samples_total',
+    help: 'Samples dropped by sample relabel rules.',
+    labelNames: ['tenant'] as const,
+    registers: [this.registry],
+  });
+  readonly labelOverflow = new Counter({
+    name: 'emberflow_decoder_label_overflow_total',
+    help: 'Label values replaced by the overflow marker because their label reached the cardinality cap.',
+    labelNames: ['tenant'] as const,
+    registers: [this.registry],
+  });
   readonly deadLettered = new Counter({
     name: 'emberflow_dead_lettered_messages_total',
     help: 'Messages sent to a dead-letter topic, by source topic and reason.',

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { compileRelabelRules, type RelabelRuleConfig } from '../model/relabel-rules.js';
 import { parseTargets, type Target } from './targets.js';
 
 // Configuration, validated once at boot: EMBER_* environment variables for deployment settings,
@@ -224,9 +225,46 @@ export interface BackendsConfig {
   embedded: z.infer<typeof embeddedStoreSchema>;
 }
 
+/** Prometheus-style relabel rules; validated (regexes compiled) at load, see relabel-rules.ts */
+const relabelRuleSchema = z
+  .object({
+    action: z
+      .enum(['replace', 'keep', 'drop', 'labeldrop', 'labelkeep', 'hashmod', 'labelmap'])
+      .optional(),
+    sourceLabels: z.array(z.string()).optional(),
+    separator: z.string().optional(),
+    regex: z.string().optional(),
+    targetLabel: z.string().optional(),
+    replacement: z.string().optional(),
+    modulus: z.number().int().positive().optional(),
+  })
+  .strict();
+
+const relabelSchema = z.array(relabelRuleSchema).default([]);
+
 const fileSchema = z
   .object({
+    /** added to every series at the lowest precedence (Datakit's [inputs.pyroscope.tags]) */
     globalTags: z.record(z.string(), z.string()).default({}),
+    /** rules applied to every tenant's series labels, then the tenant's own */
+    relabel: relabelSchema,
+    /** rules applied to every sample's labels (span_id, thread_name, ...), then the tenant's own */
+    sampleRelabel: relabelSchema,
+    /** cardinality guard: past this many distinct values, new values of a label become `overflowValue` */
+    labelCardinality: z
+      .object({
+        maxValuesPerLabel: z.number().int().min(0).default(10_000),
+        overflowValue: z.string().min(1).default('__overflow__'),
+        /** labels never capped (service identity) */
+        exempt: z
+          .array(z.string())
+          .default(['service_name', '__name__', 'pyroscope_spy', '__delta__']),
+      })
+      .default({
+        maxValuesPerLabel: 10_000,
+        overflowValue: '__overflow__',
+        exempt: ['service_name', '__name__', 'pyroscope_spy', '__delta__'],
+      }),
     limits: limitsSchema.default(limitsSchema.parse({})),
     tenants: z
       .record(
@@ -234,6 +272,8 @@ const fileSchema = z
         z.object({
           credentials: z.array(credentialSchema).default([]),
           limits: limitsSchema.partial().default({}),
+          relabel: z.array(relabelRuleSchema).optional(),
+          sampleRelabel: z.array(relabelRuleSchema).optional(),
         }),
       )
       .default({}),
@@ -299,8 +339,23 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     try {
       const raw: unknown = parseYaml(readFileSync(configPath, 'utf8')) ?? {};
       const f = fileSchema.safeParse(raw);
-      if (f.success) file = f.data;
-      else
+      if (f.success) {
+        file = f.data;
+        // regexes and rule shapes are checked here, once, so a bad rule fails at boot
+        const check = (rules: RelabelRuleConfig[], where: string): void => {
+          try {
+            compileRelabelRules(rules, where);
+          } catch (err) {
+            problems.push(`${configPath}: ${(err as Error).message}`);
+          }
+        };
+        check(file.relabel, 'relabel');
+        check(file.sampleRelabel, 'sampleRelabel');
+        for (const [t, tc] of Object.entries(file.tenants)) {
+          check(tc.relabel ?? [], `tenants.${t}.relabel`);
+          check(tc.sampleRelabel ?? [], `tenants.${t}.sampleRelabel`);
+        }
+      } else
         for (const issue of f.error.issues)
           problems.push(`${configPath}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
     } catch (err) {

@@ -8,6 +8,7 @@ export class MemoryStore implements SharedStore {
   readonly kind = 'memory';
   private readonly map = new Map<string, number>(); // key → expiry (ms)
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly sets = new Map<string, { set: Set<string>; exp: number }>();
   private readonly hashes = new Map<string, { fields: Map<string, string>; exp: number }>();
 
   constructor(private readonly maxKeys = 1_000_000) {}
@@ -84,6 +85,55 @@ export class MemoryStore implements SharedStore {
     if (!h) return;
     for (const f of fields) h.fields.delete(f);
     if (h.fields.size === 0) this.hashes.delete(key);
+  }
+
+  async setAdd(
+    entries: readonly { key: string; members: readonly string[] }[],
+    ttlMs: number,
+  ): Promise<void> {
+    const exp = Date.now() + ttlMs;
+    for (const { key, members } of entries) {
+      const set = this.liveSet(key) ?? new Set<string>();
+      for (const m of members) set.add(m);
+      this.sets.set(key, { set, exp });
+    }
+  }
+
+  async setHas(
+    entries: readonly { key: string; members: readonly string[] }[],
+  ): Promise<boolean[][]> {
+    return entries.map(({ key, members }) => {
+      const set = this.liveSet(key);
+      return members.map((m) => set?.has(m) ?? false);
+    });
+  }
+
+  async setMembers(key: string): Promise<string[]> {
+    return [...(this.liveSet(key) ?? [])];
+  }
+
+  /** Exact counting stands in for HyperLogLog here (bounded by maxKeys per counter). */
+  async countDistinct(
+    entries: readonly { key: string; values: readonly string[] }[],
+    ttlMs: number,
+  ): Promise<number[]> {
+    const exp = Date.now() + ttlMs;
+    return entries.map(({ key, values }) => {
+      const set = this.liveSet(key) ?? new Set<string>();
+      for (const v of values) if (set.size < this.maxKeys) set.add(v);
+      this.sets.set(key, { set, exp });
+      return set.size;
+    });
+  }
+
+  private liveSet(key: string): Set<string> | undefined {
+    const e = this.sets.get(key);
+    if (!e) return undefined;
+    if (e.exp <= Date.now()) {
+      this.sets.delete(key);
+      return undefined;
+    }
+    return e.set;
   }
 
   async health(): Promise<StoreHealth> {

@@ -133,6 +133,59 @@ export class RedisStore implements SharedStore {
     await this.call(() => this.redis.hdel(key, ...fields), 'hashDelete');
   }
 
+  async setAdd(
+    entries: readonly { key: string; members: readonly string[] }[],
+    ttlMs: number,
+  ): Promise<void> {
+    const p = this.redis.pipeline();
+    let n = 0;
+    for (const { key, members } of entries) {
+      if (members.length === 0) continue;
+      p.sadd(key, ...members);
+      p.pexpire(key, ttlMs);
+      n++;
+    }
+    if (n > 0) await this.exec(p, 'setAdd');
+  }
+
+  async setHas(
+    entries: readonly { key: string; members: readonly string[] }[],
+  ): Promise<boolean[][]> {
+    const p = this.redis.pipeline();
+    const asked = entries.filter((e) => e.members.length > 0);
+    for (const { key, members } of asked) p.smismember(key, ...members);
+    const res = asked.length > 0 ? await this.exec(p, 'setHas') : [];
+    let i = 0;
+    return entries.map((e) =>
+      e.members.length === 0 ? [] : (res[i++] as number[]).map((x) => x === 1),
+    );
+  }
+
+  async setMembers(key: string): Promise<string[]> {
+    return this.call(() => this.redis.smembers(key), 'setMembers');
+  }
+
+  async countDistinct(
+    entries: readonly { key: string; values: readonly string[] }[],
+    ttlMs: number,
+  ): Promise<number[]> {
+    if (entries.length === 0) return [];
+    const p = this.redis.pipeline();
+    for (const { key, values } of entries) {
+      if (values.length > 0) p.pfadd(key, ...values);
+      p.pexpire(key, ttlMs);
+      p.pfcount(key);
+    }
+    const res = await this.exec(p, 'countDistinct');
+    const out: number[] = [];
+    let i = 0;
+    for (const e of entries) {
+      i += e.values.length > 0 ? 2 : 1;
+      out.push(res[i++] as number);
+    }
+    return out;
+  }
+
   async health(): Promise<StoreHealth> {
     try {
       const t0 = Date.now();

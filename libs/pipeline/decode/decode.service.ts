@@ -30,7 +30,10 @@ import {
   type RawUpload,
 } from '../../queue/index.js';
 import type { EmberConfig } from '../../runtime/config.js';
-import { EMBER_CONFIG, QUEUE_BROKER } from '../core/tokens.js';
+import { EMBER_CONFIG, QUEUE_BROKER, SHARED_STORE } from '../core/tokens.js';
+import type { SharedStore } from '../../cache/index.js';
+import { SeriesEnricher } from './enrichment.js';
+import { LabelCache } from './label-cache.service.js';
 
 // The decode stage: raw uploads in, one normalised series per message out. A message that can
 // never decode goes to profiles.raw.v1.dlq with its reason and is counted; anything transient
@@ -42,25 +45,42 @@ import { EMBER_CONFIG, QUEUE_BROKER } from '../core/tokens.js';
 export class DecodeService {
   private readonly log = new Logger('Decoder');
   private readonly limits: DecodeLimits;
+  private readonly enricher: SeriesEnricher;
+  private readonly labelCache: LabelCache;
 
   constructor(
     @Inject(EMBER_CONFIG) private readonly config: EmberConfig,
     @Inject(QUEUE_BROKER) private readonly broker: QueueBroker,
+    @Inject(SHARED_STORE) store: SharedStore,
     private readonly metrics: Metrics,
   ) {
     this.limits = { ...defaultLimits, maxDecompressedBytes: config.file.limits.maxProfileBytes };
+    this.enricher = new SeriesEnricher(config);
+    this.labelCache = new LabelCache(store, config.file.labelCardinality);
   }
 
   async handleBatch(batch: MessageBatch): Promise<void> {
     const normalized: OutgoingMessage[] = [];
     const dead: OutgoingMessage[] = [];
+    const decoded: { upload: RawUpload; series: { s: DecodedSeries; index: number }[] }[] = [];
     for (const m of batch.messages) {
       const stop = this.metrics.time('decode');
       try {
         const upload = decodeRawUpload(m);
         const series = this.decode(upload);
-        series.forEach((s, i) => normalized.push(this.toMessage(upload, s, i)));
-        this.metrics.decodedSeries.inc({ tenant: upload.tenant }, series.length);
+        const kept: { s: DecodedSeries; index: number }[] = [];
+        series.forEach((raw, index) => {
+          const e = this.enricher.enrich(upload.tenant, raw);
+          if (e.repairs > 0) this.metrics.labelRepairs.inc({ tenant: upload.tenant }, e.repairs);
+          if (e.droppedSamples > 0)
+            this.metrics.relabelDroppedSamples.inc({ tenant: upload.tenant }, e.droppedSamples);
+          if (e.series === null) {
+            this.metrics.discarded.inc({ reason: 'dropped_by_relabel', tenant: upload.tenant });
+            return;
+          }
+          kept.push({ s: e.series, index });
+        });
+        decoded.push({ upload, series: kept });
       } catch (err) {
         const { reason, message } = this.classify(err);
         dead.push(toDeadLetter(m, reason, message));
@@ -76,6 +96,25 @@ export class DecodeService {
         stop();
       }
       await batch.heartbeat();
+    }
+    // The cardinality guard sees a whole batch per tenant: three round trips, not three per series.
+    const byTenant = new Map<string, { s: DecodedSeries }[]>();
+    for (const d of decoded) {
+      const list = byTenant.get(d.upload.tenant) ?? [];
+      list.push(...d.series);
+      byTenant.set(d.upload.tenant, list);
+    }
+    for (const [tenant, list] of byTenant) {
+      const outcome = await this.labelCache.observe(
+        tenant,
+        list.map((x) => x.s.labels),
+      );
+      list.forEach((x, i) => (x.s = { ...x.s, labels: outcome.labels[i] }));
+      for (const n of outcome.overflowed.values()) this.metrics.labelOverflow.inc({ tenant }, n);
+    }
+    for (const { upload, series } of decoded) {
+      for (const { s, index } of series) normalized.push(this.toMessage(upload, s, index));
+      this.metrics.decodedSeries.inc({ tenant: upload.tenant }, series.length);
     }
     // Both publishes must be acknowledged before the batch may be committed.
     if (normalized.length > 0) await this.broker.publish(TOPICS.normalized, normalized);
