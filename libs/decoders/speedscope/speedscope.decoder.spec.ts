@@ -141,4 +141,22 @@ describe('speedscope decoder', () => {
       );
     }
   });
+
+  it('deep evented stacks stay linear', () => {
+    const depth = 50000;
+    const events = [];
+    for (let i = 0; i < depth; i++) events.push({ type: 'O', at: 0, frame: 0 });
+    for (let i = 0; i < depth; i++) events.push({ type: 'C', at: 10, frame: 0 });
+    const body = JSON.stringify({
+      $schema: 'https://www.speedscope.app/file-format-schema.json',
+      shared: { frames: [{ name: 'f' }] },
+      profiles: [{ type: 'evented', name: 'p', unit: 'none', startValue: 0, events }],
+    });
+    const t0 = performance.now();
+    const [s] = decodeUpload(uploadInput('speedscope', body, 'foo', { sampleRate: 0 }));
+    assert.ok(performance.now() - t0 < 3000);
+    assert.equal(s.profile.sample.length, 1);
+    assert.equal(s.profile.sample[0].locationId.length, 1000); // depth limit, root side kept
+    assert.equal(s.profile.sample[0].value[0], 1000);
+  });
 });

@@ -14,6 +14,7 @@ import { isWellFormed } from '../../model/index.js';
 import { DecodeError } from '../decode-error.js';
 import type { DecodedSeries, DecodeInput, DecodeLimits, Decoder } from '../decoder.js';
 import { StackTree, legacySeries } from '../legacy.js';
+import type { StackNode } from '../legacy.js';
 import { finishSeries, nowNanos } from '../series-pipeline.js';
 
 export const SPEEDSCOPE_SCHEMA = 'https://www.speedscope.app/file-format-schema.json';
@@ -178,7 +179,9 @@ function toIndex(f: number): number {
 function parseEvented(tree: StackTree, p: SProfile, frames: SFrame[]): void {
   let last = p.startValue;
   const indexStack: number[] = [];
-  const nameStack: string[] = [];
+  // nodes[k]: the tree node of the open stack's first k+1 frames. Adding at the top node is
+  // what inserting the whole open stack does, in O(1) instead of O(depth) per event.
+  const nodes: StackNode[] = [];
   const mult = precisionMultiplier(p.unit);
   for (const ev of p.events) {
     if (ev.at < last) fail(`Events out of order, ${ev.at} < ${last}`);
@@ -187,13 +190,16 @@ function parseEvented(tree: StackTree, p: SProfile, frames: SFrame[]): void {
     if (ev.type === 'C') {
       if (indexStack.length === 0) fail(`No stack to close at ${ev.at}`);
       if (indexStack[indexStack.length - 1] !== fid) fail(`Closing non-open frame ${fid}`);
-      tree.insertFrames(nameStack, BigInt.asUintN(64, toUint64(ev.at - last) * mult));
+      tree.addAt(nodes[nodes.length - 1], BigInt.asUintN(64, toUint64(ev.at - last) * mult));
       indexStack.pop();
-      nameStack.pop();
+      nodes.pop();
     } else if (ev.type === 'O') {
-      if (nameStack.length > 0) tree.insertFrames(nameStack, toUint64(ev.at - last));
+      // Upstream adds the interval before an open without the precision multiplier.
+      if (nodes.length > 0) tree.addAt(nodes[nodes.length - 1], toUint64(ev.at - last));
       indexStack.push(fid);
-      nameStack.push(frames[fid].name);
+      nodes.push(
+        tree.walk(nodes.length > 0 ? nodes[nodes.length - 1] : tree.root, [frames[fid].name]),
+      );
     } else {
       fail(`Unknown event type ${ev.type}`);
     }
