@@ -15,7 +15,7 @@ import {
   HealthModule,
   IngestModule,
   QueryModule,
-  errorBody,
+  PyroscopeErrorFilter,
 } from '../pipeline/index.js';
 import {
   KafkaBroker,
@@ -171,16 +171,10 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Running
     { parseAs: 'buffer', bodyLimit: config.ingest.maxBodyBytes },
     (_req, body, done) => done(null, body),
   );
-  fastify.setErrorHandler(
-    (err: { statusCode?: number; code?: string; message: string }, _req, reply) => {
-      const status = err.statusCode ?? 500;
-      const message =
-        err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-          ? `request body too large: the limit is ${config.ingest.maxBodyBytes} bytes (EMBER_MAX_BODY_BYTES)`
-          : err.message;
-      if (status === 413) metrics.discarded.inc({ reason: 'body_size_limit', tenant: 'unknown' });
-      void reply.status(status).type('application/json').send(errorBody(status, message));
-    },
+  app.useGlobalFilters(
+    new PyroscopeErrorFilter(config.ingest.maxBodyBytes, () =>
+      metrics.discarded.inc({ reason: 'body_size_limit', tenant: 'unknown' }),
+    ),
   );
 
   let transport: QueueTransport | undefined;
