@@ -48,12 +48,19 @@ describe('JFR front (registry adapter)', () => {
       sum += total(s.profile);
     }
     assert.equal(sum, 21880000000n);
-    const threads = series
-      .map((s) => getLabel(s.labels, 'thread_name'))
-      .filter((t) => t !== undefined);
+    // Per-thread totals of Pyroscope's query goldens (fixtures README, golden/pyroscope-jfr).
+    const byThread = new Map(
+      series.map((s) => [getLabel(s.labels, 'thread_name'), total(s.profile)]),
+    );
     assert.deepEqual(
-      new Set(threads),
-      new Set(['pool-2-thread-1', 'pool-2-thread-3', 'pool-2-thread-5', 'pool-2-thread-7']),
+      byThread,
+      new Map([
+        [undefined, 21880000000n - 2150000000n - 1040000000n - 4710000000n - 1680000000n],
+        ['pool-2-thread-7', 2150000000n],
+        ['pool-2-thread-5', 1040000000n],
+        ['pool-2-thread-1', 4710000000n],
+        ['pool-2-thread-3', 1680000000n],
+      ]),
     );
   });
 
