@@ -22,7 +22,10 @@ export interface FakePyroscope {
   received: ReceivedPush[];
   /** called per request before recording; a non-2xx answer means not recorded as accepted */
   respond: (req: ReceivedPush) => FakeAnswer | Promise<FakeAnswer>;
-  /** requests answered 2xx */
+  /**
+   * requests answered 2xx to a client still connected (a server drops the work of a request
+   * whose client went away, as Pyroscope's handlers do when their context is cancelled)
+   */
   accepted: ReceivedPush[];
   close(): Promise<void>;
 }
@@ -36,6 +39,10 @@ export async function startFakePyroscope(port = 0): Promise<FakePyroscope> {
     close: async () => {},
   };
   const server: Server = createServer((req, res) => {
+    let gone = false;
+    res.on('close', () => {
+      if (!res.writableEnded) gone = true;
+    });
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -55,6 +62,7 @@ export async function startFakePyroscope(port = 0): Promise<FakePyroscope> {
           };
           fake.received.push(rec);
           const a = await fake.respond(rec);
+          if (gone || res.destroyed) return;
           if (a.status >= 200 && a.status < 300) fake.accepted.push(rec);
           res.writeHead(a.status, {
             'content-type': a.status === 200 ? 'application/proto' : 'application/json',

@@ -50,6 +50,12 @@ export interface SendingHooks {
   now?: () => number;
   /** aborts retries' waits and in-flight attempts (shutdown) */
   signal?: AbortSignal;
+  /**
+   * Called with the series of each acknowledged chunk before its callers hear of it: the
+   * exporter records them as delivered right away, so a crash later in the same consumed batch
+   * does not resend them. Must not throw (a failure here cannot undo the delivery).
+   */
+  onDelivered?: (series: NormalizedSeries[]) => Promise<void>;
 }
 
 export function resolveSending(partial: SendingOverrides | undefined): SendingSettings {
@@ -123,7 +129,9 @@ export class SendingChain {
         },
         { onRetry: this.hooks.onRetry, signal: this.hooks.signal, now: this.now },
       );
-      return items.map((_, i) => out[i] ?? { kind: 'sent' });
+      const result = items.map((_, i): SeriesOutcome => out[i] ?? { kind: 'sent' });
+      await this.hooks.onDelivered?.(items.filter((_, i) => result[i].kind === 'sent'));
+      return result;
     } catch (err) {
       if (!(err instanceof PermanentError)) throw err;
       const pending = items.map((_, i) => i).filter((i) => out[i] === undefined);

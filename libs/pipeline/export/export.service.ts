@@ -64,6 +64,7 @@ export class ExportService implements OnModuleDestroy {
           activeContributors: () => this.active,
           signal: this.shutdown.signal,
           onRetry: () => this.metrics.exportRetries.inc({ backend: b.name }),
+          onDelivered: (sent) => this.markDelivered(b.name, sent),
         }),
     );
   }
@@ -86,9 +87,19 @@ export class ExportService implements OnModuleDestroy {
   private async handle(batch: MessageBatch): Promise<void> {
     const items: Item[] = [];
     const dead: OutgoingMessage[] = [];
+    // A series can be in the topic twice (a producer retry, a decoder redoing an upload); both
+    // copies in one batch would pass the delivered-ids check together, so keep the first.
+    const seen = new Set<string>();
     for (const m of batch.messages) {
       try {
-        items.push({ s: decodeNormalizedSeries(m), m });
+        const s = decodeNormalizedSeries(m);
+        const id = `${s.tenant}\u0000${s.seriesId}`;
+        if (seen.has(id)) {
+          this.metrics.exportedSeries.inc({ backend: 'all', outcome: 'skipped_duplicate' });
+          continue;
+        }
+        seen.add(id);
+        items.push({ s, m });
       } catch (err) {
         const reason = err instanceof PermanentError ? err.reason : 'bad_message';
         dead.push(toDeadLetter(m, reason, (err as Error).message));
@@ -143,10 +154,6 @@ export class ExportService implements OnModuleDestroy {
         throw err;
       }
       const sent = todo.filter((_, i) => outcomes[i].kind === 'sent');
-      await this.store.mark(
-        sent.map(({ s }) => keys.delivered(name, s.tenant, s.seriesId)),
-        DELIVERED_TTL_MS,
-      );
       this.metrics.exportedSeries.inc({ backend: name, outcome: 'sent' }, sent.length);
       const dead: OutgoingMessage[] = [];
       todo.forEach(({ s, m }, i) => {
@@ -163,6 +170,30 @@ export class ExportService implements OnModuleDestroy {
       return dead;
     } finally {
       stop();
+    }
+  }
+
+  /**
+   * Records acknowledged series as delivered (called per acknowledged chunk). Retried briefly;
+   * if the store stays down the delivery stands, and only a crash before the next successful
+   * record could make a redelivery send these again (at-least-once).
+   */
+  private async markDelivered(backend: string, sent: NormalizedSeries[]): Promise<void> {
+    if (sent.length === 0) return;
+    const ids = sent.map((s) => keys.delivered(backend, s.tenant, s.seriesId));
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.store.mark(ids, DELIVERED_TTL_MS);
+        return;
+      } catch (err) {
+        if (attempt >= 4) {
+          this.log.warn(
+            `backend ${backend}: ${ids.length} delivered series not recorded: ${(err as Error).message}`,
+          );
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+      }
     }
   }
 
