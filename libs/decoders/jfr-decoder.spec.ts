@@ -81,4 +81,52 @@ describe('JFR front (registry adapter)', () => {
     assert.equal(total(s.profile), 4780000000n);
     assert.throws(() => decodeUpload(input(gz)), isDecodeError);
   });
+
+  it('dump2 + labels: wall and cpu per thread_name as Pyroscope; profile_id stays on samples as span_id', () => {
+    const boundary = 'emberflow-test-boundary';
+    const part = (name: string, data: Uint8Array): Buffer =>
+      Buffer.concat([
+        Buffer.from(
+          `--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${name}"\r\n` +
+            'Content-Type: application/octet-stream\r\n\r\n',
+        ),
+        data,
+        Buffer.from('\r\n'),
+      ]);
+    const body = Buffer.concat([
+      part('jfr', read('jfr', 'dump2.jfr.gz')),
+      part('labels', read('jfr', 'dump2.labels.pb.gz')),
+      Buffer.from(`--${boundary}--\r\n`),
+    ]);
+    const series = decodeUpload({
+      format: 'jfr-form',
+      body: new Uint8Array(body),
+      params: ingestParams('app', {
+        fromNanos: '1706241880000000000',
+        untilNanos: '1706241890000000000',
+      }),
+      contentType: `multipart/form-data; boundary=${boundary}`,
+      nowNanos: 1706241885000000000n,
+    });
+    const sum = (metric: string, thread?: string): bigint =>
+      series
+        .filter((s) => getLabel(s.labels, '__name__') === metric)
+        .filter((s) => thread === undefined || getLabel(s.labels, 'thread_name') === thread)
+        .reduce((a, s) => a + total(s.profile), 0n);
+    assert.equal(sum('process_cpu'), 33580000000n);
+    assert.equal(sum('wall'), 147230000000n);
+    for (let t = 1; t <= 8; t++) {
+      const want = t === 6 ? 3050000000n : 4350000000n;
+      assert.equal(sum('process_cpu', `pool-2-thread-${t}`), want, `cpu thread ${t}`);
+      assert.equal(sum('wall', `pool-2-thread-${t}`), want, `wall thread ${t}`);
+    }
+    let spans = 0;
+    for (const s of series) {
+      assert.equal(getLabel(s.labels, 'profile_id'), undefined);
+      assert.equal(getLabel(s.labels, 'span_id'), undefined);
+      const key = s.profile.stringTable.indexOf('span_id');
+      for (const smp of s.profile.sample) spans += smp.label.filter((l) => l.key === key).length;
+    }
+    assert.ok(spans > 0);
+  });
 });
