@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 
@@ -8,7 +8,9 @@ import { fixturePath } from '../../test/support/paths.js';
 import { isDecodeError } from './decode-error.js';
 import { decodeUpload } from './registry.js';
 import { ingestParams } from './spec-fixtures.js';
-import { total } from './spec-stacks.js';
+import { collapsed, total } from './spec-stacks.js';
+import { decodePprofBytes } from './pprof/pprof-bytes.js';
+import type { DecodedSeries } from './decoder.js';
 
 const read = (...p: string[]): Uint8Array =>
   new Uint8Array(readFileSync(fixturePath('pyroscope', ...p)));
@@ -129,4 +131,86 @@ describe('JFR front (registry adapter)', () => {
     }
     assert.ok(spans > 0);
   });
+});
+
+// Pyroscope's own answers (SelectMergeProfile after ingesting each JFR through /ingest): stacks
+// and values per profile type, for the whole service and per thread_name (fixtures README).
+const THREAD_BY_HASH: Record<string, string | undefined> = {
+  '17241709254077376921': undefined,
+  '2539015855607244867': 'pool-2-thread-1',
+  '6511396920643364271': 'pool-2-thread-2',
+  '5571933481434853072': 'pool-2-thread-3',
+  '10784330302778997279': 'pool-2-thread-4',
+  '16370823494798218517': 'pool-2-thread-5',
+  '14685508092873724845': 'pool-2-thread-6',
+  '15666661103234080825': 'pool-2-thread-7',
+  '302387572117411911': 'pool-2-thread-8',
+};
+
+function multipart(parts: [string, Uint8Array][]): { body: Uint8Array; contentType: string } {
+  const boundary = 'emberflow-golden';
+  const chunks: Buffer[] = [];
+  for (const [name, data] of parts) {
+    chunks.push(
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${name}"\r\n\r\n`,
+      ),
+      Buffer.from(data),
+      Buffer.from('\r\n'),
+    );
+  }
+  chunks.push(Buffer.from(`--${boundary}--\r\n`));
+  return {
+    body: new Uint8Array(Buffer.concat(chunks)),
+    contentType: `multipart/form-data; boundary=${boundary}`,
+  };
+}
+
+describe('JFR through the pipeline equals Pyroscope query goldens', () => {
+  const dir = fixturePath('pyroscope', 'golden', 'pyroscope-jfr');
+  const goldens = readdirSync(dir).filter((f) => f.endsWith('.pb.gz'));
+  const cache = new Map<string, DecodedSeries[]>();
+  const decoded = (jfr: string): DecodedSeries[] => {
+    let s = cache.get(jfr);
+    if (s === undefined) {
+      const stem = jfr.replace(/\.jfr\.gz$/, '');
+      const parts: [string, Uint8Array][] = [['jfr', read('jfr', jfr)]];
+      if (stem === 'dump1' || stem === 'dump2')
+        parts.push(['labels', read('jfr', `${stem}.labels.pb.gz`)]);
+      const { body, contentType } = multipart(parts);
+      s = decodeUpload({
+        format: 'jfr-form',
+        body,
+        params: ingestParams('app', {
+          fromNanos: '1706241880000000000',
+          untilNanos: '1706241890000000000',
+        }),
+        contentType,
+        nowNanos: 1706241885000000000n,
+      });
+      cache.set(jfr, s);
+    }
+    return s;
+  };
+  for (const g of goldens) {
+    const m = /^(.+\.jfr\.gz)\.(.+)\.(\d+)\.pb\.gz$/.exec(g);
+    if (!m) continue;
+    const [, jfr, typeUnderscored, hash] = m;
+    it(g, () => {
+      const thread = THREAD_BY_HASH[hash];
+      const want = collapsed(
+        decodePprofBytes(readFileSync(`${dir}/${g}`), { maxDecompressedBytes: 0, maxSamples: 0 }),
+      );
+      const got = new Map<string, number>();
+      for (const s of decoded(jfr)) {
+        if (thread !== undefined && getLabel(s.labels, 'thread_name') !== thread) continue;
+        const ids = profileTypeIds(getLabel(s.labels, '__name__')!, s.profile);
+        const i = ids.findIndex((id) => id.replaceAll(':', '_') === typeUnderscored);
+        if (i < 0) continue;
+        for (const [k, v] of collapsed(s.profile, i))
+          if (v !== 0) got.set(k, (got.get(k) ?? 0) + v);
+      }
+      assert.deepEqual(got, want);
+    });
+  }
 });
