@@ -86,18 +86,24 @@ function str(o: Obj, jsonName: string, protoName: string, what: string): string 
   return v;
 }
 
+/**
+ * protojson's bytes rule: the URL-safe alphabet when the text holds `-` or `_`, else the standard
+ * one; padded when the length is a multiple of 4, unpadded otherwise.
+ */
 function bytes(o: Obj, what: string): Uint8Array {
   const v = field(o, 'rawProfile', 'raw_profile');
   if (v === undefined || v === null) return new Uint8Array(0);
-  if (
-    typeof v !== 'string' ||
-    !/^[A-Za-z0-9+/_-]*={0,2}$/.test(v) ||
-    v.replace(/=+$/, '').length % 4 === 1
-  ) {
-    throw new PushJsonError(`invalid value for bytes field ${what}`);
-  }
-  const std = v.replace(/-/g, '+').replace(/_/g, '/');
-  return new Uint8Array(Buffer.from(std, 'base64'));
+  const bad = () =>
+    new PushJsonError(`invalid value for bytes field ${what}: ${JSON.stringify(v)}`);
+  if (typeof v !== 'string') throw bad();
+  const urlSafe = /[-_]/.test(v);
+  const alphabet = urlSafe ? '[A-Za-z0-9_-]' : '[A-Za-z0-9+/]';
+  const padded = v.length % 4 === 0;
+  const re = new RegExp(`^${alphabet}*${padded ? '={0,2}' : ''}$`);
+  if (!re.test(v) || (!padded && v.length % 4 === 1)) throw bad();
+  if (padded && v.length > 0 && /={1,2}$/.test(v) && v.replace(/=+$/, '').length % 4 < 2)
+    throw bad();
+  return new Uint8Array(Buffer.from(v, urlSafe ? 'base64url' : 'base64'));
 }
 
 /** Decodes the JSON form; throws `PushJsonError` for anything protojson would reject. */

@@ -8,7 +8,14 @@
 //   ProfileAnnotation{ string key = 1; string value = 2; }
 // Decoding keeps unknown fields out, accepts fields in any order and repeated scalars (last wins),
 // as protobuf requires. `rawProfile` is a view into the input buffer (no copy).
-import { ProtoReader, ProtoWriter, WIRE_BYTES, WireError } from './wire.js';
+import {
+  ProtoReader,
+  ProtoWriter,
+  WIRE_BYTES,
+  WireError,
+  decodeUtf8,
+  decodeUtf8Strict,
+} from './wire.js';
 
 export interface LabelPair {
   name: string;
@@ -71,26 +78,40 @@ function expectBytes(wire: number, field: string): void {
     throw new WireError(`proto: wrong wireType = ${wire} for field ${field}`);
 }
 
+/** Set when a label name or value is not valid UTF-8; reported after the whole message decoded. */
+interface DecodeState {
+  invalidLabelUtf8: boolean;
+}
+
 function readPair(
   r: ProtoReader,
   msg: 'LabelPair' | 'ProfileAnnotation',
   first: 'Name' | 'Key',
+  state: DecodeState,
 ): [string, string] {
-  // Label names and values must be valid UTF-8 (Pyroscope's label validation rejects them).
-  const strict = msg === 'LabelPair' ? msg : undefined;
-  let a = '';
-  let b = '';
+  // Keep the last view of each field (a repeated scalar: last one wins), decode at the end.
+  let a: Uint8Array | undefined;
+  let b: Uint8Array | undefined;
   while (!r.done) {
     const { field, wire } = r.key(msg);
     if (field === 1) {
       expectBytes(wire, first);
-      a = r.string(strict);
+      a = r.bytesView();
     } else if (field === 2) {
       expectBytes(wire, 'Value');
-      b = r.string(strict);
+      b = r.bytesView();
     } else r.skip(wire, field, msg);
   }
-  return [a, b];
+  // Label names and values must be valid UTF-8 (Pyroscope's label validation rejects them).
+  const text = (v: Uint8Array | undefined): string => {
+    if (v === undefined) return '';
+    if (msg !== 'LabelPair') return decodeUtf8(v);
+    const s = decodeUtf8Strict(v);
+    if (s !== undefined) return s;
+    state.invalidLabelUtf8 = true;
+    return '';
+  };
+  return [text(a), text(b)];
 }
 
 function sub(r: ProtoReader): ProtoReader {
@@ -115,20 +136,20 @@ function readSample(r: ProtoReader): RawSample {
   return s;
 }
 
-function readSeries(r: ProtoReader): RawProfileSeries {
+function readSeries(r: ProtoReader, state: DecodeState): RawProfileSeries {
   const s: RawProfileSeries = { labels: [], samples: [], annotations: [] };
   while (!r.done) {
     const { field, wire } = r.key('RawProfileSeries');
     if (field === 1) {
       expectBytes(wire, 'Labels');
-      const [name, value] = readPair(sub(r), 'LabelPair', 'Name');
+      const [name, value] = readPair(sub(r), 'LabelPair', 'Name', state);
       s.labels.push({ name, value });
     } else if (field === 2) {
       expectBytes(wire, 'Samples');
       s.samples.push(readSample(sub(r)));
     } else if (field === 3) {
       expectBytes(wire, 'Annotations');
-      const [key, value] = readPair(sub(r), 'ProfileAnnotation', 'Key');
+      const [key, value] = readPair(sub(r), 'ProfileAnnotation', 'Key', state);
       s.annotations.push({ key, value });
     } else r.skip(wire, field, 'RawProfileSeries');
   }
@@ -142,12 +163,16 @@ function readSeries(r: ProtoReader): RawProfileSeries {
 export function decodePushRequest(bytes: Uint8Array): PushRequest {
   const r = new ProtoReader(bytes);
   const req: PushRequest = { series: [] };
+  const state: DecodeState = { invalidLabelUtf8: false };
   while (!r.done) {
     const { field, wire } = r.key('PushRequest');
     if (field === 1) {
       expectBytes(wire, 'Series');
-      req.series.push(readSeries(sub(r)));
+      req.series.push(readSeries(sub(r), state));
     } else r.skip(wire, field, 'PushRequest');
+  }
+  if (state.invalidLabelUtf8) {
+    throw new WireError('proto: LabelPair: invalid UTF-8 in string field');
   }
   return req;
 }

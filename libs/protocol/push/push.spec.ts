@@ -18,7 +18,12 @@ import {
   httpStatusToConnectCode,
   ingestErrorResponse,
 } from './connect-error.js';
-import { decodePushRequestJson, encodePushRequestJson, pushRequestToJson } from './push-json.js';
+import {
+  PushJsonError,
+  decodePushRequestJson,
+  encodePushRequestJson,
+  pushRequestToJson,
+} from './push-json.js';
 import { decodePushRequest, encodePushRequest } from './push-request.js';
 import type { PushRequest } from './push-request.js';
 
@@ -229,6 +234,39 @@ describe('push codec against protobufjs', () => {
   });
 });
 
+describe('push codec: vtproto corner cases (checked against Pyroscope’s generated decoder)', () => {
+  const dec = (hex: string) => () => decodePushRequest(Buffer.from(hex, 'hex'));
+  it('regression: the field number is int32(key >> 3), and the message prints the whole key', () => {
+    // key = 2^35 + 8*1 + 2: int32(key >> 3) = 1 → Series
+    const key = Buffer.from([0x8a, 0x80, 0x80, 0x80, 0x80, 0x01]);
+    const got = decodePushRequest(Buffer.concat([key, Buffer.from([0x00])]));
+    assert.equal(got.series.length, 1);
+    assert.throws(dec('c8f8b3f4f94d'), {
+      message: 'proto: PushRequest: illegal tag -204365943 (wire type 2678424665160)',
+    });
+  });
+  it('regression: huge lengths are Go ints (negative after wrapping)', () => {
+    assert.throws(dec('0affffffffffffffffff01'), {
+      message: 'proto: negative length found during unmarshaling',
+    });
+    assert.throws(dec('4290feb6cbf29ac98cb748b7'), { message: 'unexpected EOF' });
+  });
+  it('regression: wire types inside skipped groups come from the key’s low bits', () => {
+    assert.throws(dec('cb1d97db9dfca582d8ae06f9219dc352d0e8d51e1cf0fcdc941a46'), {
+      message: 'proto: illegal wireType 7',
+    });
+  });
+  it('an invalid UTF-8 label is rejected only after the message decoded, and only if it is kept', () => {
+    // label name f0 9f 0a 80 then overwritten by "a": valid in the end
+    assert.deepEqual(
+      decodePushRequest(Buffer.from('0a0b0a090a04f09f0a800a0161', 'hex')).series[0].labels,
+      [{ name: 'a', value: '' }],
+    );
+    // a truncated message reports EOF, not the label
+    assert.throws(dec('0a0b0a090a04f09f0a80'), { message: 'unexpected EOF' });
+  });
+});
+
 describe('push JSON (protojson)', () => {
   it('round-trips, with camelCase names and base64 bytes', () => {
     fc.assert(
@@ -255,6 +293,15 @@ describe('push JSON (protojson)', () => {
       series: [{ labels: [{ name: 'a', value: 'b' }], samples: [{ rawProfile: '+/8=', ID: 'x' }] }],
     });
     assert.equal(encodePushRequestJson({ series: [] }), '{}');
+  });
+  it('bytes follow protojson: padded iff the length is a multiple of 4, one alphabet', () => {
+    const parse = (b64: string) =>
+      decodePushRequestJson(`{"series":[{"samples":[{"rawProfile":${JSON.stringify(b64)}}]}]}`);
+    assert.equal(Buffer.from(parse('QQ==').series[0].samples[0].rawProfile).toString(), 'A');
+    assert.equal(Buffer.from(parse('QQ').series[0].samples[0].rawProfile).toString(), 'A');
+    for (const bad of ['QQ=', 'Q===', 'QUFB=', '2d1vMb+OSK8sfxNS6HXs=', '+_8=', 'Q']) {
+      assert.throws(() => parse(bad), PushJsonError, bad);
+    }
   });
   it('accepts proto names, URL-safe unpadded base64, nulls and unknown fields', () => {
     const got = decodePushRequestJson(

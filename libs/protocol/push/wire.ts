@@ -17,6 +17,20 @@ const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 const strictUtf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/** UTF-8 text; invalid sequences become U+FFFD. */
+export function decodeUtf8(b: Uint8Array): string {
+  return utf8Decoder.decode(b);
+}
+
+/** UTF-8 text, or undefined when `b` is not valid UTF-8. */
+export function decodeUtf8Strict(b: Uint8Array): string | undefined {
+  try {
+    return strictUtf8Decoder.decode(b);
+  } catch {
+    return undefined;
+  }
+}
+
 export class ProtoWriter {
   private buf: Uint8Array;
   private pos = 0;
@@ -104,13 +118,26 @@ export class ProtoReader {
     }
   }
 
-  /** Length of a length-delimited field, checked against the buffer. */
+  /**
+   * Length of a length-delimited field, checked against the buffer. vtproto reads it as a Go int
+   * (64-bit, wrapping), so a huge varint can be "negative".
+   */
   length(): number {
+    const start = this.pos;
     const n = this.varint();
-    // vtproto reads the length as int: a value ≥ 2^63 is negative there.
-    if (n >= 2 ** 63) throw new WireError('proto: negative length found during unmarshaling');
-    if (this.pos + n > this.end) throw new WireError('unexpected EOF');
-    return n;
+    if (n < 2 ** 53) {
+      if (this.pos + n > this.end) throw new WireError('unexpected EOF');
+      return n;
+    }
+    let k = 0n;
+    for (let i = start, shift = 0n; i < this.pos; i++, shift += 7n) {
+      k |= BigInt(this.buf[i] & 0x7f) << shift;
+    }
+    k = BigInt.asIntN(64, k);
+    if (k < 0n || BigInt.asIntN(64, BigInt(this.pos) + k) < 0n) {
+      throw new WireError('proto: negative length found during unmarshaling');
+    }
+    throw new WireError('unexpected EOF');
   }
 
   bytesView(): Uint8Array {
@@ -120,19 +147,9 @@ export class ProtoReader {
     return v;
   }
 
-  /**
-   * A proto3 string. Lenient (invalid UTF-8 → U+FFFD) unless `strictFor` names the message: then
-   * invalid UTF-8 is an error, because Pyroscope would reject that value later (label validation)
-   * and a lossy decode would let it through.
-   */
-  string(strictFor?: string): string {
-    const view = this.bytesView();
-    if (strictFor === undefined) return utf8Decoder.decode(view);
-    try {
-      return strictUtf8Decoder.decode(view);
-    } catch {
-      throw new WireError(`proto: ${strictFor}: invalid UTF-8 in string field`);
-    }
+  /** A proto3 string; invalid UTF-8 becomes U+FFFD (vtproto keeps the raw bytes). */
+  string(): string {
+    return decodeUtf8(this.bytesView());
   }
 
   /** Skips one field value of `wire` type (groups included), as vtproto's skip function. */
@@ -158,8 +175,10 @@ export class ProtoReader {
         // vtproto counts depth only; it does not match the closing field number.
         let depth = 1;
         while (depth > 0) {
+          if (this.pos >= this.end) throw new WireError('unexpected EOF');
+          const start = this.pos;
           const key = this.varint();
-          const w = key % 8;
+          const w = this.buf[start] & 7; // exact even when `key` is not
           if (w === WIRE_START_GROUP) depth++;
           else if (w === WIRE_END_GROUP) depth--;
           else this.skip(w, Math.floor(key / 8), messageName);
@@ -174,18 +193,31 @@ export class ProtoReader {
   }
 
   /**
-   * Reads a field key, rejecting what vtproto rejects: end-group outside a group, field number
-   * 0 or negative.
+   * Reads a field key as vtproto does: the field number is `int32(key >> 3)` (so it wraps for huge
+   * keys), end-group outside a group and field numbers ≤ 0 are rejected; the message prints the
+   * whole key as "wire type".
    */
   key(messageName: string): { field: number; wire: number } {
+    const start = this.pos;
     const key = this.varint();
-    const wire = key % 8;
-    const field = Math.floor(key / 8);
+    const wire = this.buf[start] & 7; // exact even when `key` is not
+    let field = Math.floor(key / 8);
+    let whole = String(key);
+    if (key >= 2 ** 31) {
+      // Recompute exactly: the Number varint is approximate above 2^53.
+      let k = 0n;
+      for (let i = start, shift = 0n; i < this.pos; i++, shift += 7n) {
+        k |= BigInt(this.buf[i] & 0x7f) << shift;
+      }
+      k = BigInt.asUintN(64, k);
+      field = Number(BigInt.asIntN(32, k >> 3n));
+      whole = k.toString();
+    }
     if (wire === WIRE_END_GROUP) {
       throw new WireError(`proto: ${messageName}: wiretype end group for non-group`);
     }
-    if (field <= 0 || field >= 2 ** 31) {
-      throw new WireError(`proto: ${messageName}: illegal tag ${field | 0} (wire type ${wire})`);
+    if (field <= 0) {
+      throw new WireError(`proto: ${messageName}: illegal tag ${field} (wire type ${whole})`);
     }
     return { field, wire };
   }
