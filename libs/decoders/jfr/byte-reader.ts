@@ -1,4 +1,5 @@
 import { JfrError, overLimit, truncated } from './errors.js';
+import { anchorMaps } from './anchors.js';
 
 const POW49 = 2 ** 49;
 const utf8Decoder = new TextDecoder('utf-8');
@@ -52,13 +53,29 @@ export class ByteReader {
 
   /** Unsigned varint; -1 (exact value in `big`) when above 2^53-1. */
   readLong(): number {
-    const pos = this.pos;
-    if (pos < this.end) {
-      const b = this.buf[pos];
-      if (b < 0x80) {
-        this.pos = pos + 1;
-        return b;
+    let pos = this.pos;
+    // looks ahead within the buffer, then checks the end: the last field of a record stays fast
+    if (pos + 4 <= this.buf.length) {
+      // up to four bytes (28 bits) inline: sizes, type ids, pool ids, line numbers
+      const buf = this.buf;
+      let b = buf[pos++];
+      let v = b & 0x7f;
+      if (b >= 0x80) {
+        b = buf[pos++];
+        v |= (b & 0x7f) << 7;
+        if (b >= 0x80) {
+          b = buf[pos++];
+          v |= (b & 0x7f) << 14;
+          if (b >= 0x80) {
+            b = buf[pos++];
+            v |= (b & 0x7f) << 21;
+            if (b >= 0x80) return this.readLongSlow();
+          }
+        }
       }
+      if (pos > this.end) return this.readLongSlow(); // throws truncated
+      this.pos = pos;
+      return v;
     }
     return this.readLongSlow();
   }
@@ -239,3 +256,5 @@ export function decodeLatin1(buf: Uint8Array, start: number, end: number): strin
   }
   return s;
 }
+
+anchorMaps(new ByteReader(new Uint8Array(0)));

@@ -1,22 +1,25 @@
 import { ByteReader } from './byte-reader.js';
 import { readChunkHeader, type ChunkHeader } from './chunk-header.js';
-import { ConstantPools } from './constant-pool.js';
+import { anchorPools, readConstantPools, type ConstantPools } from './constant-pool.js';
 import { overLimit } from './errors.js';
 import { EventCursor } from './event-reader.js';
 import type { JfrLimits } from './limits.js';
-import { readMetadata, type MetadataCacheEntry, type TypeTable } from './metadata.js';
+import { TypeTable, readMetadata, type MetadataCacheEntry } from './metadata.js';
+import { anchorMaps } from './anchors.js';
 import { ValueWalker } from './value-walker.js';
 
 /** Everything needed to read the events of one chunk. */
-export interface JfrChunk {
-  index: number;
-  header: ChunkHeader;
-  types: TypeTable;
-  pools: ConstantPools;
-  events: EventCursor;
-  /** reader for event payloads; resolves encoding-2 strings through this chunk's pool */
-  reader: ByteReader;
-  walker: ValueWalker;
+export class JfrChunk {
+  constructor(
+    readonly index: number,
+    readonly header: ChunkHeader,
+    readonly types: TypeTable,
+    readonly pools: ConstantPools,
+    readonly events: EventCursor,
+    /** reader for event payloads; resolves encoding-2 strings through this chunk's pool */
+    readonly reader: ByteReader,
+    readonly walker: ValueWalker,
+  ) {}
 }
 
 /**
@@ -43,7 +46,7 @@ export function forEachChunk(
     const header = readChunkHeader(buf, pos);
     const chunkEnd = pos + header.size;
     meta = readMetadata(buf, pos + header.metadataOffset, chunkEnd, limits, meta);
-    const pools = new ConstantPools(buf, header, meta.types, limits, walker);
+    const pools = readConstantPools(buf, header, meta.types, limits, walker);
     const reader = new ByteReader(buf, 0, chunkEnd, limits.maxStringLength);
     reader.stringRef = pools.reader.stringRef;
     visit({
@@ -59,3 +62,15 @@ export function forEachChunk(
     index++;
   }
 }
+
+anchorMaps(
+  new JfrChunk(
+    0,
+    { start: 0, size: 68 } as ChunkHeader,
+    new TypeTable(),
+    anchorPools,
+    new EventCursor({ start: 0, size: 68 } as ChunkHeader),
+    new ByteReader(new Uint8Array(0)),
+    new ValueWalker(0, 0),
+  ),
+);

@@ -2,11 +2,12 @@ import { ByteReader } from './byte-reader.js';
 import { CHUNK_HEADER_SIZE, type ChunkHeader } from './chunk-header.js';
 import { malformed, overLimit } from './errors.js';
 import { IdIndex } from './id-index.js';
-import type { JfrLimits } from './limits.js';
+import { DEFAULT_JFR_LIMITS, type JfrLimits } from './limits.js';
+import { anchorMaps } from './anchors.js';
 import type { JfrClass, TypeTable } from './metadata.js';
 import { KIND_BYTE, KIND_CP, KIND_VARINT } from './metadata.js';
 import { mergeGeneratedNames } from './symbols.js';
-import type { ValueWalker } from './value-walker.js';
+import { ValueWalker } from './value-walker.js';
 import { flatShape, isFlat } from './value-walker.js';
 
 /** id → byte offset of the entry's value; entries are decoded lazily, on first use. */
@@ -88,6 +89,9 @@ export class ConstantPools {
   frameMethodBig: bigint[] = [];
   frameLine = new Float64Array(256);
   frameTruncated = false;
+  /** scratch output of `symbolRaw` */
+  rawStart = 0;
+  rawEnd = 0;
   /** scratch output of `readMethod` */
   methodClass: number | bigint = 0;
   methodName: number | bigint = 0;
@@ -116,31 +120,29 @@ export class ConstantPools {
 
   constructor(
     private readonly buf: Uint8Array,
-    header: ChunkHeader,
-    types: TypeTable,
+    chunkEnd: number,
     private readonly limits: JfrLimits,
     private readonly walker: ValueWalker,
+    layout: PoolLayout,
   ) {
-    this.chunkEnd = header.start + header.size;
-    this.r = new ByteReader(buf, 0, this.chunkEnd, limits.maxStringLength);
+    this.chunkEnd = chunkEnd;
+    this.r = new ByteReader(buf, 0, chunkEnd, limits.maxStringLength);
     this.r.stringRef = (id) => this.stringById(id);
-    const t = (name: string) => types.byName.get(name) as JfrClass; // presence checked by readMetadata
-    this.stackCls = t('jdk.types.StackTrace');
-    this.frameCls = t('jdk.types.StackFrame');
-    this.methodCls = t('jdk.types.Method');
-    this.classCls = t('java.lang.Class');
-    this.symbolCls = t('jdk.types.Symbol');
-    this.stringCls = t('java.lang.String');
-    this.stTruncated = bindField(this.stackCls, 'truncated', t('boolean'), false, false);
-    this.stFrames = bindField(this.stackCls, 'frames', this.frameCls, false, true);
-    this.frMethod = bindField(this.frameCls, 'method', this.methodCls, true, false);
-    this.frLine = bindField(this.frameCls, 'lineNumber', t('int'), false, false);
-    this.frShape = isFlat(this.frameCls) ? flatShape(this.frameCls) : null;
-    this.mType = bindField(this.methodCls, 'type', this.classCls, true, false);
-    this.mName = bindField(this.methodCls, 'name', this.symbolCls, true, false);
-    this.cName = bindField(this.classCls, 'name', this.symbolCls, true, false);
-    this.sString = bindField(this.symbolCls, 'string', this.stringCls, false, false);
-    this.readCheckpoints(header, types);
+    this.stackCls = layout.stackCls;
+    this.frameCls = layout.frameCls;
+    this.methodCls = layout.methodCls;
+    this.classCls = layout.classCls;
+    this.symbolCls = layout.symbolCls;
+    this.stringCls = layout.stringCls;
+    this.stTruncated = layout.stTruncated;
+    this.stFrames = layout.stFrames;
+    this.frMethod = layout.frMethod;
+    this.frLine = layout.frLine;
+    this.frShape = layout.frShape;
+    this.mType = layout.mType;
+    this.mName = layout.mName;
+    this.cName = layout.cName;
+    this.sString = layout.sString;
   }
 
   /** The reader used for pool reads; its `stringRef` resolves encoding-2 strings of this chunk. */
@@ -148,7 +150,8 @@ export class ConstantPools {
     return this.r;
   }
 
-  private readCheckpoints(header: ChunkHeader, types: TypeTable): void {
+  /** Reads every checkpoint event of the chain named by the chunk header. */
+  readCheckpoints(header: ChunkHeader, types: TypeTable): void {
     const r = this.r;
     const first = header.start + CHUNK_HEADER_SIZE;
     const seen = new Set<number>();
@@ -421,6 +424,30 @@ export class ConstantPools {
     return s;
   }
 
+  /**
+   * Locates the raw bytes of a symbol's string without decoding it: sets `rawStart`/`rawEnd` and
+   * returns the encoding (0 = unknown symbol or null/empty string, 3 = UTF-8, 5 = Latin-1), or -1
+   * when the string is not stored inline (pool reference, char array).
+   */
+  symbolRaw(id: number | bigint): number {
+    this.rawStart = 0;
+    this.rawEnd = 0;
+    const slot = this.symbols.index.getAny(id);
+    if (slot < 0 || this.sString < 0) return 0;
+    const r = this.r;
+    r.at(this.symbols.offsets[slot], this.chunkEnd);
+    const fields = this.symbolCls.fields;
+    for (let f = 0; f < this.sString; f++) this.walker.skipField(r, fields[f], 1);
+    const tag = r.u8();
+    if (tag === 0 || tag === 1) return 0;
+    if (tag !== 3 && tag !== 5) return -1;
+    const len = r.readLong();
+    if (len < 0 || len > r.remaining()) return -1; // let the decoding path report it
+    this.rawStart = r.pos;
+    this.rawEnd = r.pos + len;
+    return tag;
+  }
+
   threadState(id: number | bigint): string | undefined {
     return this.threadStates.get(id);
   }
@@ -447,6 +474,98 @@ export class ConstantPools {
     }
   }
 }
+
+/** Where the fields the mapping reads sit in the pool classes of one chunk's metadata. */
+export interface PoolLayout {
+  stackCls: JfrClass;
+  frameCls: JfrClass;
+  methodCls: JfrClass;
+  classCls: JfrClass;
+  symbolCls: JfrClass;
+  stringCls: JfrClass;
+  stTruncated: number;
+  stFrames: number;
+  frMethod: number;
+  frLine: number;
+  frShape: Uint8Array | null;
+  mType: number;
+  mName: number;
+  cName: number;
+  sString: number;
+}
+
+export function poolLayout(types: TypeTable): PoolLayout {
+  const t = (name: string) => types.byName.get(name) as JfrClass; // presence checked by readMetadata
+  const stackCls = t('jdk.types.StackTrace');
+  const frameCls = t('jdk.types.StackFrame');
+  const methodCls = t('jdk.types.Method');
+  const classCls = t('java.lang.Class');
+  const symbolCls = t('jdk.types.Symbol');
+  const stringCls = t('java.lang.String');
+  return {
+    stackCls,
+    frameCls,
+    methodCls,
+    classCls,
+    symbolCls,
+    stringCls,
+    stTruncated: bindField(stackCls, 'truncated', t('boolean'), false, false),
+    stFrames: bindField(stackCls, 'frames', frameCls, false, true),
+    frMethod: bindField(frameCls, 'method', methodCls, true, false),
+    frLine: bindField(frameCls, 'lineNumber', t('int'), false, false),
+    frShape: isFlat(frameCls) ? flatShape(frameCls) : null,
+    mType: bindField(methodCls, 'type', classCls, true, false),
+    mName: bindField(methodCls, 'name', symbolCls, true, false),
+    cName: bindField(classCls, 'name', symbolCls, true, false),
+    sString: bindField(symbolCls, 'string', stringCls, false, false),
+  };
+}
+
+/** Reads the constant pools of the chunk described by `header`. */
+export function readConstantPools(
+  buf: Uint8Array,
+  header: ChunkHeader,
+  types: TypeTable,
+  limits: JfrLimits,
+  walker: ValueWalker,
+): ConstantPools {
+  const pools = new ConstantPools(
+    buf,
+    header.start + header.size,
+    limits,
+    walker,
+    poolLayout(types),
+  );
+  pools.readCheckpoints(header, types);
+  return pools;
+}
+
+const anchorClass: JfrClass = { id: -1, name: '', superType: '', fields: [] };
+/** An empty instance, kept to anchor the class's map (see anchors.ts). */
+export const anchorPools = new ConstantPools(
+  new Uint8Array(0),
+  0,
+  DEFAULT_JFR_LIMITS,
+  new ValueWalker(0, 0),
+  {
+    stackCls: anchorClass,
+    frameCls: anchorClass,
+    methodCls: anchorClass,
+    classCls: anchorClass,
+    symbolCls: anchorClass,
+    stringCls: anchorClass,
+    stTruncated: -1,
+    stFrames: -1,
+    frMethod: -1,
+    frLine: -1,
+    frShape: null,
+    mType: -1,
+    mName: -1,
+    cName: -1,
+    sString: -1,
+  },
+);
+anchorMaps(new PoolTable(), anchorPools);
 
 function overLimitThrow(message: string, pos: number): never {
   throw overLimit(message, pos);

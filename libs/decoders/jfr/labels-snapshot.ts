@@ -1,5 +1,6 @@
 import { JfrError } from './errors.js';
 import { canonicalId } from './id-index.js';
+import { anchorMaps } from './anchors.js';
 
 /**
  * The `labels` part of a JFR upload (§1.5.2): pyroscope-java's `LabelsSnapshot` protobuf.
@@ -171,3 +172,5 @@ function readContext(r: PbReader): Map<number | bigint, number | bigint> {
   }
   return labels;
 }
+
+anchorMaps(new PbReader(new Uint8Array(0), 0, 0));

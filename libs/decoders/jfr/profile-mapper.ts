@@ -9,6 +9,8 @@ import type {
 import { emptyProfile } from '../../model/index.js';
 import { forEachChunk, type JfrChunk } from './chunk-reader.js';
 import type { ConstantPools } from './constant-pool.js';
+import { anchorMaps } from './anchors.js';
+import { NameCache } from './name-cache.js';
 import { JfrError, overLimit } from './errors.js';
 import { EventPlan, type FieldSpec } from './event-reader.js';
 import {
@@ -157,7 +159,6 @@ const EVENTS: ReadonlyArray<readonly [string, number, readonly FieldSpec[]]> = [
 ];
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
-const TWO32 = 4294967296;
 
 /** Samples of one family, in flat typed arrays (no per-sample objects until `build`). */
 class FamilyBuilder {
@@ -276,10 +277,14 @@ class ProfileMapper {
   // Symbol tables shared by all chunks and all families.
   private readonly funcNames: string[] = [];
   private readonly funcByName = new Map<string, number>();
+  private readonly names: NameCache;
   private locFunc = new Int32Array(1024);
   private locLine = new Float64Array(1024);
   private nLocs = 0;
-  private readonly locByKey = new Map<number, number>();
+  /** per location: next location of the same function + 1 (0 = end) */
+  private locNext = new Int32Array(1024);
+  /** per function: first location + 1 (0 = none) */
+  private funcFirstLoc = new Int32Array(1024);
   private stackLocs = new Int32Array(1 << 16);
   private nStackLocs = 0;
   private stackStart = new Int32Array(1024);
@@ -304,6 +309,9 @@ class ProfileMapper {
     limits?: Partial<JfrLimits>,
   ) {
     this.limits = resolveLimits(limits);
+    this.names = new NameCache(
+      new Uint8Array(input.jfr.buffer, input.jfr.byteOffset, input.jfr.byteLength),
+    );
     this.snapshot =
       input.labels !== undefined && input.labels.length > 0
         ? decodeLabelsSnapshot(input.labels)
@@ -595,34 +603,57 @@ class ProfileMapper {
     const nameSym = pools.methodName;
     const classSym = pools.classNameSymbol(pools.methodClass);
     if (classSym === undefined) return -1;
+    // Fast path: the same raw names were seen in an earlier chunk (or under another id).
+    const cenc = pools.symbolRaw(classSym);
+    const cs = pools.rawStart;
+    const ce = pools.rawEnd;
+    const nenc = pools.symbolRaw(nameSym);
+    const ns = pools.rawStart;
+    const ne = pools.rawEnd;
+    const cacheable = cenc >= 0 && nenc >= 0;
+    const encs = (cenc << 8) | nenc;
+    if (cacheable) {
+      const f = this.names.find(cs, ce, ns, ne, encs);
+      if (f >= 0) return f + 1;
+    }
     const name = `${pools.symbol(classSym)}.${pools.symbol(nameSym)}`;
     let f = this.funcByName.get(name);
     if (f === undefined) {
       f = this.funcNames.length;
       this.funcNames.push(name);
       this.funcByName.set(name, f);
+      if (f === this.funcFirstLoc.length) {
+        const a = new Int32Array(f * 2);
+        a.set(this.funcFirstLoc);
+        this.funcFirstLoc = a;
+      }
     }
+    if (cacheable) this.names.add(cs, ce, ns, ne, encs, f);
     return f + 1;
   }
 
+  /** Location id for (function, line): a short chain per function, no hashing, no allocation. */
   private location(func: number, line: number): number {
-    const key = func * TWO32 + line;
-    let loc = this.locByKey.get(key);
-    if (loc === undefined) {
-      loc = this.nLocs;
-      if (loc === this.locFunc.length) {
-        const f = new Int32Array(loc * 2);
-        f.set(this.locFunc);
-        this.locFunc = f;
-        const l = new Float64Array(loc * 2);
-        l.set(this.locLine);
-        this.locLine = l;
-      }
-      this.locFunc[loc] = func;
-      this.locLine[loc] = line;
-      this.nLocs = loc + 1;
-      this.locByKey.set(key, loc);
+    for (let loc = this.funcFirstLoc[func] - 1; loc >= 0; loc = this.locNext[loc] - 1) {
+      if (this.locLine[loc] === line) return loc;
     }
+    const loc = this.nLocs;
+    if (loc === this.locFunc.length) {
+      const f = new Int32Array(loc * 2);
+      f.set(this.locFunc);
+      this.locFunc = f;
+      const l = new Float64Array(loc * 2);
+      l.set(this.locLine);
+      this.locLine = l;
+      const n = new Int32Array(loc * 2);
+      n.set(this.locNext);
+      this.locNext = n;
+    }
+    this.locFunc[loc] = func;
+    this.locLine[loc] = line;
+    this.locNext[loc] = this.funcFirstLoc[func];
+    this.funcFirstLoc[func] = loc + 1;
+    this.nLocs = loc + 1;
     return loc;
   }
 
@@ -713,6 +744,11 @@ class ProfileMapper {
     return p;
   }
 }
+
+anchorMaps(
+  new FamilyBuilder(FAMILIES[0], 1),
+  new ProfileMapper({ jfr: new Uint8Array(0), startNanos: 0, endNanos: 0, sampleRate: 100 }),
+);
 
 function exact(v: number, big: bigint): number | bigint {
   return v >= 0 ? v : big;

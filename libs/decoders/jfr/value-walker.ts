@@ -10,6 +10,7 @@ import {
   KIND_STRING,
   KIND_VARINT,
 } from './metadata.js';
+import { anchorMaps } from './anchors.js';
 
 /**
  * Skips values described by the metadata: the slow, general path for pool entries and event fields
@@ -74,3 +75,5 @@ export function isFlat(cls: JfrClass): boolean {
 export function flatShape(cls: JfrClass): Uint8Array {
   return Uint8Array.from(cls.fields, (f) => (f.kind === KIND_BYTE ? 0 : 1));
 }
+
+anchorMaps(new ValueWalker(0, 0));
