@@ -16,6 +16,12 @@ const SAFE_HI = 0x200000;
 // as data, so strings round-trip byte for byte.
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+// asciiScratch[n] is an array of length n, reused to build short ASCII strings.
+const ASCII_SCRATCH_MAX = 64;
+const asciiScratch: number[][] = Array.from({ length: ASCII_SCRATCH_MAX + 1 }, (_, n) =>
+  new Array<number>(n).fill(0),
+);
+
 /**
  * A bounds-checked cursor over protobuf bytes.
  *
@@ -310,15 +316,31 @@ export class ByteReader {
 
   /** Decodes `[pos, end)` as UTF-8 and moves `pos` to `end`. Throws `invalid-utf8`. */
   utf8(end: number): string {
+    const buf = this.buf;
     const start = this.pos;
-    if (start === end) return '';
-    // Measured on large.cpu's 23k strings (median 27 bytes, all ASCII): one TextDecoder call
-    // per string beats an ASCII fast path through String.fromCharCode (2.6 vs 3.7 ms a pass),
-    // and it validates.
+    const n = end - start;
+    if (n === 0) return '';
+    // Short ASCII strings (most symbol names and paths) are built from a reused scratch array:
+    // no view object per string, and no TextDecoder call, whose fixed cost dominates short
+    // strings. ASCII is valid UTF-8, so the byte check is the validation. Measured on
+    // large.cpu's 23k strings (median 27 bytes): 2.1-2.4 ms a pass against 3.0 for
+    // TextDecoder on a view, and 1.5 MB less garbage per decode.
+    if (n <= ASCII_SCRATCH_MAX) {
+      const a = asciiScratch[n];
+      let i = 0;
+      for (; i < n; i++) {
+        const c = buf[start + i];
+        if (c >= 0x80) break;
+        a[i] = c;
+      }
+      if (i === n) {
+        this.pos = end;
+        return String.fromCharCode.apply(null, a);
+      }
+    }
     let s: string;
     try {
-      const buf = this.buf;
-      s = utf8.decode(new Uint8Array(buf.buffer, buf.byteOffset + start, end - start));
+      s = utf8.decode(new Uint8Array(buf.buffer, buf.byteOffset + start, n));
     } catch {
       throw new PprofDecodeError('invalid-utf8', 'string-table entry is not valid UTF-8', start);
     }
