@@ -1,5 +1,6 @@
 // What Pyroscope's distributor does to every pushed series (`pushSeries`, then the split):
-// service_name fallback → ValidateProfile → Go fix-ups → Normalize → drop if empty → `__session_id__` limit →
+// service_name fallback → ValidateProfile → Go fix-ups → Normalize → drop if empty → mapping
+// versions → `__session_id__` limit →
 // split by sample labels (relabel rules and label validation per group). Every decoder ends here,
 // so all formats produce series the same way.
 
@@ -10,6 +11,7 @@ import {
   applyDefaultRelabelRules,
   detectLanguage,
   fixGoProfile,
+  injectMappingVersions,
   getLabel,
   labelsKey,
   limitSessions,
@@ -49,6 +51,7 @@ export function finishSeries(raw: RawSeries, limits: DecodeLimits, now: Int64): 
   if (detectLanguage(labels, p) === 'go') fixGoProfile(p);
   normalizeProfile(p, { nowNanos: now });
   if (p.sample.length === 0) return [];
+  injectMappingVersions(labels, p);
   labels = limitSessions(labels, limits.maxSessionsPerSeries);
 
   const repairsByKey = new Map<string, LabelRepair[]>();

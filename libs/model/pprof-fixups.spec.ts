@@ -12,6 +12,7 @@ import {
   fixDotnet,
   fixPprofTime,
   fixScriptingFunctionNames,
+  injectMappingVersions,
   isDotnetSpy,
   pprofMetricName,
 } from './pprof-fixups.js';
@@ -71,6 +72,38 @@ describe('pprof fix-ups', () => {
     const qp = q.build();
     fixScriptingFunctionNames(qp, 'rbspy');
     assert.ok(qp.stringTable.includes('/abs.rb g'));
+  });
+
+  it('injects service versions into mapping build ids, Go-escaped', () => {
+    const p = types('cpu');
+    p.stringTable.push('abc');
+    p.mapping.push({
+      id: 1,
+      memoryStart: 0,
+      memoryLimit: 0,
+      fileOffset: 0,
+      filename: 0,
+      buildId: p.stringTable.length - 1,
+      hasFunctions: true,
+      hasFilenames: false,
+      hasLineNumbers: false,
+      hasInlineFrames: false,
+    });
+    p.mapping.push({ ...p.mapping[0], id: 2, buildId: 0 });
+    assert.equal(injectMappingVersions([{ name: 'service_name', value: 's' }], p), false);
+    const labels = [
+      { name: 'service_repository', value: 'https://github.com/a/b' },
+      { name: 'service_git_ref', value: '<main>&' },
+    ];
+    assert.equal(injectMappingVersions(labels, p), true);
+    assert.equal(
+      p.stringTable[p.mapping[0].buildId],
+      '{"repository":"https://github.com/a/b","git_ref":"\\u003cmain\\u003e\\u0026","build_id":"abc"}',
+    );
+    assert.equal(
+      p.stringTable[p.mapping[1].buildId],
+      '{"repository":"https://github.com/a/b","git_ref":"\\u003cmain\\u003e\\u0026"}',
+    );
   });
 
   it('repairs broken .NET profiles', () => {

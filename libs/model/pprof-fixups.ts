@@ -154,3 +154,38 @@ export function fixDotnet(p: Profile): void {
     if (s !== undefined && s.includes('-')) p.stringTable[vt.type] = s.replaceAll('-', '_');
   }
 }
+
+/** Go's json.Marshal of a string: HTML-safe escapes as encoding/json writes them. */
+function goJsonString(s: string): string {
+  return JSON.stringify(s).replace(/[<>&\u2028\u2029]/g, (c) => {
+    return '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0');
+  });
+}
+
+/**
+ * `injectMappingVersions` (distributor): when the series labels carry `service_repository`,
+ * `service_git_ref` or `service_root_path`, every mapping's build id becomes the JSON
+ * `{"repository","git_ref","build_id","root_path"}` (empty fields omitted, Go's escaping).
+ * Returns whether the profile changed.
+ */
+export function injectMappingVersions(
+  labels: readonly { name: string; value: string }[],
+  p: Profile,
+): boolean {
+  const get = (n: string): string => labels.find((l) => l.name === n)?.value ?? '';
+  const repository = get('service_repository');
+  const gitRef = get('service_git_ref');
+  const rootPath = get('service_root_path');
+  if (repository === '' && gitRef === '' && rootPath === '') return false;
+  for (const m of p.mapping) {
+    const buildId = p.stringTable[m.buildId] ?? '';
+    const fields: string[] = [];
+    if (repository !== '') fields.push(`"repository":${goJsonString(repository)}`);
+    if (gitRef !== '') fields.push(`"git_ref":${goJsonString(gitRef)}`);
+    if (buildId !== '') fields.push(`"build_id":${goJsonString(buildId)}`);
+    if (rootPath !== '') fields.push(`"root_path":${goJsonString(rootPath)}`);
+    p.stringTable.push(`{${fields.join(',')}}`);
+    m.buildId = p.stringTable.length - 1;
+  }
+  return true;
+}
