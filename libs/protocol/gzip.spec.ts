@@ -83,6 +83,13 @@ describe('inflateBounded', () => {
     );
   });
 
+  it('accepts a limit above the largest Buffer', () => {
+    assert.equal(
+      inflateBounded(gzipSync(Buffer.from('x')), Number.MAX_SAFE_INTEGER).toString(),
+      'x',
+    );
+  });
+
   it('rejects a negative limit as a programming error', () => {
     assert.throws(() => inflateBounded(gzipSync(Buffer.from('x')), -1), RangeError);
   });

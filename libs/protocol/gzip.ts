@@ -2,6 +2,7 @@
 // Push raw_profile). Pyroscope sniffs the magic bytes and never trusts Content-Encoding on /ingest
 // (pyroscope-protocol.md §1.4). Inflation stops as soon as the output passes the cap, so a gzip
 // bomb costs at most `maxBytes` plus one zlib chunk of memory.
+import { constants as bufferConstants } from 'node:buffer';
 import { constants, gunzipSync } from 'node:zlib';
 import type { ProtocolError } from './errors.js';
 import { unprocessable } from './errors.js';
@@ -32,7 +33,9 @@ export function inflateBounded(bytes: Uint8Array, maxBytes: number): Buffer {
   }
   try {
     // maxOutputLength makes zlib abort mid-stream once the output would exceed it.
-    return maxBytes > 0 ? gunzipSync(bytes, { maxOutputLength: maxBytes }) : gunzipSync(bytes);
+    // Above Node's largest Buffer the cap cannot bind anyway (zlib rejects larger values).
+    const cap = Math.min(maxBytes, bufferConstants.MAX_LENGTH);
+    return cap > 0 ? gunzipSync(bytes, { maxOutputLength: cap }) : gunzipSync(bytes);
   } catch (e) {
     throw gzipError(e, maxBytes);
   }
