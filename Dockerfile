@@ -30,6 +30,8 @@ RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY apps ./apps
 COPY libs ./libs
+# The web UI (React + Vite, docs/adr/0007-web-ui.md): `npm run build` bundles it into dist/ui.
+COPY ui ./ui
 # Unit specs beside the code import test/support; tsc compiles them with everything else.
 COPY test ./test
 RUN npm run build \
@@ -50,6 +52,7 @@ COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/apps ./dist/apps
 COPY --from=build /app/dist/libs ./dist/libs
+COPY --from=build /app/dist/ui ./dist/ui
 
 # The image's `node` user (uid 1000); files under /app stay root-owned and read-only to it.
 USER node

@@ -5,5 +5,6 @@ export * from './ingest/ingest.module.js';
 export * from './decode/decode.module.js';
 export * from './export/export.module.js';
 export * from './query/query.module.js';
+export * from './web-ui/web-ui.module.js';
 export * from './health/health.module.js';
 export * from './core/error.filter.js';

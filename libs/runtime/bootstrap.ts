@@ -15,6 +15,7 @@ import {
   HealthModule,
   IngestModule,
   QueryModule,
+  WebUiModule,
   PyroscopeErrorFilter,
 } from '../pipeline/index.js';
 import {
@@ -153,7 +154,7 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Running
   ];
   if (has('ingest')) modules.push(IngestModule);
   if (has('decoder')) modules.push(DecodeModule);
-  if (has('exporter')) modules.push(ExportModule, QueryModule);
+  if (has('exporter')) modules.push(ExportModule, QueryModule, WebUiModule);
 
   @Module({ imports: modules })
   class AppModule {}

@@ -1,0 +1,497 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { Profile as PprofProfile, StringTable } from 'pprof-format';
+import { goPprofForm, rawUpload, send, type AgentRequest } from '../support/agent-requests.js';
+import { startEmberflow, tempDataDir, type EmberProcess } from '../support/emberflow-process.js';
+import { selectMergeStacktraces, waitFor } from '../support/query-client.js';
+import { repoRoot } from '../support/paths.js';
+import { testServices } from '../support/services.js';
+
+// The web UI in a real browser (Debian's Chromium, driven by playwright-core) against a real
+// Emberflow on the real Kafka broker and Redis, fed through the real ingest path. Assertions are
+// about what is drawn: the SVG frames' names, widths, fills and highlight marks, the table's
+// rows, the tooltip's text. Screenshots go to artifacts/screenshots/ (git-ignored);
+// EMBER_UI_DOCS_IMG=1 also refreshes docs/img/flamegraph.png.
+
+const CHROMIUM = process.env.EMBER_CHROMIUM ?? '/usr/bin/chromium';
+const CPU = 'process_cpu:cpu:nanoseconds:cpu:nanoseconds';
+const MIN = 60_000;
+const SHOTS = join(repoRoot(), 'artifacts', 'screenshots');
+
+const SERVE = 'main.main;net/http.(*conn).serve';
+function stacks(jsonMarshal: number, sortSlice: number): string {
+  return [
+    `${SERVE};main.handleCheckout;main.priceCart;main.applyDiscounts 20`,
+    `${SERVE};main.handleCheckout;main.priceCart;encoding/json.Marshal ${jsonMarshal}`,
+    `${SERVE};main.handleCheckout;database/sql.(*DB).Query 25`,
+    `${SERVE};main.handleSearch;main.rankResults;sort.Slice ${sortSlice}`,
+    `${SERVE};main.handleSearch;strings.ToLower 8`,
+    'main.main;runtime.gcBgMarkWorker;runtime.gcDrain 12',
+    'runtime.mcall;runtime.schedule 5',
+    '',
+  ].join('\n');
+}
+
+/** A folded upload whose time range ends at `atMs` (agents upload 10 s windows). */
+function foldedAt(name: string, body: string, atMs: number): AgentRequest {
+  const r = rawUpload(name, undefined, Buffer.from(body));
+  const until = Math.floor(atMs / 1000);
+  return { ...r, query: { ...r.query, from: String(until - 10), until: String(until) } };
+}
+
+/** A Go CPU pprof whose samples carry span ids (pprof label span_id), as the otel-profiling wrappers record. */
+function cpuPprofWithSpans(samples: { stack: string[]; count: number; spanId?: string }[]): Buffer {
+  const strings = new StringTable();
+  const fnIds = new Map<string, number>();
+  const functions: { id: number; name: number; systemName: number; filename: number }[] = [];
+  const locations: { id: number; line: { functionId: number; line: number }[] }[] = [];
+  const locOf = (name: string): number => {
+    let id = fnIds.get(name);
+    if (id === undefined) {
+      id = functions.length + 1;
+      fnIds.set(name, id);
+      const s = strings.dedup(name);
+      functions.push({ id, name: s, systemName: s, filename: strings.dedup('main.go') });
+      locations.push({ id, line: [{ functionId: id, line: 1 }] });
+    }
+    return id;
+  };
+  const cpu = strings.dedup('cpu');
+  const ns = strings.dedup('nanoseconds');
+  const sampleType = [
+    { type: strings.dedup('samples'), unit: strings.dedup('count') },
+    { type: cpu, unit: ns },
+  ];
+  const spanKey = strings.dedup('span_id');
+  const sample = samples.map((s) => ({
+    locationId: [...s.stack].reverse().map(locOf),
+    value: [s.count, s.count * 10_000_000],
+    label: s.spanId ? [{ key: spanKey, str: strings.dedup(s.spanId) }] : [],
+  }));
+  const p = new PprofProfile({
+    sampleType,
+    sample,
+    location: locations,
+    function: functions,
+    stringTable: strings,
+    periodType: { type: cpu, unit: ns },
+    period: 10_000_000,
+    timeNanos: BigInt(Date.now()) * 1_000_000n,
+    durationNanos: 10_000_000_000n,
+  });
+  return Buffer.from(p.encode());
+}
+
+async function post(url: string, tenant: string, r: AgentRequest): Promise<void> {
+  const res = await send(url, r, { 'x-scope-orgid': tenant });
+  assert.equal(res.status, 200, `${r.way}: ${await res.text()}`);
+}
+
+describe('web UI in Chromium (real Kafka and Redis)', () => {
+  const svc = testServices();
+  const id = randomUUID().slice(0, 8);
+  const tenant = `ui-${id}`;
+  const service = `shop-${id}`;
+  const spanService = `spans-${id}`;
+  const now = Date.now();
+  // baseline: five uploads 50..34 minutes ago; comparison: five uploads 22..6 minutes ago with
+  // encoding/json.Marshal six times as hot and sort.Slice halved; two env=dev uploads beside them
+  const baselineAt = [50, 46, 42, 38, 34].map((m) => now - m * MIN);
+  const comparisonAt = [22, 18, 14, 10, 6].map((m) => now - m * MIN);
+  const devAt = [20, 12].map((m) => now - m * MIN);
+  const spanA = 'a1b2c3d4e5f60718';
+  const spanB = '0f1e2d3c4b5a6978';
+  let app: EmberProcess;
+  let context: BrowserContext;
+  let page: Page;
+  let profileDir: string;
+
+  const open = async (query: Record<string, string>): Promise<void> => {
+    const qs = new URLSearchParams({ tenant, service, type: CPU, ...query }).toString();
+    await page.goto(`${app.url}/?${qs}`);
+  };
+  const frameNames = async (): Promise<string[]> =>
+    page
+      .locator('svg[aria-label="flame graph"] g.frame')
+      .evaluateAll((gs) => gs.map((g) => g.getAttribute('data-name') ?? ''));
+  const frame = (name: string) =>
+    page.locator(`svg[aria-label="flame graph"] g.frame[data-name="${name}"]`);
+  const shot = async (name: string): Promise<string> => {
+    const path = join(SHOTS, `${name}.png`);
+    await page.screenshot({ path });
+    return path;
+  };
+
+  before(async () => {
+    assert.ok(
+      existsSync(CHROMIUM),
+      `${CHROMIUM} is missing: run scripts/install-chromium.sh (apt packages chromium, chromium-driver)`,
+    );
+    mkdirSync(SHOTS, { recursive: true });
+    app = await startEmberflow({
+      targets: 'all',
+      env: {
+        EMBER_KAFKA_BROKERS: svc.kafkaBrokers,
+        EMBER_REDIS_URL: svc.redisUrl,
+        EMBER_DATA_DIR: tempDataDir(),
+      },
+    });
+    for (const at of baselineAt)
+      await post(app.url, tenant, foldedAt(`${service}.cpu{env=prod}`, stacks(10, 30), at));
+    for (const at of comparisonAt)
+      await post(app.url, tenant, foldedAt(`${service}.cpu{env=prod}`, stacks(60, 15), at));
+    for (const at of devAt)
+      await post(
+        app.url,
+        tenant,
+        foldedAt(`${service}.cpu{env=dev}`, 'main.main;main.devOnlyDebugHandler 40\n', at),
+      );
+    await post(
+      app.url,
+      tenant,
+      goPprofForm(
+        spanService,
+        cpuPprofWithSpans([
+          {
+            stack: ['main.main', 'main.serveOrder', 'main.reserveStock'],
+            count: 50,
+            spanId: spanA,
+          },
+          { stack: ['main.main', 'main.serveOrder', 'main.chargeCard'], count: 20, spanId: spanB },
+          { stack: ['main.main', 'main.backgroundSync'], count: 30 },
+        ]),
+      ),
+    );
+    // everything is queryable before the browser looks
+    const expected = (5 * 110 + 5 * 145 + 2 * 40) * 10_000_000;
+    await waitFor('all uploads in the store', 60_000, async () => {
+      const a = await selectMergeStacktraces(
+        app.url,
+        {
+          profileTypeID: CPU,
+          labelSelector: `{service_name="${service}"}`,
+          start: now - 60 * MIN,
+          end: now + MIN,
+        },
+        { 'x-scope-orgid': tenant },
+      );
+      return a.flamegraph.total === String(expected) ? a : undefined;
+    });
+    await waitFor('the span service in the store', 60_000, async () => {
+      const a = await selectMergeStacktraces(
+        app.url,
+        {
+          profileTypeID: CPU,
+          labelSelector: `{service_name="${spanService}"}`,
+          start: now - 60 * MIN,
+          end: now + MIN,
+        },
+        { 'x-scope-orgid': tenant },
+      );
+      return a.flamegraph.total !== '0' ? a : undefined;
+    });
+
+    profileDir = mkdtempSync(join(tmpdir(), 'ember-chromium-'));
+    context = await chromium.launchPersistentContext(profileDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
+      viewport: { width: 1400, height: 900 },
+      acceptDownloads: true,
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    page.setDefaultTimeout(20_000);
+    page.on('pageerror', (err) => console.log(`# page error: ${err.message}`));
+  });
+
+  after(async () => {
+    await context?.close();
+    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+    await app?.stop();
+  });
+
+  it('serves the UI at / with its assets, from this process', async () => {
+    const r = await fetch(`${app.url}/`);
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type') ?? '', /^text\/html/);
+    const html = await r.text();
+    const js = /src="\.?\/?(assets\/[^"]+\.js)"/.exec(html);
+    assert.ok(js, html);
+    const asset = await fetch(`${app.url}/${js[1]}`);
+    assert.equal(asset.status, 200);
+    assert.match(asset.headers.get('content-type') ?? '', /^text\/javascript/);
+    assert.equal((await fetch(`${app.url}/assets/..%2F..%2Fpackage.json`)).status, 404);
+  });
+
+  it('picks the tenant, its service and profile type, and draws the flame graph', async () => {
+    await page.goto(`${app.url}/?from=now-1h&until=now`);
+    await page.fill('#tenant', tenant);
+    await page.press('#tenant', 'Enter');
+    await page.locator('#service').locator(`option[value="${service}"]`).waitFor({
+      state: 'attached',
+    });
+    await page.selectOption('#service', service);
+    await page.selectOption('#profile-type', CPU);
+    await frame('encoding/json.Marshal').waitFor();
+    const names = await frameNames();
+    for (const fn of [
+      'total',
+      'main.main',
+      'net/http.(*conn).serve',
+      'main.handleCheckout',
+      'main.priceCart',
+      'encoding/json.Marshal',
+      'database/sql.(*DB).Query',
+      'sort.Slice',
+      'runtime.schedule',
+      'main.devOnlyDebugHandler',
+    ])
+      assert.ok(names.includes(fn), `${fn} not drawn; drawn: ${names.join(', ')}`);
+    // labels are drawn where the frame is wide enough
+    assert.equal(
+      await frame('main.handleCheckout').locator('text').textContent(),
+      'main.handleCheckout',
+    );
+    // the timeline has the total over time
+    // one bar per upload (each in its own step)
+    assert.equal(await page.locator('[data-testid="timeline"] g.bars rect').count(), 12);
+
+    await frame('encoding/json.Marshal').hover();
+    const tip = await page.locator('[role="tooltip"]').innerText();
+    // 5 × 10 + 5 × 60 samples of 10 ms: 3.5 s of 13.55 s in total
+    assert.match(tip, /encoding\/json\.Marshal/);
+    assert.match(tip, /self\s+3\.5 s \(25\.8%\)/);
+    assert.match(tip, /total\s+3\.5 s \(25\.8%\)/);
+    await page.mouse.move(0, 0);
+
+    const path = await shot('flamegraph');
+    if (process.env.EMBER_UI_DOCS_IMG === '1') {
+      mkdirSync(join(repoRoot(), 'docs', 'img'), { recursive: true });
+      copyFileSync(path, join(repoRoot(), 'docs', 'img', 'flamegraph.png'));
+    }
+  });
+
+  it('zooms into a clicked frame and back with Reset', async () => {
+    await open({ from: 'now-1h', until: 'now' });
+    await frame('main.handleCheckout').waitFor();
+    const svgWidth = await page
+      .locator('svg[aria-label="flame graph"]')
+      .evaluate((s) => s.getBoundingClientRect().width);
+    await frame('main.handleCheckout').locator('rect').click();
+    await page.locator('nav.breadcrumbs[data-root="main.handleCheckout"]').waitFor();
+    const width = await frame('main.handleCheckout')
+      .locator('rect')
+      .evaluate((r) => r.getBoundingClientRect().width);
+    assert.ok(width > svgWidth - 2, `zoomed root is ${width}px of ${svgWidth}px`);
+    const zoomed = await frameNames();
+    assert.ok(!zoomed.includes('main.handleSearch'), 'a sibling of the zoomed frame is drawn');
+    assert.ok(!zoomed.includes('runtime.schedule'));
+    assert.ok(zoomed.includes('encoding/json.Marshal'));
+    await shot('flamegraph-zoomed');
+
+    await page.getByRole('button', { name: 'Reset zoom' }).click();
+    await page.locator('nav.breadcrumbs[data-root="total"]').waitFor();
+    assert.ok((await frameNames()).includes('main.handleSearch'));
+  });
+
+  it('search highlights the matching frames and table rows, and dims the rest', async () => {
+    await open({ from: 'now-1h', until: 'now' });
+    await frame('main.handleCheckout').waitFor();
+    await page.fill('input[aria-label="search frames"]', 'main.handle');
+    await page
+      .locator('[data-testid="search-matches"]', { hasText: '2 matching frames' })
+      .waitFor();
+    const lit = await page
+      .locator('g.frame[data-highlighted="true"]')
+      .evaluateAll((gs) => gs.map((g) => g.getAttribute('data-name')));
+    assert.deepEqual(lit.sort(), ['main.handleCheckout', 'main.handleSearch']);
+    assert.equal(
+      await frame('sort.Slice').locator('rect').getAttribute('fill'),
+      'hsl(220 10% 86%)',
+    );
+    assert.notEqual(
+      await frame('main.handleSearch').locator('rect').getAttribute('fill'),
+      'hsl(220 10% 86%)',
+    );
+    const rows = await page
+      .locator('[data-testid="top-table"] tbody tr.match td.name')
+      .allTextContents();
+    assert.deepEqual(rows.sort(), ['main.handleCheckout', 'main.handleSearch']);
+    await shot('flamegraph-search');
+  });
+
+  it('sorts the top-functions table by self, total and name', async () => {
+    await open({ from: 'now-1h', until: 'now' });
+    const table = page.locator('[data-testid="top-table"]');
+    await table.locator('td.name', { hasText: 'encoding/json.Marshal' }).waitFor();
+    const names = () => table.locator('tbody td.name').allTextContents();
+    // default: self, largest first (json.Marshal: 350 samples)
+    assert.equal((await names())[0], 'encoding/json.Marshal');
+    await table.getByRole('button', { name: /^Total/ }).click();
+    assert.equal((await names())[0], 'main.main');
+    await table.getByRole('button', { name: /^Function/ }).click();
+    const byName = await names();
+    assert.deepEqual(
+      byName,
+      [...byName].sort((a, b) => a.localeCompare(b)),
+    );
+    await table.getByRole('button', { name: /^Self/ }).click();
+    await table.getByRole('button', { name: /^Self/ }).click(); // second click: ascending
+    const asc = await names();
+    assert.equal(await table.locator('th[aria-sort="ascending"]').count(), 1);
+    // self 0, ties by name
+    assert.equal(asc[0], 'main.handleCheckout');
+  });
+
+  it('builds label filters from LabelNames and LabelValues', async () => {
+    await open({ from: 'now-1h', until: 'now' });
+    await frame('main.devOnlyDebugHandler').waitFor();
+    await page.locator('select[aria-label="label name"] option[value="env"]').waitFor({
+      state: 'attached',
+    });
+    await page.selectOption('select[aria-label="label name"]', 'env');
+    const values = page.locator('select[aria-label="label value"] option');
+    await values.nth(2).waitFor({ state: 'attached' });
+    assert.deepEqual(await values.allTextContents(), ['(empty)', 'dev', 'prod']);
+    await page.selectOption('select[aria-label="label value"]', 'prod');
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    assert.equal(
+      await page.locator('[data-testid="selector"]').textContent(),
+      `{service_name="${service}",env="prod"}`,
+    );
+    await frame('main.devOnlyDebugHandler').waitFor({ state: 'detached' });
+    assert.ok((await frameNames()).includes('encoding/json.Marshal'));
+  });
+
+  it('selects a time range by dragging across the timeline', async () => {
+    await open({ from: String(now - 60 * MIN), until: String(now) });
+    await frame('main.devOnlyDebugHandler').waitFor();
+    const box = await page.locator('[data-testid="timeline"] svg').boundingBox();
+    assert.ok(box);
+    // 5%..45% of the last hour: 57 to 33 minutes ago, the baseline uploads only
+    await page.mouse.move(box.x + box.width * 0.05, box.y + 30);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.25, box.y + 30, { steps: 5 });
+    await page.mouse.move(box.x + box.width * 0.45, box.y + 30, { steps: 5 });
+    await page.mouse.up();
+    await frame('main.devOnlyDebugHandler').waitFor({ state: 'detached' });
+    const url = new URL(page.url());
+    const from = Number(url.searchParams.get('from'));
+    const until = Number(url.searchParams.get('until'));
+    assert.ok(Math.abs(from - (now - 57 * MIN)) < 2 * MIN, `from ${new Date(from).toISOString()}`);
+    assert.ok(
+      Math.abs(until - (now - 33 * MIN)) < 2 * MIN,
+      `until ${new Date(until).toISOString()}`,
+    );
+    await frame('encoding/json.Marshal').hover();
+    // baseline only: 5 × 10 samples of json.Marshal of 5 × 110 in all
+    assert.match(await page.locator('[role="tooltip"]').innerText(), /total\s+500 ms \(9\.09%\)/);
+  });
+
+  it('shows a regression in red and an improvement in green in the diff view', async () => {
+    await open({
+      view: 'diff',
+      from: String(now - 60 * MIN),
+      until: String(now),
+      f: JSON.stringify([{ name: 'env', op: '=', value: 'prod' }]),
+      lf: String(now - 55 * MIN),
+      lu: String(now - 30 * MIN),
+      rf: String(now - 25 * MIN),
+      ru: String(now),
+    });
+    await frame('encoding/json.Marshal').waitFor();
+    const fill = (name: string) => frame(name).locator('rect').getAttribute('fill');
+    assert.match((await fill('encoding/json.Marshal')) ?? '', /^hsl\(0 /, 'regression is red');
+    assert.match((await fill('sort.Slice')) ?? '', /^hsl\(130 /, 'improvement is green');
+    const row = page.locator('[data-testid="top-table"] tbody tr', {
+      has: page.locator('td.name', { hasText: 'encoding/json.Marshal' }),
+    });
+    await expectClass(row.locator('td').last(), 'worse');
+    // 10 of 110 → 60 of 145 per upload: the share grows from 9.1% to 41.4%
+    assert.equal((await row.locator('td').last().textContent())?.trim(), '+355%');
+    await frame('encoding/json.Marshal').hover();
+    const tip = await page.locator('[role="tooltip"]').innerText();
+    assert.match(tip, /baseline/);
+    assert.match(tip, /comparison/);
+    await page.mouse.move(0, 0);
+    await shot('diff');
+  });
+
+  it('shows the profile of the given spans (SelectMergeSpanProfile)', async () => {
+    await page.goto(
+      `${app.url}/?${new URLSearchParams({ tenant, service: spanService, type: CPU, view: 'spans' })}`,
+    );
+    await page.fill('#span-ids', spanA);
+    await page.getByRole('button', { name: 'Show span profile' }).click();
+    await frame('main.reserveStock').waitFor();
+    let names = await frameNames();
+    assert.ok(!names.includes('main.chargeCard'), names.join(', '));
+    assert.ok(!names.includes('main.backgroundSync'), names.join(', '));
+    await page.fill('#span-ids', `${spanA}, ${spanB}`);
+    await page.getByRole('button', { name: 'Show span profile' }).click();
+    await frame('main.chargeCard').waitFor();
+    names = await frameNames();
+    assert.ok(names.includes('main.reserveStock'));
+    assert.ok(!names.includes('main.backgroundSync'));
+    await shot('spans');
+  });
+
+  it('exports the current selection as a pprof file (SelectMergeProfile)', async () => {
+    await open({ from: 'now-1h', until: 'now' });
+    await frame('encoding/json.Marshal').waitFor();
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Export pprof' }).click(),
+    ]);
+    assert.match(download.suggestedFilename(), new RegExp(`^${service}-process_cpu-.*\\.pb\\.gz$`));
+    const file = await download.path();
+    const raw = readFileSync(file);
+    assert.equal(raw[0], 0x1f, 'gzipped');
+    const profile = PprofProfile.decode(gunzipSync(raw));
+    const strings = profile.stringTable.strings;
+    for (const fn of ['encoding/json.Marshal', 'main.handleCheckout', 'main.devOnlyDebugHandler'])
+      assert.ok(strings.includes(fn), `${fn} not in the exported profile`);
+    let total = 0n;
+    const cpuIndex = profile.sampleType.findIndex((t) => strings[Number(t.type)] === 'cpu');
+    assert.ok(cpuIndex >= 0, 'a cpu sample type');
+    for (const s of profile.sample) total += BigInt(s.value[cpuIndex]);
+    assert.equal(total, BigInt((5 * 110 + 5 * 145 + 2 * 40) * 10_000_000));
+  });
+
+  it('lists the fleet: which agents sent what, when, and their last error', async () => {
+    await page.goto(`${app.url}/?${new URLSearchParams({ tenant, view: 'fleet' })}`);
+    const table = page.locator('[data-testid="fleet-table"]');
+    await table.waitFor();
+    const row = table.locator('tbody tr', { has: page.locator('td', { hasText: service }) });
+    await row.first().waitFor();
+    assert.match(await row.first().innerText(), /embedded: sent/);
+    assert.match(await table.innerText(), new RegExp(spanService));
+    await shot('fleet');
+  });
+
+  it('shows nothing of this tenant to another tenant', async () => {
+    await page.goto(`${app.url}/?tenant=someone-else-${id}`);
+    await page.getByText('No service has profiles in this range for this tenant.').waitFor();
+    assert.equal(await page.locator(`#service option[value="${service}"]`).count(), 0);
+  });
+});
+
+async function expectClass(loc: ReturnType<Page['locator']>, cls: string): Promise<void> {
+  const c = (await loc.getAttribute('class')) ?? '';
+  assert.ok(c.split(/\s+/).includes(cls), `class "${c}" lacks ${cls}`);
+}

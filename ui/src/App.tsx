@@ -1,0 +1,277 @@
+import { useEffect, useMemo, useState } from 'react';
+import { createApi, type ProfileType, type Selection } from './api';
+import { LabelFilters } from './components/LabelFilters';
+import { dateTime } from './format';
+import { useAsync } from './hooks';
+import { labelSelector, parseTime, unitOf, useUiState, type View } from './state';
+import { DiffView } from './views/DiffView';
+import { FleetView } from './views/FleetView';
+import { SingleView } from './views/SingleView';
+import { SpanView } from './views/SpanView';
+
+const PRESETS: [string, string][] = [
+  ['now-15m', 'Last 15 minutes'],
+  ['now-1h', 'Last hour'],
+  ['now-6h', 'Last 6 hours'],
+  ['now-24h', 'Last 24 hours'],
+  ['now-7d', 'Last 7 days'],
+];
+
+const TABS: [View, string][] = [
+  ['single', 'Flame graph'],
+  ['diff', 'Diff'],
+  ['spans', 'Spans'],
+  ['fleet', 'Fleet'],
+];
+
+export function App() {
+  const [s, update] = useUiState();
+  const [nonce, setNonce] = useState(0);
+  const [tenantDraft, setTenantDraft] = useState(s.tenant);
+  useEffect(() => setTenantDraft(s.tenant), [s.tenant]);
+  const api = useMemo(() => createApi(s.tenant), [s.tenant]);
+
+  // relative times ("now-1h") are resolved once per change or refresh, so every panel of one
+  // render asks about the same instant
+  const { start, end } = useMemo(() => {
+    const now = Date.now();
+    return { start: parseTime(s.from, now), end: parseTime(s.until, now) };
+    // nonce: Refresh re-resolves "now"
+  }, [s.from, s.until, nonce]);
+
+  const services = useAsync(
+    () => api.labelValues('service_name', [], start, end),
+    [api, start, end],
+  );
+  const allTypes = useAsync(() => api.profileTypes(start, end), [api, start, end]);
+  const serviceTypes = useAsync(
+    s.service
+      ? () => api.labelValues('__profile_type__', [labelSelector(s.service, [])], start, end)
+      : null,
+    [api, s.service, start, end],
+  );
+  const types: ProfileType[] = useMemo(() => {
+    const all = allTypes.data ?? [];
+    const mine = serviceTypes.data;
+    return mine && mine.length > 0 ? all.filter((t) => mine.includes(t.ID)) : all;
+  }, [allTypes.data, serviceTypes.data]);
+
+  // pick a service and a profile type when none is chosen (or the chosen one is gone)
+  useEffect(() => {
+    const list = services.data;
+    if (list && list.length > 0 && !list.includes(s.service)) update({ service: list[0] });
+  }, [services.data, s.service, update]);
+  useEffect(() => {
+    if (types.length === 0 || types.some((t) => t.ID === s.type)) return;
+    const cpu = types.find((t) => t.ID.startsWith('process_cpu:cpu:')) ?? types[0];
+    update({ type: cpu.ID });
+  }, [types, s.type, update]);
+
+  const selector = labelSelector(s.service, s.filters);
+  const q: Selection = { profileTypeID: s.type, labelSelector: selector, start, end };
+  const unit = types.find((t) => t.ID === s.type)?.sampleUnit ?? unitOf(s.type);
+  const ready = s.service !== '' && s.type !== '';
+  const half = Math.round((start + end) / 2);
+  const left = s.left ?? [start, half];
+  const right = s.right ?? [half, end];
+
+  const [exporting, setExporting] = useState<string | null>(null);
+  const exportPprof = async (): Promise<void> => {
+    setExporting('exporting…');
+    try {
+      const raw = await api.selectMergeProfile(q, 0);
+      const blob = await gzip(raw);
+      const a = document.createElement('a');
+      a.href = URL.createObjectURL(blob);
+      a.download = `${s.service}-${s.type.split(':')[0]}-${start}-${end}.pb.gz`;
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+      setExporting(null);
+    } catch (err) {
+      setExporting(`export failed: ${(err as Error).message}`);
+    }
+  };
+
+  return (
+    <div className="app">
+      <header>
+        <h1>
+          <span className="logo">▲</span> Emberflow
+        </h1>
+        <form
+          className="tenant"
+          onSubmit={(e) => {
+            e.preventDefault();
+            update({ tenant: tenantDraft.trim(), service: '', type: '', filters: [] });
+          }}
+        >
+          <label htmlFor="tenant">Tenant</label>
+          <input
+            id="tenant"
+            value={tenantDraft}
+            placeholder="anonymous"
+            onChange={(e) => setTenantDraft(e.target.value)}
+            onBlur={() =>
+              tenantDraft.trim() !== s.tenant &&
+              update({ tenant: tenantDraft.trim(), service: '', type: '', filters: [] })
+            }
+          />
+        </form>
+        <nav className="tabs" role="tablist">
+          {TABS.map(([v, label]) => (
+            <button
+              key={v}
+              type="button"
+              role="tab"
+              aria-selected={s.view === v}
+              onClick={() => update({ view: v })}
+            >
+              {label}
+            </button>
+          ))}
+        </nav>
+      </header>
+
+      {s.view !== 'fleet' && (
+        <section className="controls panel">
+          <div className="row">
+            <label htmlFor="service">Service</label>
+            <select
+              id="service"
+              value={s.service}
+              onChange={(e) =>
+                update({ service: e.target.value, filters: [], left: null, right: null })
+              }
+            >
+              {!services.data?.includes(s.service) && <option value="">{s.service || '—'}</option>}
+              {(services.data ?? []).map((v) => (
+                <option key={v} value={v}>
+                  {v}
+                </option>
+              ))}
+            </select>
+            <label htmlFor="profile-type">Profile type</label>
+            <select
+              id="profile-type"
+              value={s.type}
+              onChange={(e) => update({ type: e.target.value })}
+            >
+              {!types.some((t) => t.ID === s.type) && <option value="">{s.type || '—'}</option>}
+              {types.map((t) => (
+                <option key={t.ID} value={t.ID}>
+                  {t.name} {t.sampleType} ({t.sampleUnit})
+                </option>
+              ))}
+            </select>
+            <label htmlFor="range">Range</label>
+            <select
+              id="range"
+              value={s.until === 'now' ? s.from : ''}
+              onChange={(e) =>
+                update({ from: e.target.value, until: 'now', left: null, right: null })
+              }
+            >
+              {s.until !== 'now' && <option value="">Custom</option>}
+              {PRESETS.map(([v, label]) => (
+                <option key={v} value={v}>
+                  {label}
+                </option>
+              ))}
+            </select>
+            <span className="muted range" data-testid="range">
+              {dateTime(start)} – {dateTime(end)}
+            </span>
+            <button type="button" onClick={() => setNonce((n) => n + 1)}>
+              Refresh
+            </button>
+            {s.view === 'single' && (
+              <button type="button" disabled={!ready} onClick={() => void exportPprof()}>
+                Export pprof
+              </button>
+            )}
+            {exporting && <span className="muted">{exporting}</span>}
+          </div>
+          <div className="row">
+            <LabelFilters
+              api={api}
+              selector={labelSelector(s.service, [])}
+              start={start}
+              end={end}
+              filters={s.filters}
+              onChange={(filters) => update({ filters })}
+            />
+            <input
+              className="search"
+              type="search"
+              aria-label="search frames"
+              placeholder="Search frames (text or /regex/)"
+              value={s.search}
+              onChange={(e) => update({ search: e.target.value })}
+            />
+          </div>
+          <code className="selector" data-testid="selector">
+            {selector}
+          </code>
+          {(services.error ?? allTypes.error) && (
+            <p className="error">{(services.error ?? allTypes.error)?.message}</p>
+          )}
+          {services.data && services.data.length === 0 && (
+            <p className="muted">No service has profiles in this range for this tenant.</p>
+          )}
+        </section>
+      )}
+
+      <main>
+        {s.view === 'fleet' && <FleetView api={api} nonce={nonce} />}
+        {s.view === 'single' && ready && (
+          <SingleView
+            api={api}
+            q={q}
+            unit={unit}
+            search={s.search}
+            onSearch={(search) => update({ search })}
+            onRange={(a, b) =>
+              update({ from: String(a), until: String(b), left: null, right: null })
+            }
+            nonce={nonce}
+          />
+        )}
+        {s.view === 'diff' && ready && (
+          <DiffView
+            api={api}
+            q={q}
+            left={left}
+            right={right}
+            unit={unit}
+            search={s.search}
+            onSearch={(search) => update({ search })}
+            onSides={(l, r) => update({ left: l, right: r })}
+            nonce={nonce}
+          />
+        )}
+        {s.view === 'spans' && ready && (
+          <SpanView
+            api={api}
+            q={q}
+            unit={unit}
+            spans={s.spans}
+            onSpans={(spans) => update({ spans })}
+            search={s.search}
+            onSearch={(search) => update({ search })}
+            nonce={nonce}
+          />
+        )}
+      </main>
+    </div>
+  );
+}
+
+/** pprof files are conventionally gzipped (`go tool pprof` reads both). */
+async function gzip(raw: Uint8Array): Promise<Blob> {
+  const plain = new Blob([raw as BlobPart], { type: 'application/octet-stream' });
+  if (typeof CompressionStream === 'undefined') return plain;
+  const stream = plain.stream().pipeThrough(new CompressionStream('gzip'));
+  return new Response(stream).blob();
+}

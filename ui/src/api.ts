@@ -1,0 +1,229 @@
+// The UI's only data sources: Grafana Pyroscope's query API (querier.v1.QuerierService over
+// Connect, unary, JSON or binary proto) and the fleet view (GET /api/v1/fleet). Nothing here is
+// specific to Emberflow's embedded store, so the UI works against a real Pyroscope too.
+
+export interface ProfileType {
+  ID: string;
+  name: string;
+  sampleType: string;
+  sampleUnit: string;
+  periodType: string;
+  periodUnit: string;
+}
+
+export interface LabelPair {
+  name: string;
+  value: string;
+}
+
+/** querier.v1.FlameGraph as protojson (int64 as strings). */
+export interface FlamegraphJson {
+  names: string[];
+  levels: { values?: (string | number)[] }[];
+  total: string | number;
+  maxSelf: string | number;
+}
+
+/** querier.v1.FlameGraphDiff as protojson. */
+export interface FlamegraphDiffJson extends FlamegraphJson {
+  leftTicks: string | number;
+  rightTicks: string | number;
+}
+
+export interface SeriesPoint {
+  value: number;
+  timestamp: string | number;
+}
+
+export interface Series {
+  labels?: LabelPair[];
+  points?: SeriesPoint[];
+}
+
+/** A stack-selecting query: what SelectMergeStacktraces, SelectMergeProfile and Diff share. */
+export interface Selection {
+  profileTypeID: string;
+  labelSelector: string;
+  /** milliseconds since the epoch */
+  start: number;
+  end: number;
+}
+
+export interface FleetAgent {
+  service: string;
+  instance: string;
+  lastUploadAt: number | null;
+  lastUploadBytes: number | null;
+  agent: { spyName: string | null; name: string | null; version: string | null };
+  lastDecodeAt: number | null;
+  lastExportAt: number | null;
+  lastExportBytes: number | null;
+  backends: Record<string, string>;
+  lastError: { at: number; stage: string; message: string } | null;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface Api {
+  profileTypes(start: number, end: number): Promise<ProfileType[]>;
+  labelNames(matchers: string[], start: number, end: number): Promise<string[]>;
+  labelValues(name: string, matchers: string[], start: number, end: number): Promise<string[]>;
+  selectSeries(q: Selection, stepSeconds: number): Promise<Series[]>;
+  selectMergeStacktraces(q: Selection, maxNodes: number): Promise<FlamegraphJson>;
+  selectMergeSpanProfile(
+    q: Selection,
+    spanSelector: string[],
+    maxNodes: number,
+  ): Promise<FlamegraphJson>;
+  diff(left: Selection, right: Selection, maxNodes: number): Promise<FlamegraphDiffJson>;
+  /** pprof bytes (google.v1.Profile, binary proto: the pprof encoding itself) */
+  selectMergeProfile(q: Selection, maxNodes: number): Promise<Uint8Array>;
+  fleet(): Promise<{ tenant: string; agents: FleetAgent[] }>;
+}
+
+const QUERIER = 'querier.v1.QuerierService';
+
+export function createApi(tenant: string, baseUrl = ''): Api {
+  const headers = (contentType: string): Record<string, string> => {
+    const h: Record<string, string> = {
+      'content-type': contentType,
+      'connect-protocol-version': '1',
+    };
+    if (tenant.trim() !== '') h['x-scope-orgid'] = tenant.trim();
+    return h;
+  };
+
+  async function failure(r: Response): Promise<ApiError> {
+    const text = await r.text();
+    let message = text || r.statusText;
+    try {
+      const body = JSON.parse(text) as { message?: string };
+      if (body.message) message = body.message;
+    } catch {
+      // not JSON: keep the text
+    }
+    return new ApiError(r.status, `${r.status}: ${message}`);
+  }
+
+  async function call<T>(method: string, body: unknown): Promise<T> {
+    const r = await fetch(`${baseUrl}/${QUERIER}/${method}`, {
+      method: 'POST',
+      headers: headers('application/json'),
+      body: JSON.stringify(body),
+    });
+    if (!r.ok) throw await failure(r);
+    return (await r.json()) as T;
+  }
+
+  return {
+    async profileTypes(start, end) {
+      const r = await call<{ profileTypes?: ProfileType[] }>('ProfileTypes', { start, end });
+      return r.profileTypes ?? [];
+    },
+    async labelNames(matchers, start, end) {
+      const r = await call<{ names?: string[] }>('LabelNames', { matchers, start, end });
+      return r.names ?? [];
+    },
+    async labelValues(name, matchers, start, end) {
+      const r = await call<{ names?: string[] }>('LabelValues', { name, matchers, start, end });
+      return r.names ?? [];
+    },
+    async selectSeries(q, stepSeconds) {
+      const r = await call<{ series?: Series[] }>('SelectSeries', {
+        ...q,
+        step: stepSeconds,
+        groupBy: [],
+      });
+      return r.series ?? [];
+    },
+    async selectMergeStacktraces(q, maxNodes) {
+      const r = await call<{ flamegraph?: FlamegraphJson }>('SelectMergeStacktraces', {
+        ...q,
+        maxNodes,
+        format: 'PROFILE_FORMAT_FLAMEGRAPH',
+      });
+      return r.flamegraph ?? emptyFlamegraph();
+    },
+    async selectMergeSpanProfile(q, spanSelector, maxNodes) {
+      const r = await call<{ flamegraph?: FlamegraphJson }>('SelectMergeSpanProfile', {
+        ...q,
+        spanSelector,
+        maxNodes,
+        format: 'PROFILE_FORMAT_FLAMEGRAPH',
+      });
+      return r.flamegraph ?? emptyFlamegraph();
+    },
+    async diff(left, right, maxNodes) {
+      const r = await call<{ flamegraph?: FlamegraphDiffJson }>('Diff', {
+        left: { ...left, maxNodes },
+        right: { ...right, maxNodes },
+      });
+      return r.flamegraph ?? { ...emptyFlamegraph(), leftTicks: 0, rightTicks: 0 };
+    },
+    async selectMergeProfile(q, maxNodes) {
+      const r = await fetch(`${baseUrl}/${QUERIER}/SelectMergeProfile`, {
+        method: 'POST',
+        headers: headers('application/proto'),
+        body: encodeSelectMergeProfileRequest(q, maxNodes),
+      });
+      if (!r.ok) throw await failure(r);
+      return new Uint8Array(await r.arrayBuffer());
+    },
+    async fleet() {
+      const r = await fetch(`${baseUrl}/api/v1/fleet`, { headers: headers('application/json') });
+      if (!r.ok) throw await failure(r);
+      const body = (await r.json()) as { tenant?: string; agents?: FleetAgent[] };
+      return { tenant: body.tenant ?? tenant, agents: body.agents ?? [] };
+    },
+  };
+}
+
+function emptyFlamegraph(): FlamegraphJson {
+  return { names: [], levels: [], total: 0, maxSelf: 0 };
+}
+
+/**
+ * querier.v1.SelectMergeProfileRequest in binary proto (the answer comes back in the request's
+ * encoding, and only the binary answer is a pprof file): profile_typeID = 1, label_selector = 2,
+ * start = 3, end = 4, max_nodes = 5.
+ */
+export function encodeSelectMergeProfileRequest(
+  q: Selection,
+  maxNodes: number,
+): Uint8Array<ArrayBuffer> {
+  const out: number[] = [];
+  const varint = (v: number): void => {
+    let n = BigInt(Math.trunc(v));
+    if (n < 0n) n += 1n << 64n;
+    do {
+      let b = Number(n & 0x7fn);
+      n >>= 7n;
+      if (n > 0n) b |= 0x80;
+      out.push(b);
+    } while (n > 0n);
+  };
+  const str = (field: number, s: string): void => {
+    const bytes = new TextEncoder().encode(s);
+    varint((field << 3) | 2);
+    varint(bytes.length);
+    for (const b of bytes) out.push(b);
+  };
+  const int = (field: number, v: number): void => {
+    if (v === 0) return;
+    varint(field << 3);
+    varint(v);
+  };
+  str(1, q.profileTypeID);
+  str(2, q.labelSelector);
+  int(3, q.start);
+  int(4, q.end);
+  int(5, maxNodes);
+  return new Uint8Array(out);
+}
