@@ -3,10 +3,16 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { decodePprof } from '../../model/pprof/index.js';
-import type { Profile } from '../../model/index.js';
 import type { NormalizedSeries, SeriesLabel } from '../../queue/index.js';
 import { RetryableError } from '../../model/index.js';
 import type { Backend } from '../backend.port.js';
+import {
+  compactProfile,
+  decodeCompact,
+  encodeCompact,
+  valueColumn,
+  type CompactProfile,
+} from './compact-profile.js';
 import { matches, parseSelector, type Matcher } from './label-selector.js';
 
 // The embedded profile store: every normalised series on local disk in SQLite (better-sqlite3,
@@ -65,6 +71,7 @@ interface Row {
   start_ms: number;
   end_ms: number;
   pprof: Buffer;
+  stacks: Buffer | null;
 }
 
 export class EmbeddedStore implements Backend {
@@ -95,9 +102,15 @@ export class EmbeddedStore implements Backend {
       CREATE INDEX IF NOT EXISTS series_by_time ON series (tenant, end_ms);
       CREATE INDEX IF NOT EXISTS series_by_age ON series (stored_ms);
     `);
+    // stores created before the compact form existed get the column; their rows stay readable
+    // (queries decode their pprof instead)
+    const cols = this.db.prepare('PRAGMA table_info(series)').all() as { name: string }[];
+    if (!cols.some((c) => c.name === 'stacks')) {
+      this.db.exec('ALTER TABLE series ADD COLUMN stacks BLOB');
+    }
     this.insert = this.db.prepare(
-      `INSERT OR IGNORE INTO series (tenant, series_id, service_name, labels, profile_types, start_ms, end_ms, stored_ms, size, pprof)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR IGNORE INTO series (tenant, series_id, service_name, labels, profile_types, start_ms, end_ms, stored_ms, size, pprof, stacks)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
   }
 
@@ -106,6 +119,12 @@ export class EmbeddedStore implements Backend {
     const now = Date.now();
     const rows = series.map((s) => {
       const blob = gzipSync(s.pprof, { level: 1 });
+      let stacks: Buffer | null = null;
+      try {
+        stacks = encodeCompact(compactProfile(decodePprof(s.pprof)));
+      } catch {
+        // the decoder validated this pprof; should it still not decode, queries skip it
+      }
       return [
         s.tenant,
         s.seriesId,
@@ -115,8 +134,9 @@ export class EmbeddedStore implements Backend {
         s.startMs,
         s.endMs,
         now,
-        blob.length,
+        blob.length + (stacks?.length ?? 0),
         blob,
+        stacks,
       ] as const;
     });
     try {
@@ -170,13 +190,13 @@ export class EmbeddedStore implements Backend {
     matchers: readonly Matcher[],
     startMs: number,
     endMs: number,
-  ): (StoredSeries & { pprof: Buffer })[] {
+  ): (StoredSeries & { pprof: Buffer; stacks: Buffer | null })[] {
     const rows = this.db
       .prepare(
-        'SELECT series_id, labels, profile_types, start_ms, end_ms, pprof FROM series WHERE tenant = ? AND end_ms >= ? AND start_ms <= ? ORDER BY start_ms',
+        'SELECT series_id, labels, profile_types, start_ms, end_ms, pprof, stacks FROM series WHERE tenant = ? AND end_ms >= ? AND start_ms <= ? ORDER BY start_ms',
       )
       .all(tenant, startMs, endMs) as Row[];
-    const out: (StoredSeries & { pprof: Buffer })[] = [];
+    const out: (StoredSeries & { pprof: Buffer; stacks: Buffer | null })[] = [];
     for (const r of rows) {
       const labels = JSON.parse(r.labels) as SeriesLabel[];
       const profileTypeIds = JSON.parse(r.profile_types) as string[];
@@ -199,28 +219,36 @@ export class EmbeddedStore implements Backend {
         startMs: r.start_ms,
         endMs: r.end_ms,
         pprof: r.pprof,
+        stacks: r.stacks,
       });
     }
     return out;
   }
 
   /**
-   * The profiles of one profile type matching a query, each with the index of the sample type
-   * the profile type names.
+   * The profiles of one profile type matching a query, in their compact form (compact-profile.ts),
+   * each with the value column the profile type names.
    */
-  selectProfiles(q: SelectQuery): { series: StoredSeries; profile: Profile; valueIndex: number }[] {
+  selectProfiles(
+    q: SelectQuery,
+  ): { series: StoredSeries; profile: CompactProfile; column: number }[] {
     const pt = parseProfileTypeId(q.profileTypeId);
     const matchers = parseSelector(q.labelSelector);
-    const out: { series: StoredSeries; profile: Profile; valueIndex: number }[] = [];
+    const out: { series: StoredSeries; profile: CompactProfile; column: number }[] = [];
     for (const s of this.select(q.tenant, matchers, q.startMs, q.endMs)) {
       if (!s.profileTypeIds.includes(q.profileTypeId)) continue;
-      const profile = decodePprof(gunzipSync(s.pprof));
-      const st = profile.stringTable;
-      const valueIndex = profile.sampleType.findIndex(
-        (vt) => st[vt.type] === pt.sampleType && st[vt.unit] === pt.sampleUnit,
-      );
-      if (valueIndex < 0) continue;
-      out.push({ series: s, profile, valueIndex });
+      let profile: CompactProfile;
+      try {
+        profile = s.stacks
+          ? decodeCompact(s.stacks)
+          : compactProfile(decodePprof(gunzipSync(s.pprof)));
+      } catch {
+        continue; // unreadable row: leave it out rather than fail the query
+      }
+      const column = valueColumn(profile, pt.sampleType, pt.sampleUnit);
+      if (column < 0) continue;
+      const { pprof: _p, stacks: _s, ...series } = s;
+      out.push({ series, profile, column });
     }
     return out;
   }
@@ -232,7 +260,9 @@ export class EmbeddedStore implements Backend {
     endMs: number,
     matchers: readonly Matcher[] = [],
   ): StoredSeries[] {
-    return this.select(tenant, matchers, startMs, endMs).map(({ pprof: _pprof, ...rest }) => rest);
+    return this.select(tenant, matchers, startMs, endMs).map(
+      ({ pprof: _pprof, stacks: _stacks, ...rest }) => rest,
+    );
   }
 
   /** Oldest and newest profile time of a tenant (GetProfileStats); null when it has none. */

@@ -4,14 +4,8 @@ import type { EmbeddedStore, SelectQuery } from './embedded-store.js';
 import { parseProfileTypeId } from './embedded-store.js';
 import { toFlamegraphDiff, type FlamegraphDiff } from './flamegraph-diff.js';
 import { matches, type Matcher } from './label-selector.js';
-import {
-  addProfile,
-  newTree,
-  toFlamegraph,
-  toNumber,
-  type Flamegraph,
-  type TreeNode,
-} from './stack-tree.js';
+import { addCompact, columnTotal } from './compact-profile.js';
+import { newTree, toFlamegraph, type Flamegraph, type TreeNode } from './stack-tree.js';
 
 // The queries of Pyroscope's querier.v1.QuerierService over the embedded store, as plain
 // functions of (store, tenant-scoped query). The tenant is always part of the query: nothing
@@ -37,12 +31,12 @@ function merge(
     spans && spans.length > 0
       ? (() => {
           const set = new Set(spans);
-          return (labels: ReadonlyMap<string, string>) => set.has(labels.get('span_id') ?? '');
+          return (span: string) => set.has(span);
         })()
       : undefined;
-  for (const { profile, valueIndex } of store.selectProfiles(q)) {
-    addProfile(tree, profile, valueIndex, keep);
-    period = Math.max(period, toNumber(profile.period));
+  for (const { profile, column } of store.selectProfiles(q)) {
+    addCompact(tree, profile, column, keep);
+    period = Math.max(period, profile.period);
   }
   return { tree, period };
 }
@@ -141,19 +135,15 @@ export function selectSeries(
     string,
     { labels: SeriesLabel[]; buckets: Map<number, { sum: number; n: number }>; total: number }
   >();
-  for (const { series, profile, valueIndex } of store.selectProfiles(q)) {
-    let v = 0;
-    for (const s of profile.sample) v += toNumber(s.value[valueIndex] ?? 0);
+  for (const { series, profile, column } of store.selectProfiles(q)) {
+    const v = columnTotal(profile, column);
     const labels = o.groupBy
       .map((name) => ({ name, value: series.labels.find((l) => l.name === name)?.value ?? '' }))
       .filter((l) => l.value !== '');
     const key = JSON.stringify(labels);
     let g = groups.get(key);
     if (!g) groups.set(key, (g = { labels, buckets: new Map(), total: 0 }));
-    const t =
-      toNumber(profile.timeNanos) > 0
-        ? Math.floor(toNumber(profile.timeNanos) / 1e6)
-        : series.startMs;
+    const t = profile.timeMs > 0 ? profile.timeMs : series.startMs;
     const at = q.startMs + Math.floor((Math.max(t, q.startMs) - q.startMs) / stepMs) * stepMs;
     const b = g.buckets.get(at) ?? { sum: 0, n: 0 };
     b.sum += v;

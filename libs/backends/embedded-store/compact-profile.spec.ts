@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import { ProfileBuilder, decodePprof } from '../../model/index.js';
+import { fixturePath } from '../../../test/support/paths.js';
+import {
+  addCompact,
+  columnTotal,
+  compactProfile,
+  decodeCompact,
+  encodeCompact,
+  valueColumn,
+} from './compact-profile.js';
+import { addProfile, newTree, toFlamegraph } from './stack-tree.js';
+
+function fixture(name: string) {
+  const raw = readFileSync(fixturePath('pyroscope', 'pprof', name));
+  return decodePprof(raw[0] === 0x1f && raw[1] === 0x8b ? gunzipSync(raw) : raw);
+}
+
+describe('compact profile (the stored query form)', () => {
+  for (const name of ['profile_java', 'cpu.pb.gz', 'heap.pb.gz', 'cpu-js.pb.gz']) {
+    it(`merges ${name} exactly as decoding the pprof does, for every sample type`, () => {
+      const p = fixture(name);
+      const c = decodeCompact(encodeCompact(compactProfile(p)));
+      for (let t = 0; t < p.sampleType.length; t++) {
+        const a = newTree();
+        addProfile(a, p, t);
+        const b = newTree();
+        const st = p.stringTable;
+        addCompact(b, c, valueColumn(c, st[p.sampleType[t].type], st[p.sampleType[t].unit]));
+        assert.deepEqual(toFlamegraph(b), toFlamegraph(a));
+        assert.equal(columnTotal(c, t), a.total);
+      }
+    });
+  }
+
+  it('keeps span ids per stack and filters by them', () => {
+    const p = new ProfileBuilder()
+      .sampleType('cpu', 'nanoseconds')
+      .stack(['a', 'b'], [5], [['span_id', 's1']])
+      .stack(['a', 'b'], [7], [['span_id', 's2']])
+      .stack(['a', 'b'], [1], [['span_id', 's1']])
+      .stack(['a', 'c'], [3])
+      .build();
+    const c = compactProfile(p);
+    assert.equal(c.spans.length, 3, 'identical stacks of one span are merged');
+    const t = newTree();
+    addCompact(t, c, 0, (s) => s === 's1');
+    assert.equal(t.total, 6);
+    assert.equal(columnTotal(c, 0), 16);
+  });
+});
