@@ -23,9 +23,10 @@ import type { BenchResult } from './bench-result.js';
 import { formatBenchTable } from './bench-result.js';
 
 const WARMUP = 5;
-// 7 rounds of 3 timed runs per side: a median of 21 runs each.
-const ROUNDS = 7;
-const PER_BLOCK = 3;
+/** timed batches per side; the result is their median */
+const ITERATIONS = 15;
+/** CPU time a batch aims at */
+const BATCH_MS = 150;
 
 interface Input {
   name: string;
@@ -82,31 +83,43 @@ async function sideBySide(
   ours: () => unknown,
   reference: () => unknown,
 ): Promise<BenchResult> {
-  for (let i = 0; i < WARMUP; i++) {
-    ours();
-    reference();
-  }
+  const perBatchOurs = calibrate(ours);
+  const perBatchRef = calibrate(reference);
   const tOurs: number[] = [];
   const tRef: number[] = [];
-  // Blocks of runs per side; each block starts with an untimed run that absorbs the collection
-  // of the other side's garbage, so each side pays for its own.
-  const block = (fn: () => unknown, into: number[]): void => {
-    fn();
-    for (let i = 0; i < PER_BLOCK; i++) {
-      const t0 = cpuMs();
-      fn();
-      into.push(cpuMs() - t0);
-    }
-  };
-  for (let round = 0; round < ROUNDS; round++) {
-    block(ours, tOurs);
-    block(reference, tRef);
+  for (let i = 0; i < ITERATIONS; i++) {
+    tOurs.push(batch(ours, perBatchOurs));
+    tRef.push(batch(reference, perBatchRef));
     await new Promise((resolve) => setImmediate(resolve));
   }
   const mbps = (ms: number): number => bytes / 1e6 / (ms / 1e3);
   const o = mbps(median(tOurs));
   const r = mbps(median(tRef));
   return { name, ours: o, reference: r, unit: 'MB/s', ratio: o / r };
+}
+
+/** Warms `fn` up and returns how many runs make a batch of about BATCH_MS. */
+function calibrate(fn: () => unknown): number {
+  const t: number[] = [];
+  for (let i = 0; i < WARMUP; i++) {
+    const t0 = cpuMs();
+    fn();
+    t.push(cpuMs() - t0);
+  }
+  return Math.min(50, Math.max(1, Math.ceil(BATCH_MS / Math.max(0.01, median(t)))));
+}
+
+/**
+ * CPU milliseconds per run over `runs` runs. The batch amortises collections over several runs
+ * (a decode that allocates 20 MB pays a scavenge every second run or so: single-run times are
+ * bimodal and their median flips between modes); an untimed run first absorbs the collection
+ * of the other side's garbage.
+ */
+function batch(fn: () => unknown, runs: number): number {
+  fn();
+  const t0 = cpuMs();
+  for (let i = 0; i < runs; i++) fn();
+  return (cpuMs() - t0) / runs;
 }
 
 /** Runs every pprof codec comparison; prints nothing. */

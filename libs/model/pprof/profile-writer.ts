@@ -150,14 +150,31 @@ function writeBoolField(w: ByteWriter, tag: number, v: boolean): void {
   w.u32(1);
 }
 
-/** A cheap lower-end guess of the encoded size, to avoid most buffer growth. */
+/**
+ * A close guess of the encoded size, so the output is allocated once: exact for the packed ids
+ * and values that make most of a profile, per-field bounds for the rest (strings count one
+ * byte per UTF-16 unit: exact for ASCII, grown once otherwise).
+ */
 function estimateSize(p: Profile): number {
-  let n = 256;
+  let n = 64;
   const strings = p.stringTable;
   for (let i = 0; i < strings.length; i++) n += strings[i].length + 2;
-  for (let i = 0; i < p.sample.length; i++) {
-    const s = p.sample[i];
-    n += 8 + 3 * s.locationId.length + 4 * s.value.length + 10 * s.label.length;
+  const samples = p.sample;
+  for (let i = 0; i < samples.length; i++) {
+    const s = samples[i];
+    n += 9 + 13 * s.label.length;
+    const ids = s.locationId;
+    for (let j = 0; j < ids.length; j++) n += varintSize(ids[j]);
+    const values = s.value;
+    for (let j = 0; j < values.length; j++) n += varintSize(values[j]);
   }
-  return n + 16 * p.location.length + 12 * p.function.length + 40 * p.mapping.length;
+  const locations = p.location;
+  for (let i = 0; i < locations.length; i++) n += 16 + 12 * locations[i].line.length;
+  return n + 14 * p.function.length + 40 * p.mapping.length + 8 * p.sampleType.length;
+}
+
+/** Bytes of the varint of v; bigints and negatives count the 64-bit maximum. */
+function varintSize(v: Int64): number {
+  if (typeof v !== 'number' || v < 0) return 10;
+  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 6;
 }
