@@ -113,6 +113,8 @@ export class ConstantPools {
   private readonly frMethod: number;
   private readonly frLine: number;
   private readonly frShape: Uint8Array | null;
+  /** flat frames made of varints only (the JDK's and async-profiler's layout) */
+  private readonly frAllVarint: boolean;
   private readonly mType: number;
   private readonly mName: number;
   private readonly cName: number;
@@ -139,6 +141,7 @@ export class ConstantPools {
     this.frMethod = layout.frMethod;
     this.frLine = layout.frLine;
     this.frShape = layout.frShape;
+    this.frAllVarint = layout.frShape !== null && layout.frShape.every((k) => k === 1);
     this.mType = layout.mType;
     this.mName = layout.mName;
     this.cName = layout.cName;
@@ -298,23 +301,44 @@ export class ConstantPools {
         const end = r.end;
         let pos = r.pos;
         const w = shape.length;
-        for (let i = 0; i < n; i++) {
-          for (let k = 0; k < w; k++) {
-            if (shape[k] === 0) {
-              pos++;
-              continue;
+        if (this.frAllVarint) {
+          // Count varint terminators: n*w varints end at n*w bytes below 0x80, except a 9-byte
+          // varint whose last byte carries 8 bits, which the run counter handles exactly.
+          let need = n * w;
+          let run = 0;
+          while (need > 0 && pos < end) {
+            const cont = buf[pos++] >>> 7; // 1 while the varint continues
+            need -= cont ^ 1;
+            run = (run + 1) & -cont;
+            if (run === 8) {
+              pos++; // the 9th byte, all 8 bits of it
+              need--;
+              run = 0;
             }
-            // inline varint skip: at most 9 bytes, the 9th carries 8 bits
-            let j = 0;
-            while (j < 8 && pos < end && buf[pos] >= 0x80) {
-              pos++;
-              j++;
-            }
-            pos++;
           }
-          if (pos > end) {
+          if (need > 0 || pos > end) {
             r.pos = end;
             r.skip(1); // throws truncated
+          }
+        } else {
+          for (let i = 0; i < n; i++) {
+            for (let k = 0; k < w; k++) {
+              if (shape[k] === 0) {
+                pos++;
+                continue;
+              }
+              // inline varint skip: at most 9 bytes, the 9th carries 8 bits
+              let j = 0;
+              while (j < 8 && pos < end && buf[pos] >= 0x80) {
+                pos++;
+                j++;
+              }
+              pos++;
+            }
+            if (pos > end) {
+              r.pos = end;
+              r.skip(1); // throws truncated
+            }
           }
         }
         r.pos = pos;
@@ -331,6 +355,70 @@ export class ConstantPools {
    * and returns their count. Frames keep JFR order; nothing is allocated per frame.
    */
   readFrames(slot: number): number {
+    const count = this.frAllVarint ? this.readFramesFast(slot) : -1;
+    return count >= 0 ? count : this.readFramesSlow(slot);
+  }
+
+  /**
+   * Flat all-varint frames decoded inline; -1 (caller takes the general path) on anything unusual:
+   * a varint of 8+ bytes, the buffer end near, a stack deeper than the limit.
+   */
+  private readFramesFast(slot: number): number {
+    const buf = this.buf;
+    const end = this.chunkEnd;
+    const limit = Math.min(end, buf.length - 9);
+    let pos = this.stackTraces.offsets[slot];
+    const fields = this.stackCls.fields;
+    const nf = fields.length;
+    const fw = (this.frShape as Uint8Array).length;
+    const fm = this.frMethod;
+    const fl = this.frLine;
+    let truncated = false;
+    let count = 0;
+    for (let f = 0; f < nf; f++) {
+      if (f === this.stTruncated) {
+        if (pos >= end) return -1;
+        truncated = buf[pos++] !== 0;
+      } else if (f === this.stFrames) {
+        if (pos > limit) return -1;
+        const n = fastVarint(buf, pos);
+        pos = vpos;
+        if (n < 0 || n > this.limits.maxStackDepth || n > end - pos) return -1;
+        if (n > this.frameMethod.length) this.growFrames(n);
+        const methods = this.frameMethod;
+        const lines = this.frameLine;
+        for (let i = 0; i < n; i++) {
+          let method = 0;
+          let line = 0;
+          for (let k = 0; k < fw; k++) {
+            if (pos > limit) return -1;
+            const v = fastVarint(buf, pos);
+            if (v < 0) return -1;
+            pos = vpos;
+            if (k === fm) method = v;
+            else if (k === fl) line = v >>> 0;
+          }
+          methods[i] = method;
+          lines[i] = line;
+        }
+        count = n;
+      } else {
+        return -1;
+      }
+    }
+    if (pos > end) return -1;
+    this.frameTruncated = truncated;
+    return count;
+  }
+
+  private growFrames(n: number): void {
+    let cap = this.frameMethod.length;
+    while (cap < n) cap *= 2;
+    this.frameMethod = new Float64Array(cap);
+    this.frameLine = new Float64Array(cap);
+  }
+
+  private readFramesSlow(slot: number): number {
     const r = this.r;
     r.at(this.stackTraces.offsets[slot], this.chunkEnd);
     this.frameTruncated = false;
@@ -399,6 +487,11 @@ export class ConstantPools {
   classNameSymbol(classId: number | bigint): number | bigint | undefined {
     const slot = this.classes.index.getAny(classId);
     if (slot < 0) return undefined;
+    return this.classNameSymbolAt(slot);
+  }
+
+  /** Symbol id of the name of the class in pool slot `slot` (0 when unbound). */
+  classNameSymbolAt(slot: number): number | bigint {
     const r = this.r;
     r.at(this.classes.offsets[slot], this.chunkEnd);
     const fields = this.classCls.fields;
@@ -566,6 +659,51 @@ export const anchorPools = new ConstantPools(
   },
 );
 anchorMaps(new PoolTable(), anchorPools);
+
+/** out-parameter of `fastVarint`: the position after the varint */
+let vpos = 0;
+
+/**
+ * Decodes the varint at `pos` when it takes at most 7 bytes (49 bits, always a safe integer),
+ * setting `vpos`; -1 otherwise. The caller guarantees 9 readable bytes and checks its own end.
+ */
+function fastVarint(buf: Uint8Array, pos: number): number {
+  let b = buf[pos++];
+  if (b < 0x80) {
+    vpos = pos;
+    return b;
+  }
+  let v = b & 0x7f;
+  b = buf[pos++];
+  v |= (b & 0x7f) << 7;
+  if (b < 0x80) {
+    vpos = pos;
+    return v;
+  }
+  b = buf[pos++];
+  v |= (b & 0x7f) << 14;
+  if (b < 0x80) {
+    vpos = pos;
+    return v;
+  }
+  b = buf[pos++];
+  v |= (b & 0x7f) << 21;
+  if (b < 0x80) {
+    vpos = pos;
+    return v;
+  }
+  let mul = 268435456; // 2^28
+  for (let k = 0; k < 3; k++) {
+    b = buf[pos++];
+    v += (b & 0x7f) * mul;
+    if (b < 0x80) {
+      vpos = pos;
+      return v;
+    }
+    mul *= 128;
+  }
+  return -1;
+}
 
 function overLimitThrow(message: string, pos: number): never {
   throw overLimit(message, pos);

@@ -21,12 +21,18 @@ export class NameCache {
 
   constructor(private readonly buf: Uint8Array) {}
 
-  /** function index for these byte ranges, or -1; remembers the hash for `add` */
-  find(cs: number, ce: number, ns: number, ne: number, encs: number): number {
+  /** FNV-1a of a class name's bytes: computed once per class and chunk, passed to `find`. */
+  classHash(cs: number, ce: number): number {
     const buf = this.buf;
-    let h = 0x811c9dc5 ^ encs;
+    let h = 0x811c9dc5;
     for (let i = cs; i < ce; i++) h = Math.imul(h ^ buf[i], 0x01000193);
-    h = Math.imul(h ^ 0x2e, 0x01000193);
+    return h;
+  }
+
+  /** function index for these byte ranges, or -1; remembers the hash for `add` */
+  find(classHash: number, cs: number, ce: number, ns: number, ne: number, encs: number): number {
+    const buf = this.buf;
+    let h = Math.imul(classHash ^ encs, 0x01000193);
     for (let i = ns; i < ne; i++) h = Math.imul(h ^ buf[i], 0x01000193);
     this.lastHash = h;
     const mask = this.mask;

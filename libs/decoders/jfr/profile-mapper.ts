@@ -160,6 +160,18 @@ const EVENTS: ReadonlyArray<readonly [string, number, readonly FieldSpec[]]> = [
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
+const ST_UNKNOWN = 0;
+const ST_SLEEPING = 1;
+const ST_RUNNABLE = 2;
+const ST_OTHER = 3;
+
+function stateCode(name: string | undefined): number {
+  if (name === undefined) return ST_UNKNOWN;
+  if (name === 'STATE_SLEEPING') return ST_SLEEPING;
+  if (name === 'STATE_RUNNABLE') return ST_RUNNABLE;
+  return ST_OTHER;
+}
+
 /** Samples of one family, in flat typed arrays (no per-sample objects until `build`). */
 class FamilyBuilder {
   n = 0;
@@ -303,6 +315,15 @@ class ProfileMapper {
   private methodFunc = new Int32Array(0);
   private methodLastLine = new Float64Array(0);
   private methodLastLoc = new Int32Array(0);
+  /** thread-state pool id → ST_* for ids below 256 */
+  private stateCodes = new Int8Array(0);
+  /** per class slot: 0 = not looked at, 1 = raw name cached, 2 = name not inline */
+  private classState = new Int8Array(0);
+  private classSym: Array<number | bigint> = [];
+  private classStart = new Int32Array(0);
+  private classEnd = new Int32Array(0);
+  private classEnc = new Int32Array(0);
+  private classHash = new Int32Array(0);
 
   constructor(
     private readonly input: JfrInput,
@@ -351,6 +372,19 @@ class ProfileMapper {
     this.methodFunc = new Int32Array(nm);
     this.methodLastLine = new Float64Array(nm).fill(-1);
     this.methodLastLoc = new Int32Array(nm);
+    const nc = pools.classes.count;
+    this.classState = new Int8Array(nc);
+    this.classSym = new Array<number | bigint>(nc).fill(0);
+    this.classStart = new Int32Array(nc);
+    this.classEnd = new Int32Array(nc);
+    this.classEnc = new Int32Array(nc);
+    this.classHash = new Int32Array(nc);
+
+    this.stateCodes = new Int8Array(256);
+    for (const [id, name] of pools.threadStates) {
+      if (typeof id === 'number' && id < this.stateCodes.length)
+        this.stateCodes[id] = stateCode(name);
+    }
 
     const plans: Array<EventPlan | undefined> = new Array(H_SETTING + 1);
     let maxId = 0;
@@ -383,7 +417,7 @@ class ProfileMapper {
     switch (h) {
       case H_EXEC: {
         const st = this.threadState(plan);
-        if (st !== undefined && st !== 'STATE_SLEEPING') this.addScaled(F_CPU, plan, true);
+        if (st !== ST_UNKNOWN && st !== ST_SLEEPING) this.addScaled(F_CPU, plan, true);
         if (this.event === 'wall') this.addScaled(F_WALL, plan, true);
         return;
       }
@@ -391,7 +425,7 @@ class ProfileMapper {
         const samples = v[S_VALUE];
         this.count = samples >= 0 ? samples >>> 0 : Number(BigInt.asUintN(32, plan.bigs[S_VALUE]));
         const st = this.threadState(plan);
-        if (st === 'STATE_RUNNABLE' && this.event === 'wall') this.addScaled(F_CPU, plan, true);
+        if (st === ST_RUNNABLE && this.event === 'wall') this.addScaled(F_CPU, plan, true);
         this.addScaled(F_WALL, plan, true);
         return;
       }
@@ -415,9 +449,11 @@ class ProfileMapper {
     }
   }
 
-  private threadState(plan: EventPlan): string | undefined {
+  /** The event's thread state as ST_* (per-chunk table for small ids, the pool's Map otherwise). */
+  private threadState(plan: EventPlan): number {
     const id = plan.vals[S_STATE];
-    return this.pools.threadState(id >= 0 ? id : plan.bigs[S_STATE]);
+    if (id >= 0 && id < this.stateCodes.length) return this.stateCodes[id];
+    return stateCode(this.pools.threadState(id >= 0 ? id : plan.bigs[S_STATE]));
   }
 
   /** CPU/wall: the shared count × period. */
@@ -552,6 +588,10 @@ class ProfileMapper {
     const methods = pools.methods.index;
     const fm = pools.frameMethod;
     const fl = pools.frameLine;
+    const methodFunc = this.methodFunc;
+    const lastLine = this.methodLastLine;
+    const lastLoc = this.methodLastLoc;
+    const out = this.stackLocs;
     for (let i = 0; i < n; i++) {
       const mid = fm[i];
       const mslot = mid >= 0 ? methods.get(mid) : methods.getAny(pools.frameMethodBig[i]);
@@ -559,10 +599,10 @@ class ProfileMapper {
         this.stats.methodNotFound++;
         continue;
       }
-      let f = this.methodFunc[mslot];
+      let f = methodFunc[mslot];
       if (f === 0) {
         f = this.resolveMethod(mslot);
-        this.methodFunc[mslot] = f;
+        methodFunc[mslot] = f;
       }
       if (f < 0) {
         this.stats.classNotFound++;
@@ -570,14 +610,14 @@ class ProfileMapper {
       }
       const line = fl[i];
       let loc: number;
-      if (this.methodLastLine[mslot] === line) {
-        loc = this.methodLastLoc[mslot];
+      if (lastLine[mslot] === line) {
+        loc = lastLoc[mslot];
       } else {
         loc = this.location(f - 1, line);
-        this.methodLastLine[mslot] = line;
-        this.methodLastLoc[mslot] = loc;
+        lastLine[mslot] = line;
+        lastLoc[mslot] = loc;
       }
-      this.stackLocs[w++] = loc;
+      out[w++] = loc;
     }
     this.nStackLocs = w;
     const s = this.nStacks;
@@ -601,22 +641,38 @@ class ProfileMapper {
     const pools = this.pools;
     pools.readMethod(mslot);
     const nameSym = pools.methodName;
-    const classSym = pools.classNameSymbol(pools.methodClass);
-    if (classSym === undefined) return -1;
+    const cslot = pools.classes.index.getAny(pools.methodClass);
+    if (cslot < 0) return -1;
+    // Per class and chunk: its name symbol and, when stored inline, the raw bytes and their hash.
+    let cstate = this.classState[cslot];
+    if (cstate === 0) {
+      const sym = pools.classNameSymbolAt(cslot);
+      this.classSym[cslot] = sym;
+      const enc = pools.symbolRaw(sym);
+      if (enc >= 0) {
+        cstate = 1;
+        this.classStart[cslot] = pools.rawStart;
+        this.classEnd[cslot] = pools.rawEnd;
+        this.classEnc[cslot] = enc;
+        this.classHash[cslot] = this.names.classHash(pools.rawStart, pools.rawEnd);
+      } else {
+        cstate = 2;
+      }
+      this.classState[cslot] = cstate;
+    }
     // Fast path: the same raw names were seen in an earlier chunk (or under another id).
-    const cenc = pools.symbolRaw(classSym);
-    const cs = pools.rawStart;
-    const ce = pools.rawEnd;
     const nenc = pools.symbolRaw(nameSym);
     const ns = pools.rawStart;
     const ne = pools.rawEnd;
-    const cacheable = cenc >= 0 && nenc >= 0;
-    const encs = (cenc << 8) | nenc;
+    const cacheable = cstate === 1 && nenc >= 0;
+    const cs = this.classStart[cslot];
+    const ce = this.classEnd[cslot];
+    const encs = (this.classEnc[cslot] << 8) | nenc;
     if (cacheable) {
-      const f = this.names.find(cs, ce, ns, ne, encs);
+      const f = this.names.find(this.classHash[cslot], cs, ce, ns, ne, encs);
       if (f >= 0) return f + 1;
     }
-    const name = `${pools.symbol(classSym)}.${pools.symbol(nameSym)}`;
+    const name = `${pools.symbol(this.classSym[cslot])}.${pools.symbol(nameSym)}`;
     let f = this.funcByName.get(name);
     if (f === undefined) {
       f = this.funcNames.length;
