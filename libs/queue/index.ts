@@ -13,3 +13,4 @@ export * from './contracts/dead-letter.js';
 export * from './memory/memory-broker.js';
 export * from './kafka/kafka-broker.js';
 export * from './queue.transport.js';
+export * from './kafka/dlq-replay.js';

@@ -15,8 +15,8 @@ import {
   HealthModule,
   IngestModule,
   QueryModule,
-  WebUiModule,
   PyroscopeErrorFilter,
+  WebUiModule,
 } from '../pipeline/index.js';
 import {
   KafkaBroker,
@@ -80,6 +80,7 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Running
     broker = new KafkaBroker({
       brokers: config.kafka.brokers,
       clientId: `${config.kafka.clientId}-${config.targets.join('-')}`,
+      namespace: config.kafka.namespace,
       requestTimeoutMs: config.kafka.requestTimeoutMs,
       maxBytesPerPartition: Math.max(config.ingest.maxBodyBytes + 1024 * 1024, 8 * 1024 * 1024),
       sessionTimeoutMs: 30_000,

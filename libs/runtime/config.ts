@@ -52,6 +52,11 @@ const envSchema = z.object({
   EMBER_TARGETS: z.string().default('all'),
   EMBER_KAFKA_BROKERS: z.string().trim().optional(),
   EMBER_KAFKA_CLIENT_ID: z.string().trim().min(1).default('emberflow'),
+  EMBER_KAFKA_NAMESPACE: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9._-]*$/, 'may hold only letters, digits, ".", "_" and "-"')
+    .default(''),
   EMBER_KAFKA_RAW_PARTITIONS: intFromEnv(1, 1024).default(6),
   EMBER_KAFKA_NORMALIZED_PARTITIONS: intFromEnv(1, 1024).default(6),
   EMBER_KAFKA_REQUEST_TIMEOUT: durationFromEnv.default(30_000),
@@ -294,6 +299,8 @@ export interface EmberConfig {
   kafka: {
     brokers: string[];
     clientId: string;
+    /** prefix of every topic and consumer group (shared clusters, test isolation) */
+    namespace: string;
     rawPartitions: number;
     normalizedPartitions: number;
     requestTimeoutMs: number;
@@ -391,6 +398,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         ? {
             brokers,
             clientId: e.EMBER_KAFKA_CLIENT_ID,
+            namespace: e.EMBER_KAFKA_NAMESPACE,
             rawPartitions: e.EMBER_KAFKA_RAW_PARTITIONS,
             normalizedPartitions: e.EMBER_KAFKA_NORMALIZED_PARTITIONS,
             requestTimeoutMs: e.EMBER_KAFKA_REQUEST_TIMEOUT,

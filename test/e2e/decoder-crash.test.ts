@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { startEmberflow, tempDataDir, type EmberProcess } from '../support/emberflow-process.js';
+import { startEmberflow, type EmberProcess } from '../support/emberflow-process.js';
 import { selectMergeStacktraces, selfByName, waitFor } from '../support/query-client.js';
-import { testServices } from '../support/services.js';
+import { suiteEnv } from '../support/services.js';
 
 // The delivery guarantee under a crash: the decoder is SIGKILLed while uploads stream in, then
 // restarted. Every upload answered 200 must be readable afterwards, none twice. Each upload has
@@ -14,16 +14,11 @@ const UPLOADS = 60;
 const KILL_AT = 20;
 
 describe('a decoder killed mid-stream loses nothing and duplicates nothing (real Kafka and Redis)', () => {
-  const svc = testServices();
   let env: Record<string, string>;
   const procs: EmberProcess[] = [];
 
   before(async () => {
-    env = {
-      EMBER_KAFKA_BROKERS: svc.kafkaBrokers,
-      EMBER_REDIS_URL: svc.redisUrl,
-      EMBER_DATA_DIR: tempDataDir(),
-    };
+    env = suiteEnv();
     procs.push(await startEmberflow({ targets: 'exporter', env }));
     procs.push(await startEmberflow({ targets: 'ingest', env }));
   });

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { startEmberflow, tempDataDir, type EmberProcess } from '../support/emberflow-process.js';
+import { startEmberflow, type EmberProcess } from '../support/emberflow-process.js';
 import { selectMergeStacktraces, waitFor } from '../support/query-client.js';
-import { controlKafka, testServices } from '../support/services.js';
+import { controlKafka, suiteEnv } from '../support/services.js';
 
 // Kafka going away: ingest must answer 503 with a JSON body (agents retry 5xx), never 200 for
 // an upload it could not queue; when the broker is back, uploads flow again and what was
@@ -12,18 +12,12 @@ import { controlKafka, testServices } from '../support/services.js';
 const CPU = 'process_cpu:cpu:nanoseconds:cpu:nanoseconds';
 
 describe('Kafka unreachable: 503 at ingest, then recovery (real Kafka and Redis)', () => {
-  const svc = testServices();
   let app: EmberProcess;
 
   before(async () => {
     app = await startEmberflow({
       targets: 'all',
-      env: {
-        EMBER_KAFKA_BROKERS: svc.kafkaBrokers,
-        EMBER_REDIS_URL: svc.redisUrl,
-        EMBER_DATA_DIR: tempDataDir(),
-        EMBER_KAFKA_REQUEST_TIMEOUT: '3s',
-      },
+      env: suiteEnv({ EMBER_KAFKA_REQUEST_TIMEOUT: '3s' }),
     });
   });
   after(async () => {

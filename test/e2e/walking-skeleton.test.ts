@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { startEmberflow, tempDataDir, type EmberProcess } from '../support/emberflow-process.js';
+import { startEmberflow, type EmberProcess } from '../support/emberflow-process.js';
 import { selectMergeStacktraces, selfByName, waitFor } from '../support/query-client.js';
-import { testServices } from '../support/services.js';
+import { suiteEnv, testServices } from '../support/services.js';
 
 // The walking skeleton, end to end on the real Kafka broker and real Redis, in both topologies:
 // one process with every target, and three processes (ingest, decoder, exporter). A folded
@@ -59,11 +59,7 @@ for (const topology of topologies) {
     let running: Awaited<ReturnType<Topology['start']>>;
 
     before(async () => {
-      env = {
-        EMBER_KAFKA_BROKERS: svc.kafkaBrokers,
-        EMBER_REDIS_URL: svc.redisUrl,
-        EMBER_DATA_DIR: tempDataDir(),
-      };
+      env = suiteEnv();
       running = await topology.start(env);
       console.log(
         `# topology "${topology.name}": kafka ${svc.kafkaBrokers}, redis ${svc.redisUrl}`,

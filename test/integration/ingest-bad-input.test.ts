@@ -19,10 +19,10 @@ import {
   send,
   type AgentRequest,
 } from '../support/agent-requests.js';
-import { startEmberflow, tempDataDir, type EmberProcess } from '../support/emberflow-process.js';
+import { startEmberflow, type EmberProcess } from '../support/emberflow-process.js';
 import { fixturePath } from '../support/paths.js';
 import { waitFor } from '../support/query-client.js';
-import { testServices } from '../support/services.js';
+import { suiteEnv, testServices } from '../support/services.js';
 
 // Bad input, on the real broker: envelope errors are answered at ingest with Pyroscope's status
 // and a JSON body that says what to change; content errors are accepted (ingest does not decode)
@@ -63,14 +63,10 @@ describe('bad input is answered clearly and never crashes anything (real Kafka a
   let bomb: Buffer;
 
   before(async () => {
+    const env = suiteEnv({ EMBER_MAX_BODY_BYTES: String(MAX_BODY) });
     app = await startEmberflow({
       targets: 'all',
-      env: {
-        EMBER_KAFKA_BROKERS: svc.kafkaBrokers,
-        EMBER_REDIS_URL: svc.redisUrl,
-        EMBER_DATA_DIR: tempDataDir(),
-        EMBER_MAX_BODY_BYTES: String(MAX_BODY),
-      },
+      env,
     });
     broker = new KafkaBroker({
       brokers: svc.kafkaBrokers.split(','),
@@ -78,6 +74,7 @@ describe('bad input is answered clearly and never crashes anything (real Kafka a
       requestTimeoutMs: 30_000,
       maxBytesPerPartition: 8 * 1024 * 1024,
       sessionTimeoutMs: 10_000,
+      namespace: env.EMBER_KAFKA_NAMESPACE,
       log: () => {},
     });
     sub = await broker.subscribe({

@@ -20,10 +20,10 @@ import {
   send,
   type AgentRequest,
 } from '../support/agent-requests.js';
-import { startEmberflow, tempDataDir, type EmberProcess } from '../support/emberflow-process.js';
+import { startEmberflow, type EmberProcess } from '../support/emberflow-process.js';
 import { fixturePath } from '../support/paths.js';
 import { waitFor } from '../support/query-client.js';
-import { testServices } from '../support/services.js';
+import { suiteEnv, testServices } from '../support/services.js';
 
 // Every fixture of the corpus, posted every way the agents post it, to an ingest process on the
 // real broker. Each must be answered 200 and published once to profiles.raw.v1 with the exact
@@ -163,14 +163,10 @@ describe('ingest accepts the whole corpus the way agents send it (real Kafka and
   const byTenant = new Map<string, IncomingMessage[]>();
 
   before(async () => {
+    const env = suiteEnv({ EMBER_CONFIG: '' });
     ingest = await startEmberflow({
       targets: 'ingest',
-      env: {
-        EMBER_KAFKA_BROKERS: svc.kafkaBrokers,
-        EMBER_REDIS_URL: svc.redisUrl,
-        EMBER_DATA_DIR: tempDataDir(),
-        EMBER_CONFIG: '',
-      },
+      env,
     });
     broker = new KafkaBroker({
       brokers: svc.kafkaBrokers.split(','),
@@ -178,6 +174,7 @@ describe('ingest accepts the whole corpus the way agents send it (real Kafka and
       requestTimeoutMs: 30_000,
       maxBytesPerPartition: 40 * 1024 * 1024,
       sessionTimeoutMs: 10_000,
+      namespace: env.EMBER_KAFKA_NAMESPACE,
       log: () => {},
     });
     sub = await broker.subscribe({

@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { repoRoot } from './paths.js';
@@ -37,4 +40,22 @@ export function controlKafka(action: 'stop' | 'start'): void {
   execFileSync('bash', [join(repoRoot(), 'scripts/services.sh'), `${action}-kafka`], {
     stdio: 'inherit',
   });
+}
+
+/**
+ * The environment of one suite's Emberflow processes on the real services: its own Kafka
+ * namespace (topics and consumer groups), so suites never consume each other's leftovers, and
+ * a fresh data directory. Processes of one suite share it to form one deployment.
+ */
+export function suiteEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const svc = testServices();
+  return {
+    EMBER_KAFKA_BROKERS: svc.kafkaBrokers,
+    EMBER_REDIS_URL: svc.redisUrl,
+    EMBER_KAFKA_NAMESPACE: `test-${randomUUID().slice(0, 8)}.`,
+    EMBER_KAFKA_RAW_PARTITIONS: '2',
+    EMBER_KAFKA_NORMALIZED_PARTITIONS: '2',
+    EMBER_DATA_DIR: mkdtempSync(join(tmpdir(), 'ember-suite-')),
+    ...extra,
+  };
 }

@@ -38,6 +38,12 @@ export interface KafkaBrokerOptions {
   /** bytes fetched per partition; must be ≥ the largest message (Kafka returns at least one anyway) */
   maxBytesPerPartition: number;
   sessionTimeoutMs: number;
+  /**
+   * Prefix for every topic and consumer group this broker touches (EMBER_KAFKA_NAMESPACE), so
+   * several environments or test runs can share one cluster. Callers always use the unprefixed
+   * contract names; the prefix is added on the way out and removed on the way in.
+   */
+  namespace?: string;
   log: (level: 'error' | 'warn' | 'info', message: string) => void;
 }
 
@@ -52,7 +58,10 @@ export class KafkaBroker implements QueueBroker {
   private producerConnected = false;
   private started: Promise<void> | undefined;
 
+  private readonly ns: string;
+
   constructor(private readonly options: KafkaBrokerOptions) {
+    this.ns = options.namespace ?? '';
     const toLog: logCreator =
       () =>
       ({ level, log }) => {
@@ -84,12 +93,12 @@ export class KafkaBroker implements QueueBroker {
     this.admin = this.kafka.admin();
     await this.admin.connect();
     const existing = new Set(await this.admin.listTopics());
-    const missing = topics.filter((t) => !existing.has(t.name));
+    const missing = topics.filter((t) => !existing.has(this.ns + t.name));
     if (missing.length > 0) {
       await this.admin.createTopics({
         waitForLeaders: true,
         topics: missing.map((t) => ({
-          topic: t.name,
+          topic: this.ns + t.name,
           numPartitions: t.partitions,
           replicationFactor: -1, // the broker's default.replication.factor
           configEntries: [
@@ -100,13 +109,13 @@ export class KafkaBroker implements QueueBroker {
       });
     }
     // Topics that existed already keep their partitions; raise the message limit if ours grew.
-    const present = topics.filter((t) => existing.has(t.name));
+    const present = topics.filter((t) => existing.has(this.ns + t.name));
     if (present.length > 0) {
       await this.admin.alterConfigs({
         validateOnly: false,
         resources: present.map((t) => ({
           type: 2, // ConfigResourceTypes.TOPIC
-          name: t.name,
+          name: this.ns + t.name,
           configEntries: [{ name: 'max.message.bytes', value: String(t.maxMessageBytes) }],
         })),
       });
@@ -127,7 +136,7 @@ export class KafkaBroker implements QueueBroker {
     if (!this.producer) throw new RetryableError('kafka producer is not started');
     try {
       await this.producer.send({
-        topic,
+        topic: this.ns + topic,
         acks: -1,
         timeout: this.options.requestTimeoutMs,
         messages: messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
@@ -145,7 +154,7 @@ export class KafkaBroker implements QueueBroker {
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
     const consumer = this.kafka.consumer({
-      groupId: options.groupId,
+      groupId: this.ns + options.groupId,
       sessionTimeout: this.options.sessionTimeoutMs,
       heartbeatInterval: Math.max(1000, Math.floor(this.options.sessionTimeoutMs / 10)),
       maxBytesPerPartition: this.options.maxBytesPerPartition,
@@ -154,7 +163,7 @@ export class KafkaBroker implements QueueBroker {
       retry: { initialRetryTime: 300, retries: 10, maxRetryTime: 10_000 },
     });
     await consumer.connect();
-    await consumer.subscribe({ topic: options.topic, fromBeginning: true });
+    await consumer.subscribe({ topic: this.ns + options.topic, fromBeginning: true });
     this.consumers.add(consumer);
     let stopping = false;
     await consumer.run({
@@ -166,7 +175,7 @@ export class KafkaBroker implements QueueBroker {
         for (let start = 0; start < all.length; start += options.maxBatchSize) {
           const slice = all.slice(start, start + options.maxBatchSize);
           const messages: IncomingMessage[] = slice.map((m) => ({
-            topic: batch.topic,
+            topic: options.topic,
             partition: batch.partition,
             offset: m.offset,
             key: m.key ? m.key.toString('utf8') : null,
@@ -179,7 +188,7 @@ export class KafkaBroker implements QueueBroker {
               throw new StopProcessing('consumer stopping');
             try {
               await options.handler({
-                topic: batch.topic,
+                topic: options.topic,
                 partition: batch.partition,
                 messages,
                 heartbeat,
