@@ -111,6 +111,7 @@ describe('web UI in Chromium (real Kafka and Redis)', () => {
   let context: BrowserContext;
   let page: Page;
   let profileDir: string;
+  const pageErrors: string[] = [];
 
   const open = async (query: Record<string, string>): Promise<void> => {
     const qs = new URLSearchParams({ tenant, service, type: CPU, ...query }).toString();
@@ -216,7 +217,10 @@ describe('web UI in Chromium (real Kafka and Redis)', () => {
     });
     page = context.pages()[0] ?? (await context.newPage());
     page.setDefaultTimeout(20_000);
-    page.on('pageerror', (err) => console.log(`# page error: ${err.message}`));
+    page.on('pageerror', (err) => pageErrors.push(`page error: ${err.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error') pageErrors.push(`console error: ${m.text()}`);
+    });
   });
 
   after(async () => {
@@ -484,10 +488,24 @@ describe('web UI in Chromium (real Kafka and Redis)', () => {
     await shot('fleet');
   });
 
+  it('zooms out to twice the range', async () => {
+    await open({ from: String(now - 40 * MIN), until: String(now - 20 * MIN) });
+    await frame('main.handleCheckout').waitFor();
+    await page.getByRole('button', { name: 'Zoom out' }).click();
+    await page.waitForURL((u) => Number(u.searchParams.get('from')) < now - 40 * MIN);
+    const url = new URL(page.url());
+    const span = Number(url.searchParams.get('until')) - Number(url.searchParams.get('from'));
+    assert.equal(Math.round(span / MIN), 40);
+  });
+
   it('shows nothing of this tenant to another tenant', async () => {
     await page.goto(`${app.url}/?tenant=someone-else-${id}`);
     await page.getByText('No service has profiles in this range for this tenant.').waitFor();
     assert.equal(await page.locator(`#service option[value="${service}"]`).count(), 0);
+  });
+
+  it('raised no page or console error on the way', () => {
+    assert.deepEqual(pageErrors, []);
   });
 });
 

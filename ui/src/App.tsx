@@ -183,6 +183,21 @@ export function App() {
             <span className="muted range" data-testid="range">
               {dateTime(start)} – {dateTime(end)}
             </span>
+            <button
+              type="button"
+              onClick={() => {
+                const span = end - start;
+                const until = Math.min(Date.now(), end + span / 2);
+                update({
+                  from: String(Math.round(until - 2 * span)),
+                  until: String(Math.round(until)),
+                  left: null,
+                  right: null,
+                });
+              }}
+            >
+              Zoom out
+            </button>
             <button type="button" onClick={() => setNonce((n) => n + 1)}>
               Refresh
             </button>

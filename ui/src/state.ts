@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 
 // What the user picked, kept in the address (so a view can be bookmarked, shared and reloaded):
 // ?tenant=&service=&type=&from=&until=&f=&view=&search=&lf=&lu=&rf=&ru=&spans=
@@ -92,19 +92,27 @@ export function writeState(s: UiState): string {
 
 export function useUiState(): [UiState, (patch: Partial<UiState>) => void] {
   const [state, setState] = useState(() => readState(window.location.search));
+  const current = useRef(state);
   useEffect(() => {
-    const onPop = (): void => setState(readState(window.location.search));
+    const onPop = (): void => {
+      current.current = readState(window.location.search);
+      setState(current.current);
+    };
     window.addEventListener('popstate', onPop);
     return () => window.removeEventListener('popstate', onPop);
   }, []);
   const update = useCallback((patch: Partial<UiState>) => {
-    setState((s) => {
-      const next = { ...s, ...patch };
-      const url = writeState(next);
-      if (url !== window.location.search) window.history.pushState(null, '', url);
-      if (patch.tenant !== undefined) localStorage.setItem('emberflow.tenant', patch.tenant);
-      return next;
-    });
+    const next = { ...current.current, ...patch };
+    current.current = next;
+    const url = writeState(next);
+    if (url !== window.location.search) {
+      // typing a search replaces the history entry; every other change adds one (Back undoes it)
+      const onlySearch = Object.keys(patch).every((k) => k === 'search');
+      if (onlySearch) window.history.replaceState(null, '', url);
+      else window.history.pushState(null, '', url);
+    }
+    if (patch.tenant !== undefined) localStorage.setItem('emberflow.tenant', patch.tenant);
+    setState(next);
   }, []);
   return [state, update];
 }
