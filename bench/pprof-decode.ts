@@ -7,9 +7,9 @@
 // wall time: the machine is shared, and wall time then measures the neighbours' load. On an
 // idle machine the two agree to within the GC helper threads' share.
 //
-// No forced gc() between runs: on Node 20 a full collection deoptimises the codec's optimised
-// code ("weak objects"), so a run right after gc() measures recompilation, not decoding (6x
-// slower for one run, recovered after about three). Steady state is what a collector lives in.
+// No forced gc() between runs: on Node 20 a full collection deoptimises the optimised code of
+// both codecs ("weak objects" in --trace-deopt), so a run right after gc() measures
+// recompilation, not decoding (ours: 6x slower for one run, recovered after about three).
 //
 // Run alone:  npx tsc -p tsconfig.build.json && node dist/bench/pprof-decode.js
 import { readFileSync } from 'node:fs';

@@ -165,6 +165,17 @@ describe('ByteReader strings', () => {
     assert.equal(r.pos, b.length);
   });
 
+  it('decodes from a SharedArrayBuffer and from a view at an offset', () => {
+    const s = 'ünïcödé '.repeat(20);
+    const b = new TextEncoder().encode(s);
+    const shared = new Uint8Array(new SharedArrayBuffer(b.length + 3), 3);
+    shared.set(b);
+    assert.equal(new ByteReader(shared).utf8(b.length), s);
+    const invalid = new Uint8Array(new SharedArrayBuffer(2));
+    invalid.set([0xc3, 0x28]);
+    throwsKind(() => new ByteReader(invalid).utf8(2), 'invalid-utf8');
+  });
+
   it('invalid UTF-8 is invalid-utf8', () => {
     for (const b of [[0xff], [0xc3], [0xed, 0xa0, 0x80], [0x61, 0x80, 0x62]]) {
       throwsKind(() => reader(b).utf8(b.length), 'invalid-utf8');

@@ -34,20 +34,23 @@ const asciiScratch: number[][] = Array.from({ length: ASCII_SCRATCH_MAX + 1 }, (
  * per-byte checks; the slow path checks every byte.
  */
 export class ByteReader {
-  // Fields are `declare`d and assigned in the constructor, never class-field initialised:
-  // with define semantics (TS target ES2022+), Node 20 deoptimises every method of the class
-  // at each full GC ("weak objects"), which made one decode in three run 3-6x slower.
+  // Every field is assigned once in the constructor, in one order, so all readers share one
+  // hidden class and the hot methods stay monomorphic.
   declare readonly buf: Uint8Array;
   declare pos: number;
   // Result of the slow varint path: the two 32-bit halves, unsigned.
   declare private lo: number;
   declare private hi: number;
+  // TextDecoder refuses views of a SharedArrayBuffer; such strings are copied out first.
+  declare private readonly shared: boolean;
 
   constructor(buf: Uint8Array, pos = 0) {
     this.buf = buf;
     this.pos = pos;
     this.lo = 0;
     this.hi = 0;
+    this.shared =
+      typeof SharedArrayBuffer !== 'undefined' && buf.buffer instanceof SharedArrayBuffer;
   }
 
   /** Throws the error for a read that would pass `end`. */
@@ -340,7 +343,9 @@ export class ByteReader {
     }
     let s: string;
     try {
-      s = utf8.decode(new Uint8Array(buf.buffer, buf.byteOffset + start, n));
+      s = utf8.decode(
+        this.shared ? buf.slice(start, end) : new Uint8Array(buf.buffer, buf.byteOffset + start, n),
+      );
     } catch {
       throw new PprofDecodeError('invalid-utf8', 'string-table entry is not valid UTF-8', start);
     }

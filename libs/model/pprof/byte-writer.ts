@@ -14,7 +14,7 @@ const utf8 = new TextEncoder();
  * case it is 128 bytes or longer. No size pre-pass, no intermediate chunks.
  */
 export class ByteWriter {
-  // `declare`d and assigned in the constructor: see ByteReader for why not class fields.
+  // Assigned in the constructor, in one order: one hidden class for every writer.
   declare buf: Uint8Array;
   declare pos: number;
 
