@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { cpuSeries } from '../../pipeline/query/testing.js';
+import { EmbeddedStore } from './embedded-store.js';
+import { mergeTree } from './query-engine.js';
+
+const CPU = 'process_cpu:cpu:nanoseconds:cpu:nanoseconds';
+const q = (tenant = 'anonymous') => ({
+  tenant,
+  profileTypeId: CPU,
+  labelSelector: '{}',
+  startMs: 0,
+  endMs: Date.now() + 3600_000,
+});
+
+describe('embedded store', () => {
+  it('survives a restart, and stores a redelivered series once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ember-store-'));
+    const opts = { dataDir: dir, retentionMs: 86_400_000, maxBytes: 1 << 30 };
+    const s1 = new EmbeddedStore(opts);
+    const a = cpuSeries({
+      labels: { service_name: 'x' },
+      stacks: [[['a', 'b'], 5]],
+      atMs: Date.now(),
+    });
+    await s1.send([a]);
+    await s1.send([a]);
+    await s1.close();
+    const s2 = new EmbeddedStore(opts);
+    assert.equal(s2.countSeries(), 1);
+    assert.equal(mergeTree(s2, q()).total, 5);
+    await s2.close();
+  });
+
+  it('drops series by age, then oldest first by size', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ember-store-'));
+    const s = new EmbeddedStore({ dataDir: dir, retentionMs: 60_000, maxBytes: 1 << 30 });
+    const now = Date.now();
+    for (let i = 0; i < 4; i++)
+      await s.send([
+        cpuSeries({ labels: { service_name: `s${i}` }, stacks: [[['f'], 1]], atMs: now }),
+      ]);
+    assert.equal(s.enforceRetention(now + 30_000).deleted, 0);
+    assert.equal(s.enforceRetention(now + 120_000).deleted, 4);
+    for (let i = 0; i < 4; i++) {
+      await s.send([
+        cpuSeries({ labels: { service_name: `t${i}` }, stacks: [[['f'], 1]], atMs: now }),
+      ]);
+      await new Promise((r) => setTimeout(r, 5)); // distinct write times
+    }
+    const per = s.storedBytes() / 4;
+    const small = new EmbeddedStore({
+      dataDir: dir,
+      retentionMs: 60_000,
+      maxBytes: Math.ceil(per * 2.5),
+    });
+    assert.equal(small.enforceRetention().deleted, 2);
+    const left = small
+      .listSeries('anonymous', 0, now + 60_000)
+      .map((x) => x.labels.find((l) => l.name === 'service_name')?.value);
+    assert.deepEqual(left.sort(), ['t2', 't3']);
+    await small.close();
+    await s.close();
+  });
+
+  it('reads rows written before the compact form existed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ember-store-'));
+    const opts = { dataDir: dir, retentionMs: 86_400_000, maxBytes: 1 << 30 };
+    const s1 = new EmbeddedStore(opts);
+    await s1.send([
+      cpuSeries({ labels: { service_name: 'old' }, stacks: [[['a'], 9]], atMs: Date.now() }),
+    ]);
+    await s1.close();
+    const db = new Database(join(dir, 'profiles.sqlite'));
+    db.exec('UPDATE series SET stacks = NULL');
+    db.close();
+    const s2 = new EmbeddedStore(opts);
+    assert.equal(mergeTree(s2, q()).total, 9);
+    assert.equal(mergeTree(s2, q('other-tenant')).total, 0);
+    await s2.close();
+  });
+});
