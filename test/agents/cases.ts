@@ -425,13 +425,15 @@ export const cases: AgentCase[] = [
     mode: 'profiles',
     prepare: prepareNode,
     expectTypes: [
-      'wall:wall:microseconds:wall:microseconds',
-      'wall:sample:count:wall:microseconds',
+      // @datadog/pprof 5.x (under @pyroscope/nodejs 0.6) writes sample/count (renamed samples by
+      // the agent) and wall/nanoseconds; older versions wrote microseconds.
+      'wall:wall:nanoseconds:wall:nanoseconds',
+      'wall:samples:count:wall:nanoseconds',
       'memory:inuse_space:bytes:inuse_space:bytes',
       'memory:inuse_objects:count:inuse_space:bytes',
     ],
     dominant: {
-      type: 'wall:wall:microseconds:wall:microseconds',
+      type: 'wall:wall:nanoseconds:wall:nanoseconds',
       hot: /emberHotLoop/,
       cold: /emberColdLoop/,
     },

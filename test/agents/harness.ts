@@ -66,6 +66,7 @@ export function run(
         for (const l of lines) opts.onLine(l);
       }
     };
+    if (child.pid !== undefined) live.add(child.pid);
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
     const timer = setTimeout(() => {
@@ -83,9 +84,17 @@ export function run(
       if (partial && opts.onLine) opts.onLine(partial);
       // Leftovers of the group (an agent's helper process) go with it.
       killGroup(child.pid);
+      if (child.pid !== undefined) live.delete(child.pid);
       resolve({ code, signal, output, timedOut });
     });
   });
+}
+
+/** Process groups started by `run` and not yet ended: `endAll` ends them on an interrupt. */
+const live = new Set<number>();
+
+export function endAll(): void {
+  for (const pid of live) killGroup(pid);
 }
 
 function killGroup(pid: number | undefined): void {

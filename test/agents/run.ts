@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { startEmberflow, tempDataDir, type EmberProcess } from '../support/emberflow-process.js';
 import { repoRoot } from '../support/paths.js';
@@ -9,6 +9,7 @@ import { type AgentCase, cases, notCovered } from './cases.js';
 import {
   CaseFailure,
   type Window,
+  endAll,
   flamegraph,
   inclusiveShare,
   labelValues,
@@ -38,8 +39,11 @@ const UPLOAD_INTERVAL_S = 5;
 const ARRIVAL_TIMEOUT_MS = Number(process.env.EMBER_AGENTS_ARRIVAL_TIMEOUT_MS ?? 45_000);
 const TAG_NAMES = ['host', 'service', 'version', 'env', 'process_id', 'runtime_id'] as const;
 
-const root = repoRoot();
-const cache = join(root, '.cache/agents');
+// Real paths: a checkout reached through symbolic links must not look like a second cache to
+// cargo and go, whose caches are keyed by the source paths.
+const root = dirname(dirname(realpathSync(join(repoRoot(), 'test/agents'))));
+mkdirSync(join(repoRoot(), '.cache/agents'), { recursive: true });
+const cache = realpathSync(join(repoRoot(), '.cache/agents'));
 const logs = join(cache, 'logs');
 
 function secs(ms: number): string {
@@ -176,9 +180,13 @@ async function runCase(c: AgentCase, ember: EmberProcess): Promise<string> {
   const fg = await flamegraph(ember.url, c.dominant.type, full, now());
   const hot = inclusiveShare(fg, c.dominant.hot);
   const cold = inclusiveShare(fg, c.dominant.cold);
-  if (!(hot >= 0.5 && hot > 2 * cold))
+  // In span cases the hot function must dominate the hot span's samples (step 4); over the
+  // whole process it only has to beat the cold one, since the OpenTelemetry Java agent's
+  // start-up (class instrumentation, JIT) can take much of a short run's CPU.
+  const minShare = c.mode === 'spans' ? 0 : 0.5;
+  if (!(hot >= minShare && hot > 2 * cold))
     throw new CaseFailure(
-      `hot function ${c.dominant.hot.source} holds ${(100 * hot).toFixed(1)}% of ${c.dominant.type} (cold ${(100 * cold).toFixed(1)}%); want >= 50% and > 2x cold. Top frames: ${topFrames(fg)}`,
+      `hot function ${c.dominant.hot.source} holds ${(100 * hot).toFixed(1)}% of ${c.dominant.type} (cold ${(100 * cold).toFixed(1)}%); want >= ${100 * minShare}% and > 2x cold. Top frames: ${topFrames(fg)}`,
     );
   let note = `hot ${(100 * hot).toFixed(0)}% of ${c.dominant.type.split(':')[0]}`;
 
@@ -202,7 +210,7 @@ async function runCase(c: AgentCase, ember: EmberProcess): Promise<string> {
         throw new CaseFailure(
           `span ${which} (${id}) via ${s.how}: ${want.source} ${(100 * mine).toFixed(1)}%, ${other.source} ${(100 * theirs).toFixed(1)}% of ${s.fg.total}; want >= 80% and <= 5%. Top frames: ${topFrames(s.fg)}`,
         );
-      note = `${note}; spans via ${s.how}`;
+      if (which === 'hot') note = `${note}; hot span ${(100 * mine).toFixed(0)}% hot via ${s.how}`;
     }
   }
   const tDone = Date.now();
@@ -252,13 +260,15 @@ async function main(): Promise<number> {
   let failed = 0;
 
   let env: Record<string, string> = {};
-  let ember: EmberProcess | undefined;
-  try {
-    if (!embedded) env = services();
-    ember = await startEmberflow({
+  const boot = (): Promise<EmberProcess> =>
+    startEmberflow({
       targets: 'all',
       env: { ...env, EMBER_DATA_DIR: tempDataDir('ember-agents-') },
     });
+  let ember: EmberProcess;
+  try {
+    if (!embedded) env = services();
+    ember = current = await boot();
     console.log(
       `emberflow at ${ember.url} (${embedded ? 'embedded queue and store' : `kafka ${env.EMBER_KAFKA_BROKERS}, redis ${env.EMBER_REDIS_URL}`}); logs in ${logs}`,
     );
@@ -269,13 +279,6 @@ async function main(): Promise<number> {
     return 1;
   }
 
-  const boot = async (): Promise<EmberProcess> => {
-    const p = await startEmberflow({
-      targets: 'all',
-      env: { ...env, EMBER_DATA_DIR: tempDataDir('ember-agents-') },
-    });
-    return p;
-  };
   for (const c of selected) {
     console.log(`\n▶ ${c.name}: ${c.title}`);
     const started = Date.now();
@@ -286,7 +289,7 @@ async function main(): Promise<number> {
       );
       writeFileSync(join(logs, `emberflow-before-${c.name}.log`), ember.output());
       try {
-        ember = await boot();
+        ember = current = await boot();
         console.log(`  emberflow restarted at ${ember.url}`);
       } catch (err) {
         failed++;
@@ -315,6 +318,15 @@ async function main(): Promise<number> {
   console.log(`suite time ${secs(Date.now() - t0)}`);
   console.log(`${passed} passed, ${failed} failed`);
   return failed === 0 ? 0 : 1;
+}
+
+let current: EmberProcess | undefined;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    // End what this suite started (agents, builds, Emberflow), by their ids, then stop.
+    endAll();
+    void (current?.kill() ?? Promise.resolve()).finally(() => process.exit(130));
+  });
 }
 
 main().then(

@@ -8,8 +8,8 @@
 //	PYROSCOPE_UPLOAD_INTERVAL (seconds), EMBER_RUN_SECONDS, EMBER_MODE ("profiles" or "spans").
 //
 // process_id is this process's pid, added here as Datakit's examples do. With EMBER_MODE=spans
-// the program prints "EMBER_SPANS hot=<span id> cold=<span id>": two root spans, each running
-// one function for the whole run.
+// the program prints "EMBER_SPANS hot=<span id> cold=<span id>": two root spans on two goroutines,
+// the hot one running emberHotLoop for the whole run, the cold one emberColdLoop a quarter of it.
 package main
 
 import (
@@ -187,7 +187,19 @@ func main() {
 				ctx, span := tracer.Start(context.Background(), w.name)
 				ids <- w.name + "=" + span.SpanContext().SpanID().String()
 				_ = ctx
-				burn(w.f, w.rounds)
+				if w.name == "ember-hot-span" {
+					burn(w.f, w.rounds)
+				} else {
+					// the cold span works a quarter of the time, so the hot function still
+					// dominates the process's profile and each span's samples stay distinct
+					for time.Now().Before(deadline) {
+						slice := time.Now().Add(50 * time.Millisecond)
+						for time.Now().Before(slice) {
+							sink ^= w.f(w.rounds / 10)
+						}
+						time.Sleep(150 * time.Millisecond)
+					}
+				}
 				span.End()
 			}()
 		}

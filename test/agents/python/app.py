@@ -9,7 +9,7 @@ version, env, process_id, runtime_id. The suite runner (test/agents/run) passes:
 
 process_id is this process's pid, added here as Datakit's examples do. With EMBER_MODE=spans
 the program prints "EMBER_SPANS hot=<span id> cold=<span id>": two root spans on two threads,
-each running one function for the whole run.
+the hot one running ember_hot_loop for the whole run, the cold one ember_cold_loop a quarter of it.
 """
 
 import os
@@ -76,7 +76,15 @@ def main():
                 ids[name] = format(span.get_span_context().span_id, "016x")
                 started.wait()
                 while time.monotonic() < deadline:
-                    sink ^= fn(200_000)
+                    if fn is ember_hot_loop:
+                        sink ^= fn(200_000)
+                        continue
+                    # the cold span works a quarter of the time, so the hot function still
+                    # dominates the process's profile and each span's samples stay distinct
+                    until = time.monotonic() + 0.05
+                    while time.monotonic() < until:
+                        sink ^= fn(5_000)
+                    time.sleep(0.15)
 
         threads = [
             threading.Thread(target=work, args=("ember-hot-span", ember_hot_loop)),

@@ -17,7 +17,8 @@ import java.util.concurrent.CountDownLatch;
  * version, env, process_id, runtime_id; PYROSCOPE_FORMAT=jfr, PYROSCOPE_PROFILER_EVENT=itimer,
  * PYROSCOPE_PROFILER_ALLOC, PYROSCOPE_PROFILER_LOCK, PYROSCOPE_UPLOAD_INTERVAL). This program
  * only does the work: EMBER_RUN_SECONDS of it, in EMBER_MODE "profiles" (CPU, allocation and
- * lock contention) or "spans" (two root spans on two threads, each running one function; run
+ * lock contention) or "spans" (two root spans on two threads, the hot one running emberHotLoop all the time, the cold one
+ * emberColdLoop a quarter of it; run
  * under the OpenTelemetry Java agent with the io.pyroscope:otel extension), printing
  * "EMBER_SPANS hot=<span id> cold=<span id>".
  */
@@ -40,8 +41,8 @@ public final class EmberApp {
 
   static void emberAllocLoop(long deadline) throws InterruptedException {
     while (System.currentTimeMillis() < deadline) {
-      for (int i = 0; i < 64; i++) retained.add(new byte[64 * 1024]);
-      if (retained.size() > 2048) retained.subList(0, 1024).clear();
+      for (int i = 0; i < 512; i++) retained.add(new byte[8 * 1024]);
+      if (retained.size() > 16384) retained.subList(0, 8192).clear();
       Thread.sleep(20);
     }
   }
@@ -96,8 +97,17 @@ public final class EmberApp {
                   try (Scope ignored = span.makeCurrent()) {
                     ids.put(name, span.getSpanContext().getSpanId());
                     started.countDown();
-                    while (System.currentTimeMillis() < deadline)
-                      sink ^= hot ? emberHotLoop(2_000_000) : emberColdLoop(2_000_000);
+                    while (System.currentTimeMillis() < deadline) {
+                      if (hot) {
+                        sink ^= emberHotLoop(2_000_000);
+                        continue;
+                      }
+                      // the cold span works a quarter of the time, so the hot function still
+                      // dominates the process's profile and each span's samples stay distinct
+                      long slice = System.currentTimeMillis() + 50;
+                      while (System.currentTimeMillis() < slice) sink ^= emberColdLoop(200_000);
+                      Thread.sleep(150);
+                    }
                   } finally {
                     span.end();
                   }
