@@ -41,12 +41,14 @@ export function forEachChunk(
   let pos = 0;
   let index = 0;
   let meta: MetadataCacheEntry | undefined;
+  let pools: ConstantPools | undefined;
   while (pos < buf.length) {
     if (index >= limits.maxChunks) throw overLimit(`more than ${limits.maxChunks} chunks`, pos);
     const header = readChunkHeader(buf, pos);
     const chunkEnd = pos + header.size;
     meta = readMetadata(buf, pos + header.metadataOffset, chunkEnd, limits, meta);
-    const pools = readConstantPools(buf, header, meta.types, limits, walker);
+    // The previous chunk's pools are done with (visit returned): reuse their storage.
+    pools = readConstantPools(buf, header, meta.types, limits, walker, pools);
     const reader = new ByteReader(buf, 0, chunkEnd, limits.maxStringLength);
     reader.stringRef = pools.reader.stringRef;
     visit({

@@ -16,6 +16,12 @@ export class PoolTable {
   offsets = new Int32Array(256);
   count = 0;
 
+  /** Empties the table for the next chunk, keeping its capacity. */
+  clear(): void {
+    this.index.clear();
+    this.count = 0;
+  }
+
   /** Records `id`; a later call for the same id replaces the offset. */
   add(id: number | bigint, offset: number): void {
     const s = this.index.getAny(id);
@@ -77,11 +83,11 @@ function bindField(
  * bytes per entry, and nothing per frame.
  */
 export class ConstantPools {
-  readonly stackTraces = new PoolTable();
-  readonly methods = new PoolTable();
-  readonly classes = new PoolTable();
-  readonly symbols = new PoolTable();
-  readonly strings = new PoolTable();
+  readonly stackTraces: PoolTable;
+  readonly methods: PoolTable;
+  readonly classes: PoolTable;
+  readonly symbols: PoolTable;
+  readonly strings: PoolTable;
   readonly threadStates = new Map<number | bigint, string>();
 
   /** scratch output of `readFrames`: method id per frame (-1 → exact id in frameMethodBig) */
@@ -126,8 +132,27 @@ export class ConstantPools {
     private readonly limits: JfrLimits,
     private readonly walker: ValueWalker,
     layout: PoolLayout,
+    /** the previous chunk's pools: their tables and scratch buffers are cleared and reused */
+    previous?: ConstantPools,
   ) {
     this.chunkEnd = chunkEnd;
+    if (previous !== undefined) {
+      this.stackTraces = previous.stackTraces;
+      this.methods = previous.methods;
+      this.classes = previous.classes;
+      this.symbols = previous.symbols;
+      this.strings = previous.strings;
+      for (const t of [this.stackTraces, this.methods, this.classes, this.symbols, this.strings])
+        t.clear();
+      this.frameMethod = previous.frameMethod;
+      this.frameLine = previous.frameLine;
+    } else {
+      this.stackTraces = new PoolTable();
+      this.methods = new PoolTable();
+      this.classes = new PoolTable();
+      this.symbols = new PoolTable();
+      this.strings = new PoolTable();
+    }
     this.r = new ByteReader(buf, 0, chunkEnd, limits.maxStringLength);
     this.r.stringRef = (id) => this.stringById(id);
     this.stackCls = layout.stackCls;
@@ -621,6 +646,7 @@ export function readConstantPools(
   types: TypeTable,
   limits: JfrLimits,
   walker: ValueWalker,
+  previous?: ConstantPools,
 ): ConstantPools {
   const pools = new ConstantPools(
     buf,
@@ -628,6 +654,7 @@ export function readConstantPools(
     limits,
     walker,
     poolLayout(types),
+    previous,
   );
   pools.readCheckpoints(header, types);
   return pools;

@@ -21,6 +21,19 @@ export class IdIndex {
   private mask = 0;
   private used = 0;
   private big: Map<bigint, number> | null = null;
+  /** highest dense id set + 1, so `clear` touches only what was used */
+  private denseUsed = 0;
+
+  /** Forgets every id, keeping the allocated capacity (reused from chunk to chunk). */
+  clear(): void {
+    this.dense.fill(0, 0, this.denseUsed);
+    this.denseUsed = 0;
+    if (this.used > 0) {
+      this.vals.fill(0);
+      this.used = 0;
+    }
+    this.big = null;
+  }
 
   /** slot of `id` (a safe non-negative integer), or -1 */
   get(id: number): number {
@@ -62,6 +75,7 @@ export class IdIndex {
         this.dense = d;
       }
       this.dense[id] = slot + 1;
+      if (id >= this.denseUsed) this.denseUsed = id + 1;
       return;
     }
     if ((this.used + 1) * 2 > this.vals.length) this.grow();
