@@ -10,6 +10,7 @@ import {
   compactProfile,
   decodeCompact,
   encodeCompact,
+  stackFilter,
   valueColumn,
 } from './compact-profile.js';
 import { addProfile, newTree, toFlamegraph } from './stack-tree.js';
@@ -47,8 +48,13 @@ describe('compact profile (the stored query form)', () => {
     const c = compactProfile(p);
     assert.equal(c.spans.length, 3, 'identical stacks of one span are merged');
     const t = newTree();
-    addCompact(t, c, 0, (s) => s === 's1');
+    addCompact(t, c, 0, stackFilter({ spans: ['s1'] }));
     assert.equal(t.total, 6);
     assert.equal(columnTotal(c, 0), 16);
+    assert.equal(columnTotal(c, 0, stackFilter({ callSite: ['a', 'c'] })), 3);
+    assert.equal(columnTotal(c, 0, stackFilter({ callSite: ['a'] })), 16);
+    assert.equal(columnTotal(c, 0, stackFilter({ callSite: ['a', 'b', 'x'] })), 0);
+    assert.equal(columnTotal(c, 0, stackFilter({ callSite: ['a', 'b'], spans: ['s2'] })), 7);
+    assert.equal(stackFilter({ spans: [], callSite: [] }), undefined);
   });
 });

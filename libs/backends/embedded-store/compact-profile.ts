@@ -110,34 +110,57 @@ export function valueColumn(c: CompactProfile, sampleType: string, sampleUnit: s
   return c.sampleTypes.findIndex(([t, u]) => t === sampleType && u === sampleUnit);
 }
 
-/** Sum of one value column (SelectSeries points). */
-export function columnTotal(
-  c: CompactProfile,
-  column: number,
-  keepSpan?: (span: string) => boolean,
-): number {
+/** Which stacks of a profile a query keeps; undefined = all. */
+export type StackPredicate = (c: CompactProfile, stack: number) => boolean;
+
+/**
+ * The stack filter of a query: `spans` keeps stacks whose span_id is listed
+ * (SelectMergeSpanProfile); `callSite` keeps stacks that start, from the root, with these frames
+ * (types.v1.StackTraceSelector.call_site).
+ */
+export function stackFilter(f: {
+  spans?: readonly string[];
+  callSite?: readonly string[];
+}): StackPredicate | undefined {
+  const spans = f.spans && f.spans.length > 0 ? new Set(f.spans) : undefined;
+  const site = f.callSite && f.callSite.length > 0 ? f.callSite : undefined;
+  if (!spans && !site) return undefined;
+  return (c, i) => {
+    if (spans && !spans.has(c.spans[i] >= 0 ? c.names[c.spans[i]] : '')) return false;
+    if (site) {
+      const start = c.offsets[i];
+      if (c.offsets[i + 1] - start < site.length) return false;
+      for (let k = 0; k < site.length; k++)
+        if (c.names[c.frames[start + k]] !== site[k]) return false;
+    }
+    return true;
+  };
+}
+
+/** Sum of one value column over the kept stacks (SelectSeries points). */
+export function columnTotal(c: CompactProfile, column: number, keep?: StackPredicate): number {
   const types = c.sampleTypes.length;
   let sum = 0;
   for (let i = 0; i < c.spans.length; i++) {
-    if (keepSpan && !keepSpan(c.spans[i] >= 0 ? c.names[c.spans[i]] : '')) continue;
+    if (keep && !keep(c, i)) continue;
     sum += c.values[i * types + column];
   }
   return sum;
 }
 
-/** Adds every stack of `c` to `tree` with the value of `column`; `keepSpan` filters by span_id. */
+/** Adds every kept stack of `c` to `tree` with the value of `column`. */
 export function addCompact(
   tree: TreeNode,
   c: CompactProfile,
   column: number,
-  keepSpan?: (span: string) => boolean,
+  keep?: StackPredicate,
 ): void {
   const types = c.sampleTypes.length;
   const { names, offsets, frames, values, spans } = c;
   for (let i = 0; i < spans.length; i++) {
     const v = values[i * types + column];
     if (v === 0) continue;
-    if (keepSpan && !keepSpan(spans[i] >= 0 ? names[spans[i]] : '')) continue;
+    if (keep && !keep(c, i)) continue;
     let node = tree;
     node.total += v;
     for (let j = offsets[i], end = offsets[i + 1]; j < end; j++) {

@@ -42,6 +42,10 @@ export interface SelectQuery {
   labelSelector: string;
   startMs: number;
   endMs: number;
+  /** keep only samples whose span_id is listed (empty or absent: all) */
+  spanSelector?: readonly string[];
+  /** keep only stacks starting, from the root, with these frames (empty or absent: all) */
+  callSite?: readonly string[];
 }
 
 export interface ParsedProfileType {

@@ -4,7 +4,7 @@ import type { EmbeddedStore, SelectQuery } from './embedded-store.js';
 import { parseProfileTypeId } from './embedded-store.js';
 import { toFlamegraphDiff, type FlamegraphDiff } from './flamegraph-diff.js';
 import { matches, type Matcher } from './label-selector.js';
-import { addCompact, columnTotal } from './compact-profile.js';
+import { addCompact, columnTotal, stackFilter } from './compact-profile.js';
 import { newTree, toFlamegraph, type Flamegraph, type TreeNode } from './stack-tree.js';
 
 // The queries of Pyroscope's querier.v1.QuerierService over the embedded store, as plain
@@ -13,27 +13,14 @@ import { newTree, toFlamegraph, type Flamegraph, type TreeNode } from './stack-t
 
 export type { SelectQuery };
 
-/** Samples whose `span_id` label is one of these (SelectMergeSpanProfile). */
-export type SpanSelector = readonly string[];
-
-export function mergeTree(store: EmbeddedStore, q: SelectQuery, spans?: SpanSelector): TreeNode {
-  return merge(store, q, spans).tree;
+export function mergeTree(store: EmbeddedStore, q: SelectQuery): TreeNode {
+  return merge(store, q).tree;
 }
 
-function merge(
-  store: EmbeddedStore,
-  q: SelectQuery,
-  spans?: SpanSelector,
-): { tree: TreeNode; period: number } {
+function merge(store: EmbeddedStore, q: SelectQuery): { tree: TreeNode; period: number } {
   const tree = newTree();
   let period = 0;
-  const keep =
-    spans && spans.length > 0
-      ? (() => {
-          const set = new Set(spans);
-          return (span: string) => set.has(span);
-        })()
-      : undefined;
+  const keep = stackFilter({ spans: q.spanSelector, callSite: q.callSite });
   for (const { profile, column } of store.selectProfiles(q)) {
     addCompact(tree, profile, column, keep);
     period = Math.max(period, profile.period);
@@ -45,9 +32,8 @@ export function selectMergeStacktraces(
   store: EmbeddedStore,
   q: SelectQuery,
   maxNodes = 0,
-  spans?: SpanSelector,
 ): Flamegraph {
-  return toFlamegraph(mergeTree(store, q, spans), maxNodes);
+  return toFlamegraph(mergeTree(store, q), maxNodes);
 }
 
 export function diff(
@@ -135,8 +121,9 @@ export function selectSeries(
     string,
     { labels: SeriesLabel[]; buckets: Map<number, { sum: number; n: number }>; total: number }
   >();
+  const keep = stackFilter({ spans: q.spanSelector, callSite: q.callSite });
   for (const { series, profile, column } of store.selectProfiles(q)) {
-    const v = columnTotal(profile, column);
+    const v = columnTotal(profile, column, keep);
     const labels = o.groupBy
       .map((name) => ({ name, value: series.labels.find((l) => l.name === name)?.value ?? '' }))
       .filter((l) => l.value !== '');

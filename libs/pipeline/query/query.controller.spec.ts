@@ -127,6 +127,31 @@ describe('query API (querier.v1 over the embedded store)', () => {
     assert.equal((both.json.flamegraph as FG).total, '40');
   });
 
+  it('keeps only stacks under a call site (stack_trace_selector)', async () => {
+    const r = await post(app.url, 'SelectMergeStacktraces', {
+      profileTypeID: CPU,
+      labelSelector: '{service_name="api"}',
+      stackTraceSelector: { callSite: [{ name: 'main' }, { name: 'handle' }] },
+      ...win,
+    });
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.equal((r.json.flamegraph as FG).total, '47');
+    const series = await post(app.url, 'SelectSeries', {
+      profileTypeID: CPU,
+      labelSelector: '{}',
+      stackTraceSelector: { callSite: [{ name: 'loop' }] },
+      ...win,
+      step: 3600,
+    });
+    const points = (series.json.series as { points: { value: number }[] }[]).flatMap(
+      (s) => s.points,
+    );
+    assert.deepEqual(
+      points.map((p) => p.value),
+      [100],
+    );
+  });
+
   it('diffs two selections in Pyroscope’s FlameGraphDiff shape', async () => {
     const r = await post(app.url, 'Diff', {
       left: { profileTypeID: CPU, labelSelector: '{env="prod", service_name="api"}', ...win },

@@ -56,10 +56,7 @@ export class QueryController {
       spec: M.SelectMergeStacktracesRequest,
       run: (q, t, st) => {
         checkFormat(q);
-        const spans = q.spanSelector as string[];
-        return M.flamegraphResponse(
-          selectMergeStacktraces(st, selectQuery(q, t), num(q.maxNodes), spans),
-        );
+        return M.flamegraphResponse(selectMergeStacktraces(st, selectQuery(q, t), num(q.maxNodes)));
       },
     },
     SelectMergeSpanProfile: {
@@ -70,7 +67,7 @@ export class QueryController {
         // an empty span list selects nothing (Pyroscope: no span, no samples)
         const sq = selectQuery(q, t);
         if (spans.length === 0) return M.flamegraphResponse(toFlamegraph(newTree()));
-        return M.flamegraphResponse(selectMergeStacktraces(st, sq, num(q.maxNodes), spans));
+        return M.flamegraphResponse(selectMergeStacktraces(st, sq, num(q.maxNodes)));
       },
     },
     SelectMergeProfile: {
@@ -291,16 +288,6 @@ function checkFormat(q: Decoded): void {
     throw invalid(
       `format ${M.PROFILE_FORMAT[f] ?? f} is not supported: use PROFILE_FORMAT_FLAMEGRAPH`,
     );
-  const sts = q.stackTraceSelector as Decoded | undefined;
-  if (sts && (sts.callSite as unknown[]).length > 0) {
-    throw new HttpFailure(
-      501,
-      'stack_trace_selector is not supported by the embedded store',
-      'unimplemented',
-      {},
-      'unimplemented',
-    );
-  }
 }
 
 function selectQuery(q: Decoded, tenant: string): SelectQuery {
@@ -313,11 +300,15 @@ function selectQuery(q: Decoded, tenant: string): SelectQuery {
     throw invalid((err as Error).message);
   }
   const { start, end } = range(q);
+  const sts = q.stackTraceSelector as Decoded | undefined;
+  const callSite = ((sts?.callSite as Decoded[] | undefined) ?? []).map((l) => String(l.name));
   return {
     tenant,
     profileTypeId,
     labelSelector: (q.labelSelector as string) || '{}',
     startMs: start,
     endMs: end,
+    spanSelector: (q.spanSelector as string[] | undefined) ?? [],
+    callSite,
   };
 }
