@@ -46,6 +46,12 @@ export class Metrics {
     labelNames: ['tenant'] as const,
     registers: [this.registry],
   });
+  readonly decodedBytes = new Counter({
+    name: 'emberflow_decoder_decompressed_bytes_total',
+    help: 'Bytes decoded after inflating, per tenant (the decompressed size of what ingest received).',
+    labelNames: ['tenant'] as const,
+    registers: [this.registry],
+  });
   readonly labelRepairs = new Counter({
     name: 'emberflow_decoder_label_repairs_total',
     help: 'Series labels repaired where a backend would have rejected them (e.g. a rule removed service_name).',

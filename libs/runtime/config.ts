@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -73,6 +74,10 @@ const envSchema = z.object({
   EMBER_DEDUPE_WINDOW: durationFromEnv.default(10 * 60_000),
   EMBER_REQUIRE_TENANT: bool.default(false),
   EMBER_SHUTDOWN_TIMEOUT: durationFromEnv.default(30_000),
+  /** decoder worker threads; unset = cores - 1 (at least 1); 0 = decode inline */
+  EMBER_DECODE_WORKERS: intFromEnv(0, 64).optional(),
+  /** request bodies at least this large are decoded on a worker thread */
+  EMBER_DECODE_WORKER_THRESHOLD: intFromEnv(0, 1024 * MiB).default(256 * 1024),
   /** shortcut for one Pyroscope endpoint (user:password@ in the URL = Basic credentials) */
   EMBER_PYROSCOPE_URL: z.string().trim().url('must be an http(s) URL').optional(),
   /** Bearer token for EMBER_PYROSCOPE_URL (kept out of the URL and the config file) */
@@ -310,6 +315,7 @@ export interface EmberConfig {
   ingest: { maxBodyBytes: number; dedupeWindowMs: number; requireTenant: boolean };
   memoryQueueBytes: number;
   shutdownTimeoutMs: number;
+  decode: { workers: number; workerThresholdBytes: number };
   file: FileConfig;
   /** file's backends plus EMBER_PYROSCOPE_URL, names resolved and unique */
   backends: BackendsConfig;
@@ -413,6 +419,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     memoryQueueBytes: e.EMBER_MEMORY_QUEUE_BYTES,
     shutdownTimeoutMs: e.EMBER_SHUTDOWN_TIMEOUT,
+    decode: {
+      workers: e.EMBER_DECODE_WORKERS ?? Math.max(1, availableParallelism() - 1),
+      workerThresholdBytes: e.EMBER_DECODE_WORKER_THRESHOLD,
+    },
     file,
     backends,
     configPath,

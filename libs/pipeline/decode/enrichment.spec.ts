@@ -6,7 +6,7 @@ import { loadConfig } from '../../runtime/config.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SeriesEnricher } from './enrichment.js';
+import { enricherForTenant } from './enrichment.js';
 import { LabelCache } from './label-cache.service.js';
 
 function configWith(yaml: string) {
@@ -45,9 +45,8 @@ function series(labels: Record<string, string>) {
 
 describe('SeriesEnricher', () => {
   it('adds global tags at the lowest precedence', () => {
-    const e = new SeriesEnricher(configWith('globalTags: {cluster: eu-1, env: fallback}\n'));
-    const out = e.enrich(
-      't',
+    const cfg = configWith('globalTags: {cluster: eu-1, env: fallback}\n');
+    const out = enricherForTenant(cfg, 't').enrich(
       series({ service_name: 'svc', __name__: 'process_cpu', env: 'prod' }),
     );
     assert.deepEqual(M(out.series!.labels), {
@@ -63,43 +62,41 @@ describe('SeriesEnricher', () => {
   });
 
   it('applies global then tenant series rules, drops series, and restores protected labels', () => {
-    const e = new SeriesEnricher(
-      configWith(
-        [
-          'relabel:',
-          '  - {action: drop, sourceLabels: [env], regex: test}',
-          'tenants:',
-          '  acme:',
-          '    relabel:',
-          '      - {action: labeldrop, regex: "service_name|pod"}',
-        ].join('\n'),
-      ),
+    const cfg = configWith(
+      [
+        'relabel:',
+        '  - {action: drop, sourceLabels: [env], regex: test}',
+        'tenants:',
+        '  acme:',
+        '    relabel:',
+        '      - {action: labeldrop, regex: "service_name|pod"}',
+      ].join('\n'),
     );
     assert.equal(
-      e.enrich('t', series({ service_name: 's', __name__: 'x', env: 'test' })).series,
+      enricherForTenant(cfg, 't').enrich(series({ service_name: 's', __name__: 'x', env: 'test' }))
+        .series,
       null,
     );
-    const out = e.enrich('acme', series({ service_name: 's', __name__: 'x', pod: 'p1' }));
+    const out = enricherForTenant(cfg, 'acme').enrich(
+      series({ service_name: 's', __name__: 'x', pod: 'p1' }),
+    );
     assert.deepEqual(M(out.series!.labels), { __name__: 'x', service_name: 's' });
     assert.equal(out.repairs, 1);
-    assert.deepEqual(
-      M(e.enrich('other', series({ service_name: 's', __name__: 'x', pod: 'p1' })).series!.labels)
-        .pod,
-      'p1',
+    const other = enricherForTenant(cfg, 'other').enrich(
+      series({ service_name: 's', __name__: 'x', pod: 'p1' }),
     );
+    assert.equal(M(other.series!.labels).pod, 'p1');
   });
 
   it('relabels sample labels and drops samples', () => {
-    const e = new SeriesEnricher(
-      configWith(
-        [
-          'sampleRelabel:',
-          '  - {action: drop, sourceLabels: [thread_name], regex: gc}',
-          '  - {sourceLabels: [thread_name], regex: "(.*)-[0-9]+", targetLabel: pool, replacement: $1}',
-        ].join('\n'),
-      ),
+    const cfg = configWith(
+      [
+        'sampleRelabel:',
+        '  - {action: drop, sourceLabels: [thread_name], regex: gc}',
+        '  - {sourceLabels: [thread_name], regex: "(.*)-[0-9]+", targetLabel: pool, replacement: $1}',
+      ].join('\n'),
     );
-    const out = e.enrich('t', series({ service_name: 's', __name__: 'x' }));
+    const out = enricherForTenant(cfg, 't').enrich(series({ service_name: 's', __name__: 'x' }));
     assert.equal(out.droppedSamples, 1);
     const p = out.series!.profile;
     assert.equal(p.sample.length, 1);

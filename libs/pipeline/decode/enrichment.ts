@@ -27,45 +27,32 @@ export interface EnrichOutcome {
   droppedSamples: number;
 }
 
-interface TenantRules {
+/** Compiled rules for one tenant: global rules first, then the tenant's own. */
+export interface EnrichRules {
+  globalTags: LabelPair[];
   series: RelabelRule[];
   sample: RelabelRule[];
 }
 
+/** The rules in force for a tenant, as plain data (they cross to worker threads). */
+export function tenantRuleConfig(config: EmberConfig, tenant: string) {
+  const t = config.file.tenants[tenant];
+  return {
+    globalTags: config.file.globalTags,
+    relabel: [...config.file.relabel, ...(t?.relabel ?? [])],
+    sampleRelabel: [...config.file.sampleRelabel, ...(t?.sampleRelabel ?? [])],
+  };
+}
+
 export class SeriesEnricher {
-  private readonly cache = new Map<string, TenantRules>();
-  private readonly globalTags: LabelPair[];
+  constructor(private readonly rules: EnrichRules) {}
 
-  constructor(private readonly config: EmberConfig) {
-    this.globalTags = Object.entries(config.file.globalTags).map(([name, value]) => ({
-      name,
-      value,
-    }));
-  }
-
-  private rules(tenant: string): TenantRules {
-    let r = this.cache.get(tenant);
-    if (!r) {
-      const t = this.config.file.tenants[tenant];
-      // validated at boot (loadConfig), so compiling cannot throw here
-      r = {
-        series: compileRelabelRules([...this.config.file.relabel, ...(t?.relabel ?? [])]),
-        sample: compileRelabelRules([
-          ...this.config.file.sampleRelabel,
-          ...(t?.sampleRelabel ?? []),
-        ]),
-      };
-      this.cache.set(tenant, r);
-    }
-    return r;
-  }
-
-  enrich(tenant: string, s: DecodedSeries): EnrichOutcome {
-    const rules = this.rules(tenant);
+  enrich(s: DecodedSeries): EnrichOutcome {
+    const rules = this.rules;
     let labels = s.labels;
-    if (this.globalTags.length > 0) {
+    if (rules.globalTags.length > 0) {
       const have = new Set(labels.map((l) => l.name));
-      labels = [...labels, ...this.globalTags.filter((t) => !have.has(t.name))];
+      labels = [...labels, ...rules.globalTags.filter((t) => !have.has(t.name))];
     }
     let repairs = 0;
     if (rules.series.length > 0) {
@@ -119,4 +106,14 @@ export function relabelSamples(p: Profile, rules: readonly RelabelRule[]): numbe
     return true;
   });
   return dropped;
+}
+
+/** An enricher with a tenant's rules compiled (validated at boot, so this cannot throw). */
+export function enricherForTenant(config: EmberConfig, tenant: string): SeriesEnricher {
+  const r = tenantRuleConfig(config, tenant);
+  return new SeriesEnricher({
+    globalTags: Object.entries(r.globalTags).map(([name, value]) => ({ name, value })),
+    series: compileRelabelRules(r.relabel),
+    sample: compileRelabelRules(r.sampleRelabel),
+  });
 }

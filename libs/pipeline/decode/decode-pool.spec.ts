@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, describe, it } from 'node:test';
+import { defaultLimits } from '../../decoders/index.js';
+import { fixturePath } from '../../../test/support/paths.js';
+import { DecodePool } from './decode-pool.js';
+import type { DecodeTask } from './decode-task.js';
+
+function task(body: Buffer, format: DecodeTask['upload']['format'] = 'pprof'): DecodeTask {
+  const now = String(BigInt(Date.now()) * 1_000_000n);
+  return {
+    upload: {
+      uploadId: 'u1',
+      tenant: 't',
+      format,
+      contentType: '',
+      contentEncoding: '',
+      params: {
+        name: 'svc.cpu',
+        appName: 'svc.cpu',
+        labels: {},
+        fromNanos: now,
+        untilNanos: now,
+        sampleRate: 100,
+        spyName: 'gospy',
+        units: 'samples',
+        aggregationType: 'sum',
+        formatParam: format,
+      },
+      receivedAtMs: Date.now(),
+      body,
+    },
+    limits: defaultLimits,
+    maxBodyBytes: 32 << 20,
+    rules: { globalTags: { cluster: 'c1' }, relabel: [], sampleRelabel: [] },
+  };
+}
+
+describe('DecodePool', () => {
+  const pool = new DecodePool({ workers: 1, thresholdBytes: 1024 });
+  after(() => pool.close());
+
+  it('decodes large uploads on a worker with the same result as inline', async () => {
+    const body = readFileSync(fixturePath('pyroscope', 'pprof', 'heap'));
+    assert.ok(pool.offloads(body.length));
+    const inWorker = await pool.run(task(body));
+    const inline = await new DecodePool({ workers: 0, thresholdBytes: 0 }).run(task(body));
+    assert.ok(!('error' in inWorker) && !('error' in inline));
+    assert.equal(inWorker.series.length, inline.series.length);
+    assert.ok(inWorker.series.length > 0);
+    for (let i = 0; i < inline.series.length; i++) {
+      assert.deepEqual(inWorker.series[i].labels, inline.series[i].labels);
+      assert.deepEqual(Buffer.from(inWorker.series[i].pprof), Buffer.from(inline.series[i].pprof));
+    }
+    assert.ok(inline.series[0].labels.some((l) => l.name === 'cluster' && l.value === 'c1'));
+  });
+
+  it('returns failures as data with their reason, from a worker too', async () => {
+    const r = await pool.run(
+      task(Buffer.concat([Buffer.from([0x0a, 0xff, 0xff, 0xff, 0x0f]), Buffer.alloc(2000, 1)])),
+    );
+    assert.ok('error' in r);
+    assert.equal(r.error.reason, 'malformed_profile');
+    assert.equal(r.error.permanent, true);
+  });
+
+  it('leaves the caller’s buffer usable (copies before transferring)', async () => {
+    const body = readFileSync(fixturePath('pyroscope', 'pprof', 'heap'));
+    const copy = Buffer.from(body);
+    await pool.run(task(body));
+    assert.ok(body.equals(copy));
+  });
+});

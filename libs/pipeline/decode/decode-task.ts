@@ -1,0 +1,200 @@
+import {
+  decodeUpload,
+  isDecodeError,
+  type DecodeInput,
+  type DecodeLimits,
+  type FormPart,
+} from '../../decoders/index.js';
+import {
+  PermanentError,
+  compileRelabelRules,
+  profileTypeIds,
+  type Int64,
+  type LabelPair,
+  type RelabelRuleConfig,
+} from '../../model/index.js';
+import { encodePprof } from '../../model/pprof/index.js';
+import {
+  decodePushBody,
+  inflateBounded,
+  isGzip,
+  isProtocolError,
+  negotiatePush,
+  parseBoundary,
+  readMultipart,
+  type IngestParams,
+  type UploadFormat,
+} from '../../protocol/index.js';
+import { SeriesEnricher, type EnrichRules } from './enrichment.js';
+
+// The CPU-heavy part of the decode stage as one plain-data function: raw upload in, encoded
+// series out. It runs inline for small uploads and in a worker thread for large ones
+// (decode.worker.ts), so its input and output are structured-clone friendly and it never
+// throws: a failure comes back as `{ error }` with its discard reason, because custom error
+// fields do not survive the trip between threads.
+
+export interface DecodeTaskUpload {
+  uploadId: string;
+  tenant: string;
+  format: UploadFormat;
+  contentType: string;
+  contentEncoding: string;
+  params: IngestParams;
+  receivedAtMs: number;
+  body: Uint8Array;
+}
+
+export interface DecodeTaskRules {
+  globalTags: Record<string, string>;
+  relabel: RelabelRuleConfig[];
+  sampleRelabel: RelabelRuleConfig[];
+}
+
+export interface DecodeTask {
+  upload: DecodeTaskUpload;
+  limits: DecodeLimits;
+  /** bound for inflating a Content-Encoding: gzip body */
+  maxBodyBytes: number;
+  rules: DecodeTaskRules;
+}
+
+export interface EncodedSeries {
+  /** index of the series in the decoded upload: part of the deterministic series id */
+  index: number;
+  labels: LabelPair[];
+  profileTypeIds: string[];
+  startMs: number;
+  endMs: number;
+  pprof: Uint8Array;
+}
+
+export type DecodeTaskResult =
+  | {
+      series: EncodedSeries[];
+      /** protected labels restored after relabelling */
+      repairs: number;
+      droppedSamples: number;
+      /** series dropped by relabel rules */
+      droppedSeries: number;
+      /** decompressed bytes decoded */
+      decodedBytes: number;
+    }
+  | { error: { reason: string; message: string; permanent: boolean } };
+
+const enrichers = new Map<string, SeriesEnricher>();
+
+function enricherFor(rules: DecodeTaskRules): SeriesEnricher {
+  const key = JSON.stringify(rules);
+  let e = enrichers.get(key);
+  if (!e) {
+    const compiled: EnrichRules = {
+      globalTags: Object.entries(rules.globalTags).map(([name, value]) => ({ name, value })),
+      series: compileRelabelRules(rules.relabel),
+      sample: compileRelabelRules(rules.sampleRelabel),
+    };
+    e = new SeriesEnricher(compiled);
+    if (enrichers.size > 1000) enrichers.clear(); // bounded: one entry per distinct tenant rule set
+    enrichers.set(key, e);
+  }
+  return e;
+}
+
+function num(v: Int64): number {
+  return typeof v === 'bigint' ? Number(v) : v;
+}
+
+function toInput(task: DecodeTask): DecodeInput {
+  const u = task.upload;
+  let body = u.body;
+  // Pyroscope ignores Content-Encoding; we honour it as well (bounded, like every inflate).
+  if (u.format !== 'push' && u.contentEncoding.toLowerCase() === 'gzip' && isGzip(body)) {
+    body = inflateBounded(body, task.maxBodyBytes);
+  }
+  const input: DecodeInput = {
+    format: u.format,
+    body,
+    params: u.params,
+    contentType: u.contentType,
+    nowNanos: BigInt(u.receivedAtMs) * 1_000_000n,
+  };
+  if (u.format === 'pprof-form' || u.format === 'jfr-form') {
+    input.parts = readMultipart(body, parseBoundary(u.contentType), { maxParts: 64 }).map(
+      (p): FormPart => ({
+        name: p.name ?? '',
+        filename: p.filename,
+        contentType: p.contentType,
+        data: p.data,
+      }),
+    );
+  } else if (u.format === 'push') {
+    // ingest checked the envelope; Content-Encoding here is the Connect compression
+    const envelope = negotiatePush({
+      contentType: u.contentType,
+      contentEncoding: u.contentEncoding,
+    });
+    const req = decodePushBody(u.body, envelope, task.maxBodyBytes);
+    input.push = req.series.map((s) => ({
+      labels: s.labels.map((l) => ({ name: l.name, value: l.value })),
+      samples: s.samples.map((x) => ({ rawProfile: x.rawProfile, id: x.id })),
+    }));
+  }
+  return input;
+}
+
+export function runDecodeTask(task: DecodeTask): DecodeTaskResult {
+  try {
+    const u = task.upload;
+    const input = toInput(task);
+    const decoded = decodeUpload(input, task.limits);
+    const enricher = enricherFor(task.rules);
+    const out: EncodedSeries[] = [];
+    let repairs = 0;
+    let droppedSamples = 0;
+    let droppedSeries = 0;
+    decoded.forEach((raw, index) => {
+      const e = enricher.enrich(raw);
+      repairs += e.repairs;
+      droppedSamples += e.droppedSamples;
+      if (e.series === null) {
+        droppedSeries++;
+        return;
+      }
+      const s = e.series;
+      const metric = s.labels.find((l) => l.name === '__name__')?.value ?? '';
+      const startNs = num(s.profile.timeNanos) || Number(BigInt(u.params.fromNanos));
+      const durNs = num(s.profile.durationNanos);
+      const startMs = Math.floor(startNs / 1e6);
+      const endMs =
+        durNs > 0
+          ? Math.floor((startNs + durNs) / 1e6)
+          : Math.max(startMs, Math.floor(Number(BigInt(u.params.untilNanos)) / 1e6));
+      out.push({
+        index,
+        labels: s.labels.map((l) => ({ name: l.name, value: l.value })),
+        profileTypeIds: profileTypeIds(metric, s.profile),
+        startMs,
+        endMs,
+        pprof: encodePprof(s.profile),
+      });
+    });
+    return { series: out, repairs, droppedSamples, droppedSeries, decodedBytes: input.body.length };
+  } catch (err) {
+    return { error: classify(err) };
+  }
+}
+
+/** Every failure mapped to a discard reason; anything unexpected is a permanent `unknown`. */
+export function classify(err: unknown): { reason: string; message: string; permanent: boolean } {
+  if (isDecodeError(err))
+    return { reason: err.reason, message: err.message, permanent: err.permanent };
+  if (isProtocolError(err)) return { reason: err.reason, message: err.message, permanent: true };
+  if (err instanceof PermanentError)
+    return { reason: err.reason, message: err.message, permanent: true };
+  // A decoder bug must not block the partition forever: dead-letter it, loudly.
+  const e = err as Error;
+  return {
+    reason: 'unknown',
+    message: `unexpected decoder failure: ${e?.stack ?? String(err)}`,
+    permanent: true,
+  };
+}
