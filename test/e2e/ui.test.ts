@@ -281,13 +281,13 @@ describe('web UI in Chromium (real Kafka and Redis)', () => {
     assert.match(tip, /encoding\/json\.Marshal/);
     assert.match(tip, /self\s+3\.5 s \(25\.8%\)/);
     assert.match(tip, /total\s+3\.5 s \(25\.8%\)/);
-    await page.mouse.move(0, 0);
 
-    const path = await shot('flamegraph');
+    const path = await shot('flamegraph'); // with the tooltip
     if (process.env.EMBER_UI_DOCS_IMG === '1') {
       mkdirSync(join(repoRoot(), 'docs', 'img'), { recursive: true });
       copyFileSync(path, join(repoRoot(), 'docs', 'img', 'flamegraph.png'));
     }
+    await page.mouse.move(0, 0);
   });
 
   it('zooms into a clicked frame and back with Reset', async () => {

@@ -59,7 +59,8 @@ export function App() {
   // pick a service and a profile type when none is chosen (or the chosen one is gone)
   useEffect(() => {
     const list = services.data;
-    if (list && list.length > 0 && !list.includes(s.service)) update({ service: list[0] });
+    // a service named in the address is kept even when it has no data in this range
+    if (list && list.length > 0 && s.service === '') update({ service: list[0] });
   }, [services.data, s.service, update]);
   useEffect(() => {
     if (types.length === 0 || types.some((t) => t.ID === s.type)) return;
@@ -145,7 +146,9 @@ export function App() {
                 update({ service: e.target.value, filters: [], left: null, right: null })
               }
             >
-              {!services.data?.includes(s.service) && <option value="">{s.service || '—'}</option>}
+              {!services.data?.includes(s.service) && (
+                <option value={s.service}>{s.service || '—'}</option>
+              )}
               {(services.data ?? []).map((v) => (
                 <option key={v} value={v}>
                   {v}
@@ -158,7 +161,9 @@ export function App() {
               value={s.type}
               onChange={(e) => update({ type: e.target.value })}
             >
-              {!types.some((t) => t.ID === s.type) && <option value="">{s.type || '—'}</option>}
+              {!types.some((t) => t.ID === s.type) && (
+                <option value={s.type}>{s.type || '—'}</option>
+              )}
               {types.map((t) => (
                 <option key={t.ID} value={t.ID}>
                   {t.name} {t.sampleType} ({t.sampleUnit})
