@@ -267,31 +267,31 @@ function preparePython(ctx: SuiteContext): Promise<Launch> {
   });
 }
 
-function prepareRust(ctx: SuiteContext): Promise<Launch> {
-  return memo('rust', async () => {
-    const src = join(ctx.root, 'test/agents/rust');
+function prepareRust(ctx: SuiteContext, dir: 'rust' | 'rust-legacy'): Promise<Launch> {
+  return memo(dir, async () => {
+    const src = join(ctx.root, 'test/agents', dir);
     const tc = await toolchain(ctx, 'Rust', 'cargo', ['--version']);
+    // One target dir for both Rust cases: shared dependencies compile once.
     const target = join(ctx.cache, 'rust/target');
     const env = { ...process.env, CARGO_HOME: join(ctx.cache, 'cargo'), CARGO_TARGET_DIR: target };
     await step(
       'cargo build --release --locked (crates.io into .cache/agents/cargo)',
       'cargo',
       ['build', '--release', '--locked'],
-      {
-        cwd: src,
-        env,
-        timeoutMs: 1_200_000,
-        logFile: ctx.logFile,
-      },
+      { cwd: src, env, timeoutMs: 1_500_000, logFile: ctx.logFile },
     );
     const lock = readFileSync(join(src, 'Cargo.lock'), 'utf8');
-    const m = /name = "pyroscope"\nversion = "([^"]+)"/.exec(lock);
+    const version = (crate: string): string =>
+      new RegExp(`name = "${crate}"\nversion = "([^"]+)"`).exec(lock)?.[1] ?? '?';
     return {
-      cmd: join(target, 'release/ember-agent-rust'),
+      cmd: join(target, 'release', `ember-agent-${dir}`),
       args: [],
       cwd: src,
       env: {},
-      versions: `crate pyroscope ${m?.[1] ?? '?'} with feature backend-pprof-rs (crates.io; ${tc})`,
+      versions:
+        dir === 'rust'
+          ? `crate pyroscope ${version('pyroscope')} with feature backend-pprof-rs (crates.io; ${tc})`
+          : `crates pyroscope ${version('pyroscope')} + pyroscope_pprofrs ${version('pyroscope_pprofrs')} (crates.io; ${tc})`,
     };
   });
 }
@@ -415,7 +415,15 @@ export const cases: AgentCase[] = [
     name: 'rust',
     title: 'crate pyroscope 2.x, pprof-rs backend (Push API)',
     mode: 'profiles',
-    prepare: prepareRust,
+    prepare: (ctx) => prepareRust(ctx, 'rust'),
+    expectTypes: [CPU],
+    dominant: { type: CPU, hot: /ember_hot_loop/, cold: /ember_cold_loop/ },
+  },
+  {
+    name: 'rust-legacy',
+    title: 'crates pyroscope 0.5 + pyroscope_pprofrs (legacy /ingest?format=pprof)',
+    mode: 'profiles',
+    prepare: (ctx) => prepareRust(ctx, 'rust-legacy'),
     expectTypes: [CPU],
     dominant: { type: CPU, hot: /ember_hot_loop/, cold: /ember_cold_loop/ },
   },
