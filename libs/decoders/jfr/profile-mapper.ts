@@ -12,7 +12,10 @@ import type { ConstantPools } from './constant-pool.js';
 import { anchorMaps } from './anchors.js';
 import { NameCache } from './name-cache.js';
 import { JfrError, overLimit } from './errors.js';
-import { EventPlan, type FieldSpec } from './event-reader.js';
+import type { ByteReader } from './byte-reader.js';
+import { EventPlan, type EventCursor, type FieldSpec } from './event-reader.js';
+import { TypeTable } from './metadata.js';
+import type { ValueWalker } from './value-walker.js';
 import {
   FAMILIES,
   F_ALLOC_SAMPLE,
@@ -29,7 +32,7 @@ import {
   type FamilySpec,
   type JfrFamily,
 } from './families.js';
-import { canonicalId } from './id-index.js';
+import { IdIndex, canonicalId } from './id-index.js';
 import {
   decodeLabelsSnapshot,
   emptyLabelsSnapshot,
@@ -159,6 +162,14 @@ const EVENTS: ReadonlyArray<readonly [string, number, readonly FieldSpec[]]> = [
 ];
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+/** fills the unused handler slots of the per-chunk plan table */
+const NO_PLAN = new EventPlan(
+  { id: -1, name: '', superType: '', fields: [] },
+  new TypeTable(),
+  [],
+  NSLOTS,
+);
 
 const ST_UNKNOWN = 0;
 const ST_SLEEPING = 1;
@@ -317,6 +328,9 @@ class ProfileMapper {
   private methodLastLoc = new Int32Array(0);
   /** thread-state pool id → ST_* for ids below 256 */
   private stateCodes = new Int8Array(0);
+  /** this chunk's stack-trace pool index and size (hoisted off the per-event path) */
+  private stackIndex = new IdIndex();
+  private stackCount = 0;
   /** per class slot: 0 = not looked at, 1 = raw name cached, 2 = name not inline */
   private classState = new Int8Array(0);
   private classSym: Array<number | bigint> = [];
@@ -368,6 +382,8 @@ class ProfileMapper {
     this.chunkIndex = chunk.index;
     this.pools = pools;
     this.stackResolved = new Int32Array(pools.stackTraces.count);
+    this.stackIndex = pools.stackTraces.index;
+    this.stackCount = pools.stackTraces.count;
     const nm = pools.methods.count;
     this.methodFunc = new Int32Array(nm);
     this.methodLastLine = new Float64Array(nm).fill(-1);
@@ -399,17 +415,34 @@ class ProfileMapper {
     const dense = maxId < 1 << 16;
     const dispatch = new Int8Array(dense ? maxId + 1 : 0);
     if (dense) for (const [id, h] of handlerOf) dispatch[id] = h;
+    // no holes: a dense array of one class keeps the loop's element loads monomorphic
+    for (let h = 0; h < plans.length; h++) if (plans[h] === undefined) plans[h] = NO_PLAN;
 
+    this.drain(events, reader, walker, dispatch, handlerOf, plans as EventPlan[]);
+  }
+
+  /** The event loop of one chunk, kept small so V8 optimises it as a whole. */
+  private drain(
+    events: EventCursor,
+    reader: ByteReader,
+    walker: ValueWalker,
+    dispatch: Int8Array,
+    handlerOf: Map<number, number>,
+    plans: EventPlan[],
+  ): void {
+    const dense = dispatch.length > 0;
+    let count = 0;
     for (;;) {
       const type = events.next(reader);
       if (type < 0) break;
-      this.stats.events++;
+      count++;
       const h = dense ? (type < dispatch.length ? dispatch[type] : 0) : (handlerOf.get(type) ?? 0);
       if (h === 0) continue;
-      const plan = plans[h] as EventPlan;
+      const plan = plans[h];
       plan.read(reader, walker);
       this.handle(h, plan);
     }
+    this.stats.events += count;
   }
 
   private handle(h: number, plan: EventPlan): void {
@@ -515,13 +548,10 @@ class ProfileMapper {
       fb = new FamilyBuilder(FAMILIES[family], this.limits.maxSamplesPerProfile);
       this.families[family] = fb;
     }
-    fb.enterChunk(this.chunkIndex, this.pools.stackTraces.count);
+    if (fb.chunk !== this.chunkIndex) fb.enterChunk(this.chunkIndex, this.stackCount);
     const v = plan.vals;
     const sid = v[S_STACK];
-    const slot =
-      sid >= 0
-        ? this.pools.stackTraces.index.get(sid)
-        : this.pools.stackTraces.index.getAny(plan.bigs[S_STACK]);
+    const slot = sid >= 0 ? this.stackIndex.get(sid) : this.stackIndex.getAny(plan.bigs[S_STACK]);
     if (slot < 0) {
       this.stats.stacktraceNotFound++;
       return -1;
