@@ -21,10 +21,10 @@ import {
   topicSpecs,
   type NormalizedSeries,
 } from '../../libs/queue/index.js';
-import { startEmberflow, tempDataDir, type EmberProcess } from '../support/emberflow-process.js';
+import { startEmberflow, type EmberProcess } from '../support/emberflow-process.js';
 import { repoRoot } from '../support/paths.js';
 import { waitFor } from '../support/query-client.js';
-import { testServices } from '../support/services.js';
+import { controlKafka, suiteEnv } from '../support/services.js';
 
 // The exporter's delivery guarantee against a Push API server of our own (node:http, requests
 // decoded with our push.v1 definitions), on the real Kafka broker and Redis: normalised series
@@ -96,7 +96,6 @@ function acceptedOfRun(fake: FakePyroscope) {
 }
 
 describe('exporter → Pyroscope Push: exactly once through outages, a crash and a broker restart (real Kafka and Redis)', () => {
-  const svc = testServices();
   let fake: FakePyroscope;
   let producer: KafkaBroker;
   let env: Record<string, string>;
@@ -128,8 +127,10 @@ describe('exporter → Pyroscope Push: exactly once through outages, a crash and
 
   before(async () => {
     fake = await startFakePyroscope();
-    const dir = tempDataDir('ember-exporter-push-');
-    const configPath = join(dir, 'emberflow.yaml');
+    // own Kafka namespace (topics, consumer groups) and data dir: no other suite's exporter
+    // takes our series, and we take none of theirs
+    const base = suiteEnv();
+    const configPath = join(base.EMBER_DATA_DIR, 'emberflow.yaml');
     writeFileSync(
       configPath,
       [
@@ -156,25 +157,23 @@ describe('exporter → Pyroscope Push: exactly once through outages, a crash and
         '',
       ].join('\n'),
     );
-    env = {
-      EMBER_KAFKA_BROKERS: svc.kafkaBrokers,
-      EMBER_REDIS_URL: svc.redisUrl,
-      EMBER_DATA_DIR: dir,
-      EMBER_CONFIG: configPath,
-    };
+    env = { ...base, EMBER_CONFIG: configPath };
     producer = new KafkaBroker({
-      brokers: svc.kafkaBrokers.split(','),
+      brokers: env.EMBER_KAFKA_BROKERS.split(','),
       clientId: `exporter-push-test-${run}`,
       requestTimeoutMs: 30_000,
       maxBytesPerPartition: 8 << 20,
       sessionTimeoutMs: 30_000,
+      namespace: env.EMBER_KAFKA_NAMESPACE,
       log: () => {},
     });
     await producer.start(
-      topicSpecs({ rawPartitions: 6, normalizedPartitions: 6, maxUploadBytes: 32 << 20 }),
+      topicSpecs({ rawPartitions: 2, normalizedPartitions: 2, maxUploadBytes: 32 << 20 }),
     );
     procs.push(await startEmberflow({ targets: 'exporter', env }));
-    console.log(`# run ${run}: fake Pyroscope at ${fake.url}, kafka ${svc.kafkaBrokers}`);
+    console.log(
+      `# run ${run}: fake Pyroscope at ${fake.url}, kafka ${env.EMBER_KAFKA_BROKERS} namespace ${env.EMBER_KAFKA_NAMESPACE}`,
+    );
   });
 
   after(async () => {
@@ -245,11 +244,17 @@ describe('exporter → Pyroscope Push: exactly once through outages, a crash and
   it('3. survives a broker restart', async () => {
     await publish(30);
     const t0 = Date.now();
-    const { stdout } = await exec('bash', ['scripts/services.sh', 'restart-kafka'], {
-      cwd: repoRoot(),
-      timeout: 300_000,
-    });
-    console.log(`# broker restarted in ${Date.now() - t0} ms: ${stdout.trim().split('\n').pop()}`);
+    if (process.env.EMBER_TEST_SERVICES === 'testcontainers') {
+      controlKafka('stop');
+      controlKafka('start');
+    } else {
+      // asynchronously: the fake Pyroscope lives in this process and keeps answering
+      await exec('bash', ['scripts/services.sh', 'restart-kafka'], {
+        cwd: repoRoot(),
+        timeout: 300_000,
+      });
+    }
+    console.log(`# broker restarted in ${Date.now() - t0} ms`);
     await waitFor('the producer after the broker restart', 60_000, async () => {
       await publish(30);
       return true;
