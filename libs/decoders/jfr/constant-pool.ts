@@ -331,17 +331,26 @@ export class ConstantPools {
           // varint whose last byte carries 8 bits, which the run counter handles exactly.
           let need = n * w;
           let run = 0;
-          while (need > 0 && pos < end) {
-            const cont = buf[pos++] >>> 7; // 1 while the varint continues
-            need -= cont ^ 1;
-            run = (run + 1) & -cont;
-            if (run === 8) {
-              pos++; // the 9th byte, all 8 bits of it
-              need--;
-              run = 0;
+          while (need > 0) {
+            // At least `need` bytes remain to be read (a varint takes one or more), so the next
+            // `need` bytes can be scanned without checking `need` or the chunk end per byte.
+            const stop = pos + need;
+            if (stop > end) {
+              r.pos = end;
+              r.skip(1); // throws truncated
+            }
+            while (pos < stop) {
+              const cont = buf[pos++] >>> 7; // 1 while the varint continues
+              need -= cont ^ 1;
+              run = (run + 1) & -cont;
+              if (run === 8) {
+                pos++; // the 9th byte, all 8 bits of it
+                need--;
+                run = 0;
+              }
             }
           }
-          if (need > 0 || pos > end) {
+          if (pos > end) {
             r.pos = end;
             r.skip(1); // throws truncated
           }
