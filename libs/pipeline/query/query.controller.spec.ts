@@ -51,6 +51,11 @@ describe('query API (querier.v1 over the embedded store)', () => {
         atMs: T0 + 40_000,
       }),
       cpuSeries({
+        labels: { service_name: 'ancient' },
+        stacks: [[['old'], 1]],
+        atMs: Date.now() - 3 * 3600_000,
+      }),
+      cpuSeries({
         tenant: 'secret',
         labels: { service_name: 'hidden', env: 'prod' },
         stacks: [[['private', 'stuff'], 999]],
@@ -227,6 +232,13 @@ describe('query API (querier.v1 over the embedded store)', () => {
         ],
       },
     ]);
+  });
+
+  it('lists everything retained when a listing names no time range', async () => {
+    const all = await post(app.url, 'LabelValues', { name: 'service_name' });
+    assert.deepEqual(all.json.names, ['ancient', 'api', 'worker']);
+    const recent = await post(app.url, 'LabelValues', { name: 'service_name', ...win });
+    assert.deepEqual(recent.json.names, ['api', 'worker']);
   });
 
   it('returns time series by step, summed or averaged, grouped by labels', async () => {

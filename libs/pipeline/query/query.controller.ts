@@ -56,7 +56,7 @@ export class QueryController {
       spec: M.SelectMergeStacktracesRequest,
       run: (q, t, st) => {
         checkFormat(q);
-        return M.flamegraphResponse(selectMergeStacktraces(st, selectQuery(q, t), num(q.maxNodes)));
+        return M.flamegraphResponse(selectMergeStacktraces(st, selectQuery(q, t), maxNodes(q)));
       },
     },
     SelectMergeSpanProfile: {
@@ -67,7 +67,7 @@ export class QueryController {
         // an empty span list selects nothing (Pyroscope: no span, no samples)
         const sq = selectQuery(q, t);
         if (spans.length === 0) return M.flamegraphResponse(toFlamegraph(newTree()));
-        return M.flamegraphResponse(selectMergeStacktraces(st, sq, num(q.maxNodes)));
+        return M.flamegraphResponse(selectMergeStacktraces(st, sq, maxNodes(q)));
       },
     },
     SelectMergeProfile: {
@@ -98,7 +98,7 @@ export class QueryController {
             st,
             selectQuery(left, t),
             selectQuery(right, t),
-            Math.max(num(left.maxNodes), num(right.maxNodes)),
+            Math.max(maxNodes(left), maxNodes(right)),
           ),
         );
       },
@@ -168,7 +168,7 @@ export class QueryController {
   }
 
   private profileTypes(q: Decoded, tenant: string, store: EmbeddedStore): M.Answer {
-    const { start, end } = range(q);
+    const { start, end } = range(q, true);
     const ids = new Set<string>();
     for (const s of store.listSeries(tenant, start, end))
       s.profileTypeIds.forEach((t) => ids.add(t));
@@ -188,7 +188,7 @@ export class QueryController {
   }
 
   private labelNames(q: Decoded, tenant: string, store: EmbeddedStore): M.Answer {
-    const { start, end } = range(q);
+    const { start, end } = range(q, true);
     const names = new Set<string>();
     for (const set of seriesLabelSets(store, tenant, selectors(q), [], start, end)) {
       for (const l of set) names.add(l.name);
@@ -199,7 +199,7 @@ export class QueryController {
   private labelValues(q: Decoded, tenant: string, store: EmbeddedStore): M.Answer {
     const name = q.name as string;
     if (!name) throw invalid('name is required');
-    const { start, end } = range(q);
+    const { start, end } = range(q, true);
     const values = new Set<string>();
     for (const set of seriesLabelSets(store, tenant, selectors(q), [name], start, end)) {
       for (const l of set) if (l.value !== '') values.add(l.value);
@@ -208,7 +208,7 @@ export class QueryController {
   }
 
   private series(q: Decoded, tenant: string, store: EmbeddedStore): M.Answer {
-    const { start, end } = range(q);
+    const { start, end } = range(q, true);
     return M.seriesResponse(
       seriesLabelSets(store, tenant, selectors(q), q.labelNames as string[], start, end),
     );
@@ -217,6 +217,13 @@ export class QueryController {
 
 function invalid(message: string): HttpFailure {
   return new HttpFailure(400, message, 'invalid_param', {}, 'invalid_argument');
+}
+
+/** Pyroscope's default flame-graph size (querier.max-flamegraph-nodes-default) when none asked. */
+const DEFAULT_MAX_NODES = 8192;
+
+function maxNodes(q: Decoded): number {
+  return num(q.maxNodes) > 0 ? num(q.maxNodes) : DEFAULT_MAX_NODES;
 }
 
 function num(v: unknown): number {
@@ -270,8 +277,14 @@ function decodeBody(
   return fromJson(spec, parsed);
 }
 
-function range(q: Decoded): { start: number; end: number } {
+/**
+ * The query's [start, end] in ms. Missing end = now; missing start = an hour before end, or —
+ * for listings (profile types, labels, series), when neither is given, as older clients send
+ * them — everything retained.
+ */
+function range(q: Decoded, listing = false): { start: number; end: number } {
   const now = Date.now();
+  if (listing && num(q.start) <= 0 && num(q.end) <= 0) return { start: 0, end: now + HOUR };
   const end = num(q.end) > 0 ? num(q.end) : now;
   const start = num(q.start) > 0 ? num(q.start) : end - HOUR;
   if (start > end) throw invalid('start must not be after end (milliseconds since the epoch)');
