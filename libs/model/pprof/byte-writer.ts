@@ -65,7 +65,9 @@ export class ByteWriter {
       this.hiLo(hi >>> 0, v - hi * TWO_32);
       return;
     }
-    if (v < MIN_I64 || v > MAX_U64) throw new RangeError(`int64 field holds ${v}: out of range`);
+    if (typeof v !== 'bigint' || v < MIN_I64 || v > MAX_U64) {
+      throw new RangeError(`int64 field holds ${String(v)}: not an integer in the 64-bit range`);
+    }
     const u = BigInt.asUintN(64, v);
     const hi = Number(u >> 32n);
     const lo = Number(u & 0xffffffffn);

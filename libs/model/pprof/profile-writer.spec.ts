@@ -192,6 +192,9 @@ describe('encodePprof', () => {
       p.period = bad;
       assert.throws(() => encodePprof(p), RangeError, String(bad));
     }
+    const holey = emptyProfile();
+    holey.sample.push({ locationId: new Array<number>(2), value: [], label: [] });
+    assert.throws(() => encodePprof(holey), RangeError);
   });
 
   it('property: decode(encode(p)) equals p, and pprof-format reads the same profile', () => {

@@ -1,4 +1,12 @@
-import type { Int64, Profile, ValueType } from '../profile.js';
+import type {
+  Int64,
+  Location,
+  Mapping,
+  Profile,
+  ProfileFunction,
+  Sample,
+  ValueType,
+} from '../profile.js';
 import { ByteWriter } from './byte-writer.js';
 
 /**
@@ -26,83 +34,16 @@ export function encodePprof(p: Profile): Uint8Array {
     w.end(s);
   }
 
-  for (const sample of p.sample) {
-    w.u32(0x12);
-    const s = w.begin();
-    const ids = sample.locationId;
-    if (ids.length > 0) {
-      w.u32(0x0a);
-      const s2 = w.begin();
-      for (let i = 0; i < ids.length; i++) w.int64(ids[i]);
-      w.end(s2);
-    }
-    const values = sample.value;
-    if (values.length > 0) {
-      w.u32(0x12);
-      const s2 = w.begin();
-      for (let i = 0; i < values.length; i++) w.int64(values[i]);
-      w.end(s2);
-    }
-    const labels = sample.label;
-    for (let i = 0; i < labels.length; i++) {
-      const l = labels[i];
-      w.u32(0x1a);
-      const s2 = w.begin();
-      writeVarintField(w, 0x08, l.key);
-      writeVarintField(w, 0x10, l.str);
-      writeVarintField(w, 0x18, l.num);
-      writeVarintField(w, 0x20, l.numUnit);
-      w.end(s2);
-    }
-    w.end(s);
-  }
-
-  for (const m of p.mapping) {
-    w.u32(0x1a);
-    const s = w.begin();
-    writeVarintField(w, 0x08, m.id);
-    writeVarintField(w, 0x10, m.memoryStart);
-    writeVarintField(w, 0x18, m.memoryLimit);
-    writeVarintField(w, 0x20, m.fileOffset);
-    writeVarintField(w, 0x28, m.filename);
-    writeVarintField(w, 0x30, m.buildId);
-    writeBoolField(w, 0x38, m.hasFunctions);
-    writeBoolField(w, 0x40, m.hasFilenames);
-    writeBoolField(w, 0x48, m.hasLineNumbers);
-    writeBoolField(w, 0x50, m.hasInlineFrames);
-    w.end(s);
-  }
-
-  for (const loc of p.location) {
-    w.u32(0x22);
-    const s = w.begin();
-    writeVarintField(w, 0x08, loc.id);
-    writeVarintField(w, 0x10, loc.mappingId);
-    writeVarintField(w, 0x18, loc.address);
-    const lines = loc.line;
-    for (let i = 0; i < lines.length; i++) {
-      const ln = lines[i];
-      w.u32(0x22);
-      const s2 = w.begin();
-      writeVarintField(w, 0x08, ln.functionId);
-      writeVarintField(w, 0x10, ln.line);
-      writeVarintField(w, 0x18, ln.column);
-      w.end(s2);
-    }
-    writeBoolField(w, 0x28, loc.isFolded);
-    w.end(s);
-  }
-
-  for (const f of p.function) {
-    w.u32(0x2a);
-    const s = w.begin();
-    writeVarintField(w, 0x08, f.id);
-    writeVarintField(w, 0x10, f.name);
-    writeVarintField(w, 0x18, f.systemName);
-    writeVarintField(w, 0x20, f.filename);
-    writeVarintField(w, 0x28, f.startLine);
-    w.end(s);
-  }
+  // One small function per message kind: each is optimised on its own and stays small enough
+  // to re-optimise quickly after V8 drops optimised code at a full collection.
+  const samples = p.sample;
+  for (let i = 0; i < samples.length; i++) writeSample(w, samples[i]);
+  const mappings = p.mapping;
+  for (let i = 0; i < mappings.length; i++) writeMapping(w, mappings[i]);
+  const locations = p.location;
+  for (let i = 0; i < locations.length; i++) writeLocation(w, locations[i]);
+  const functions = p.function;
+  for (let i = 0; i < functions.length; i++) writeFunction(w, functions[i]);
 
   const strings = p.stringTable;
   for (let i = 0; i < strings.length; i++) {
@@ -130,6 +71,84 @@ export function encodePprof(p: Profile): Uint8Array {
   writeVarintField(w, 0x70, p.defaultSampleType);
   writeVarintField(w, 0x78, p.docUrl);
   return w.finish();
+}
+
+function writeSample(w: ByteWriter, sample: Sample): void {
+  w.u32(0x12);
+  const s = w.begin();
+  const ids = sample.locationId;
+  if (ids.length > 0) {
+    w.u32(0x0a);
+    const s2 = w.begin();
+    for (let i = 0; i < ids.length; i++) w.int64(ids[i]);
+    w.end(s2);
+  }
+  const values = sample.value;
+  if (values.length > 0) {
+    w.u32(0x12);
+    const s2 = w.begin();
+    for (let i = 0; i < values.length; i++) w.int64(values[i]);
+    w.end(s2);
+  }
+  const labels = sample.label;
+  for (let i = 0; i < labels.length; i++) {
+    const l = labels[i];
+    w.u32(0x1a);
+    const s2 = w.begin();
+    writeVarintField(w, 0x08, l.key);
+    writeVarintField(w, 0x10, l.str);
+    writeVarintField(w, 0x18, l.num);
+    writeVarintField(w, 0x20, l.numUnit);
+    w.end(s2);
+  }
+  w.end(s);
+}
+
+function writeMapping(w: ByteWriter, m: Mapping): void {
+  w.u32(0x1a);
+  const s = w.begin();
+  writeVarintField(w, 0x08, m.id);
+  writeVarintField(w, 0x10, m.memoryStart);
+  writeVarintField(w, 0x18, m.memoryLimit);
+  writeVarintField(w, 0x20, m.fileOffset);
+  writeVarintField(w, 0x28, m.filename);
+  writeVarintField(w, 0x30, m.buildId);
+  writeBoolField(w, 0x38, m.hasFunctions);
+  writeBoolField(w, 0x40, m.hasFilenames);
+  writeBoolField(w, 0x48, m.hasLineNumbers);
+  writeBoolField(w, 0x50, m.hasInlineFrames);
+  w.end(s);
+}
+
+function writeLocation(w: ByteWriter, loc: Location): void {
+  w.u32(0x22);
+  const s = w.begin();
+  writeVarintField(w, 0x08, loc.id);
+  writeVarintField(w, 0x10, loc.mappingId);
+  writeVarintField(w, 0x18, loc.address);
+  const lines = loc.line;
+  for (let i = 0; i < lines.length; i++) {
+    const ln = lines[i];
+    w.u32(0x22);
+    const s2 = w.begin();
+    writeVarintField(w, 0x08, ln.functionId);
+    writeVarintField(w, 0x10, ln.line);
+    writeVarintField(w, 0x18, ln.column);
+    w.end(s2);
+  }
+  writeBoolField(w, 0x28, loc.isFolded);
+  w.end(s);
+}
+
+function writeFunction(w: ByteWriter, f: ProfileFunction): void {
+  w.u32(0x2a);
+  const s = w.begin();
+  writeVarintField(w, 0x08, f.id);
+  writeVarintField(w, 0x10, f.name);
+  writeVarintField(w, 0x18, f.systemName);
+  writeVarintField(w, 0x20, f.filename);
+  writeVarintField(w, 0x28, f.startLine);
+  w.end(s);
 }
 
 function writeValueType(w: ByteWriter, vt: ValueType): void {
