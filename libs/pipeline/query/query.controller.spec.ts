@@ -369,7 +369,12 @@ describe('query API (querier.v1 over the embedded store)', () => {
     const lv = await fetch(`${app.url}/querier.v1.QuerierService/LabelValues`, {
       method: 'POST',
       headers: { 'content-type': 'application/proto' },
-      body: new ProtoWriter().string(1, 'service_name').stringElem(2, '{}').finish(),
+      body: new ProtoWriter()
+        .string(1, 'service_name')
+        .stringElem(2, '{}')
+        .int64(3, Number(win.start))
+        .int64(4, Number(win.end))
+        .finish(),
     });
     assert.deepEqual(decodeProto(LabelValues, new Uint8Array(await lv.arrayBuffer())).names, [
       'api',
