@@ -63,7 +63,8 @@ async function setup(backends: Backend[]) {
     maxBatchSize: 10,
     handler: async (b) => void dead.push(...b.messages),
   });
-  return { svc: new ExportService(backends, new MemoryStore(), broker, new Metrics()), dead };
+  const metrics = new Metrics();
+  return { svc: new ExportService(backends, new MemoryStore(), broker, metrics), dead, metrics };
 }
 
 describe('ExportService', () => {
@@ -174,5 +175,29 @@ describe('ExportService', () => {
     assert.deepEqual(a.received.map((s) => s.seriesId).sort(), ['b:0', 'b:2']);
     assert.equal(dead.length, 1);
     assert.equal(dead[0].headers['ember-series-id'], 'b:1');
+  });
+
+  it('reports bytes in flight per backend', async () => {
+    const a = new RecordingBackend('slow');
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const send = a.send.bind(a);
+    a.send = async (series) => {
+      await gate;
+      return send(series);
+    };
+    const { svc, metrics } = await setup([a]);
+    const done = svc.handleBatch(batchOf(['g:0', 'g:1']));
+    await new Promise((r) => setTimeout(r, 20));
+    const during = await metrics.registry.getSingleMetricAsString(
+      'emberflow_exporter_in_flight_bytes',
+    );
+    assert.match(during, /emberflow_exporter_in_flight_bytes\{backend="slow"\} [1-9]/);
+    release();
+    await done;
+    const after = await metrics.registry.getSingleMetricAsString(
+      'emberflow_exporter_in_flight_bytes',
+    );
+    assert.match(after, /emberflow_exporter_in_flight_bytes\{backend="slow"\} 0/);
   });
 });

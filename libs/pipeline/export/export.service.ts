@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, Optional, type OnModuleDestroy } from '@nestjs/common';
+import { Gauge } from 'prom-client';
 import type { Backend } from '../../backends/backend.port.js';
 import { SendingChain, type SeriesOutcome } from '../../backends/sending/sending-chain.js';
 import { keys, type SharedStore } from '../../cache/index.js';
@@ -58,7 +59,7 @@ export class ExportService implements OnModuleDestroy {
     private readonly metrics: Metrics,
     @Optional() private readonly fleet?: FleetRecorder,
   ) {
-    this.chains = backends.map(
+    const chains = (this.chains = backends.map(
       (b) =>
         new SendingChain(b, {
           activeContributors: () => this.active,
@@ -66,7 +67,18 @@ export class ExportService implements OnModuleDestroy {
           onRetry: () => this.metrics.exportRetries.inc({ backend: b.name }),
           onDelivered: (sent) => this.markDelivered(b.name, sent),
         }),
-    );
+    ));
+    // back-pressure made visible: bytes each backend is sending right now (bounded by
+    // batch.maxInFlightBytes; at the bound, consumption waits)
+    const gauge: Gauge<'backend'> = new Gauge({
+      name: 'emberflow_exporter_in_flight_bytes',
+      help: 'Bytes of series being sent to each backend (bounded by its in-flight budget).',
+      labelNames: ['backend'] as const,
+      registers: [metrics.registry],
+      collect: () => {
+        for (const c of chains) gauge.set({ backend: c.backend.name }, c.bytesInFlight);
+      },
+    });
   }
 
   async handleBatch(batch: MessageBatch): Promise<void> {
