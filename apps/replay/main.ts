@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   }
   const r = await replayDeadLetters({
     brokers,
-    namespace: process.env.EMBER_KAFKA_NAMESPACE ?? '',
+    namespace: process.env.EMBER_NAMESPACE ?? '',
     dlqTopic: args.topic!,
     reason: args.reason,
     tenant: args.tenant,

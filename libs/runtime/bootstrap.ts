@@ -99,6 +99,7 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Running
   if (config.redis) {
     const redis = new RedisStore({
       url: config.redis.url,
+      namespace: config.redis.namespace,
       commandTimeoutMs: 5_000,
       log: logFn('Redis'),
     });

@@ -53,7 +53,8 @@ const envSchema = z.object({
   EMBER_TARGETS: z.string().default('all'),
   EMBER_KAFKA_BROKERS: z.string().trim().optional(),
   EMBER_KAFKA_CLIENT_ID: z.string().trim().min(1).default('emberflow'),
-  EMBER_KAFKA_NAMESPACE: z
+  /** prefixes Kafka topics, consumer groups and Redis keys: several deployments share a cluster */
+  EMBER_NAMESPACE: z
     .string()
     .trim()
     .regex(/^[A-Za-z0-9._-]*$/, 'may hold only letters, digits, ".", "_" and "-"')
@@ -310,7 +311,7 @@ export interface EmberConfig {
     normalizedPartitions: number;
     requestTimeoutMs: number;
   } | null;
-  redis: { url: string } | null;
+  redis: { url: string; namespace: string } | null;
   log: { level: 'error' | 'warn' | 'info' | 'debug'; format: 'json' | 'text' };
   ingest: { maxBodyBytes: number; dedupeWindowMs: number; requireTenant: boolean };
   memoryQueueBytes: number;
@@ -404,13 +405,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         ? {
             brokers,
             clientId: e.EMBER_KAFKA_CLIENT_ID,
-            namespace: e.EMBER_KAFKA_NAMESPACE,
+            namespace: e.EMBER_NAMESPACE,
             rawPartitions: e.EMBER_KAFKA_RAW_PARTITIONS,
             normalizedPartitions: e.EMBER_KAFKA_NORMALIZED_PARTITIONS,
             requestTimeoutMs: e.EMBER_KAFKA_REQUEST_TIMEOUT,
           }
         : null,
-    redis: e.EMBER_REDIS_URL ? { url: e.EMBER_REDIS_URL } : null,
+    redis: e.EMBER_REDIS_URL ? { url: e.EMBER_REDIS_URL, namespace: e.EMBER_NAMESPACE } : null,
     log: { level: e.EMBER_LOG_LEVEL, format: e.EMBER_LOG_FORMAT },
     ingest: {
       maxBodyBytes: e.EMBER_MAX_BODY_BYTES,

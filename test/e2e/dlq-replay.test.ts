@@ -40,7 +40,7 @@ describe('dead letters can be replayed after a fix (real Kafka and Redis)', () =
       requestTimeoutMs: 30_000,
       maxBytesPerPartition: 8 << 20,
       sessionTimeoutMs: 10_000,
-      namespace: env.EMBER_KAFKA_NAMESPACE,
+      namespace: env.EMBER_NAMESPACE,
       log: () => {},
     });
     const sub = await broker.subscribe({
@@ -71,7 +71,7 @@ describe('dead letters can be replayed after a fix (real Kafka and Redis)', () =
         env: {
           ...process.env,
           EMBER_KAFKA_BROKERS: svc.kafkaBrokers,
-          EMBER_KAFKA_NAMESPACE: env.EMBER_KAFKA_NAMESPACE,
+          EMBER_NAMESPACE: env.EMBER_NAMESPACE,
         },
       },
     );
@@ -89,7 +89,7 @@ describe('dead letters can be replayed after a fix (real Kafka and Redis)', () =
         env: {
           ...process.env,
           EMBER_KAFKA_BROKERS: svc.kafkaBrokers,
-          EMBER_KAFKA_NAMESPACE: env.EMBER_KAFKA_NAMESPACE,
+          EMBER_NAMESPACE: env.EMBER_NAMESPACE,
         },
       },
     );

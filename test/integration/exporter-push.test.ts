@@ -164,7 +164,7 @@ describe('exporter → Pyroscope Push: exactly once through outages, a crash and
       requestTimeoutMs: 30_000,
       maxBytesPerPartition: 8 << 20,
       sessionTimeoutMs: 30_000,
-      namespace: env.EMBER_KAFKA_NAMESPACE,
+      namespace: env.EMBER_NAMESPACE,
       log: () => {},
     });
     await producer.start(
@@ -172,7 +172,7 @@ describe('exporter → Pyroscope Push: exactly once through outages, a crash and
     );
     procs.push(await startEmberflow({ targets: 'exporter', env }));
     console.log(
-      `# run ${run}: fake Pyroscope at ${fake.url}, kafka ${env.EMBER_KAFKA_BROKERS} namespace ${env.EMBER_KAFKA_NAMESPACE}`,
+      `# run ${run}: fake Pyroscope at ${fake.url}, kafka ${env.EMBER_KAFKA_BROKERS} namespace ${env.EMBER_NAMESPACE}`,
     );
   });
 

@@ -74,7 +74,7 @@ describe('bad input is answered clearly and never crashes anything (real Kafka a
       requestTimeoutMs: 30_000,
       maxBytesPerPartition: 8 * 1024 * 1024,
       sessionTimeoutMs: 10_000,
-      namespace: env.EMBER_KAFKA_NAMESPACE,
+      namespace: env.EMBER_NAMESPACE,
       log: () => {},
     });
     sub = await broker.subscribe({

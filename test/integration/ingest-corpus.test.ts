@@ -174,7 +174,7 @@ describe('ingest accepts the whole corpus the way agents send it (real Kafka and
       requestTimeoutMs: 30_000,
       maxBytesPerPartition: 40 * 1024 * 1024,
       sessionTimeoutMs: 10_000,
-      namespace: env.EMBER_KAFKA_NAMESPACE,
+      namespace: env.EMBER_NAMESPACE,
       log: () => {},
     });
     sub = await broker.subscribe({

@@ -52,7 +52,7 @@ export function suiteEnv(extra: Record<string, string> = {}): Record<string, str
   return {
     EMBER_KAFKA_BROKERS: svc.kafkaBrokers,
     EMBER_REDIS_URL: svc.redisUrl,
-    EMBER_KAFKA_NAMESPACE: `test-${randomUUID().slice(0, 8)}.`,
+    EMBER_NAMESPACE: `test-${randomUUID().slice(0, 8)}.`,
     EMBER_KAFKA_RAW_PARTITIONS: '2',
     EMBER_KAFKA_NORMALIZED_PARTITIONS: '2',
     EMBER_DATA_DIR: mkdtempSync(join(tmpdir(), 'ember-suite-')),

@@ -32,6 +32,8 @@ return {allowed, wait}
 
 export interface RedisStoreOptions {
   url: string;
+  /** prefix of every key (EMBER_NAMESPACE); ioredis adds it to every command's keys */
+  namespace?: string;
   /** per command */
   commandTimeoutMs: number;
   log: (level: 'error' | 'warn' | 'info', message: string) => void;
@@ -45,6 +47,7 @@ export class RedisStore implements SharedStore {
   constructor(private readonly options: RedisStoreOptions) {
     this.redis = new Redis(options.url, {
       lazyConnect: true,
+      keyPrefix: options.namespace ? `${options.namespace}` : undefined,
       commandTimeout: options.commandTimeoutMs,
       maxRetriesPerRequest: 2,
       enableOfflineQueue: true,

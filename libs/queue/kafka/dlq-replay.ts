@@ -13,7 +13,7 @@ const { Kafka, Partitioners, logLevel } = kafkajs;
 
 export interface ReplayOptions {
   brokers: string[];
-  /** EMBER_KAFKA_NAMESPACE of the deployment whose dead letters these are */
+  /** EMBER_NAMESPACE of the deployment whose dead letters these are */
   namespace?: string;
   dlqTopic: string;
   reason?: string;

@@ -39,7 +39,7 @@ export interface KafkaBrokerOptions {
   maxBytesPerPartition: number;
   sessionTimeoutMs: number;
   /**
-   * Prefix for every topic and consumer group this broker touches (EMBER_KAFKA_NAMESPACE), so
+   * Prefix for every topic and consumer group this broker touches (EMBER_NAMESPACE), so
    * several environments or test runs can share one cluster. Callers always use the unprefixed
    * contract names; the prefix is added on the way out and removed on the way in.
    */
