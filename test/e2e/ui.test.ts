@@ -169,34 +169,40 @@ describe('web UI in Chromium (real Kafka and Redis)', () => {
         ]),
       ),
     );
-    // everything is queryable before the browser looks
+    // everything is queryable before the browser looks (on failure, show what the process said)
     const expected = (5 * 110 + 5 * 145 + 2 * 40) * 10_000_000;
-    await waitFor('all uploads in the store', 60_000, async () => {
-      const a = await selectMergeStacktraces(
-        app.url,
-        {
-          profileTypeID: CPU,
-          labelSelector: `{service_name="${service}"}`,
-          start: now - 60 * MIN,
-          end: now + MIN,
-        },
-        { 'x-scope-orgid': tenant },
+    try {
+      await waitFor('all uploads in the store', 60_000, async () => {
+        const a = await selectMergeStacktraces(
+          app.url,
+          {
+            profileTypeID: CPU,
+            labelSelector: `{service_name="${service}"}`,
+            start: now - 60 * MIN,
+            end: now + MIN,
+          },
+          { 'x-scope-orgid': tenant },
+        );
+        return a.flamegraph.total === String(expected) ? a : undefined;
+      });
+      await waitFor('the span service in the store', 60_000, async () => {
+        const a = await selectMergeStacktraces(
+          app.url,
+          {
+            profileTypeID: CPU,
+            labelSelector: `{service_name="${spanService}"}`,
+            start: now - 60 * MIN,
+            end: now + MIN,
+          },
+          { 'x-scope-orgid': tenant },
+        );
+        return a.flamegraph.total !== '0' ? a : undefined;
+      });
+    } catch (err) {
+      throw new Error(
+        `${(err as Error).message}\n--- emberflow output (tail) ---\n${app.output().slice(-4000)}`,
       );
-      return a.flamegraph.total === String(expected) ? a : undefined;
-    });
-    await waitFor('the span service in the store', 60_000, async () => {
-      const a = await selectMergeStacktraces(
-        app.url,
-        {
-          profileTypeID: CPU,
-          labelSelector: `{service_name="${spanService}"}`,
-          start: now - 60 * MIN,
-          end: now + MIN,
-        },
-        { 'x-scope-orgid': tenant },
-      );
-      return a.flamegraph.total !== '0' ? a : undefined;
-    });
+    }
 
     profileDir = mkdtempSync(join(tmpdir(), 'ember-chromium-'));
     context = await chromium.launchPersistentContext(profileDir, {

@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import { createApi, type ProfileType, type Selection } from './api';
 import { LabelFilters } from './components/LabelFilters';
-import { dateTime } from './format';
+import { rangeText } from './format';
 import { useAsync } from './hooks';
 import { labelSelector, parseTime, unitOf, useUiState, type View } from './state';
 import { DiffView } from './views/DiffView';
@@ -186,7 +186,7 @@ export function App() {
               ))}
             </select>
             <span className="muted range" data-testid="range">
-              {dateTime(start)} – {dateTime(end)}
+              {rangeText(start, end)}
             </span>
             <button
               type="button"

@@ -82,3 +82,10 @@ export function ago(ms: number | null, now = Date.now()): string {
   if (s < 86400) return `${Math.round(s / 3600)} h ago`;
   return `${Math.round(s / 86400)} d ago`;
 }
+
+/** "2026-11-25 08:28:43 – 09:28:43" (the date once when both ends share it) */
+export function rangeText(from: number, until: number): string {
+  const a = dateTime(from);
+  const b = dateTime(until);
+  return a.slice(0, 10) === b.slice(0, 10) ? `${a} – ${b.slice(11)}` : `${a} – ${b}`;
+}

@@ -97,8 +97,7 @@ export function FlameGraph({ tree, unit, search, title }: Props) {
               const g = (e.target as Element).closest('[data-id]');
               const id = g ? Number(g.getAttribute('data-id')) : -1;
               const f = id >= 0 ? tree.frames[id] : undefined;
-              const r = box.current?.getBoundingClientRect();
-              setHover(f && r ? { f, x: e.clientX - r.left, y: e.clientY - r.top } : null);
+              setHover(f ? { f, x: e.clientX, y: e.clientY } : null);
             }}
             onClick={(e) => {
               const g = (e.target as Element).closest('[data-id]');
@@ -110,7 +109,7 @@ export function FlameGraph({ tree, unit, search, title }: Props) {
             <Frames placed={placed} />
           </svg>
         )}
-        {hover && <Tooltip {...hover} tree={tree} unit={unit} width={width} />}
+        {hover && <Tooltip {...hover} tree={tree} unit={unit} />}
       </div>
     </div>
   );
@@ -211,19 +210,19 @@ function Tooltip({
   y,
   tree,
   unit,
-  width,
 }: {
   f: Frame;
+  /** the pointer, in viewport coordinates (the tooltip is fixed, so no container clips it) */
   x: number;
   y: number;
   tree: FrameTree;
   unit: string;
-  width: number;
 }) {
-  const left = x + 300 > width ? Math.max(0, x - 300) : x + 14;
+  const left = x + 14 + 360 > window.innerWidth ? Math.max(0, x - 374) : x + 14;
+  const top = y + 14 + 110 > window.innerHeight ? Math.max(0, y - 124) : y + 14;
   const total = tree.total;
   return (
-    <div className="tooltip" role="tooltip" style={{ left, top: y + 14 }}>
+    <div className="tooltip" role="tooltip" style={{ left, top }}>
       <div className="tt-name">{f.name}</div>
       {tree.diff && f.left && f.right ? (
         <table>

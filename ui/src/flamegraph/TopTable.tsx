@@ -28,7 +28,11 @@ export function TopTable({
   search: string;
   onPick?: (name: string) => void;
 }) {
-  const [sort, setSort] = useState<{ key: string; desc: boolean }>({ key: 'self', desc: true });
+  // a diff lists the largest regressions first
+  const [sort, setSort] = useState<{ key: string; desc: boolean }>(() => ({
+    key: tree.diff ? 'change' : 'self',
+    desc: true,
+  }));
   const rows = useMemo(() => topFunctions(tree.root), [tree]);
   const matcher = useMemo(() => searchMatcher(search), [search]);
   const columns = useMemo(() => columnsFor(tree, unit), [tree, unit]);
