@@ -28,21 +28,70 @@ export class EventCursor {
    * type id, or -1 at the end of the chunk.
    */
   next(r: ByteReader): number {
+    const buf = r.buf;
+    const chunkEnd = this.chunkEnd;
     for (;;) {
       const pos = this.pos;
-      if (pos >= this.chunkEnd) return -1;
-      r.at(pos, this.chunkEnd);
-      const size = r.readLong();
-      if (size <= 0) throw malformed(`event size ${size < 0 ? r.big : size}`, pos);
-      const end = pos + size;
-      if (end > this.chunkEnd) throw truncated(this.chunkEnd, 'event');
-      r.end = end;
-      const type = r.readLong();
-      this.pos = end;
-      this.eventEnd = end;
+      if (pos >= chunkEnd) return -1;
+      // Fast path: size and type of up to four bytes each, decoded without touching `r`.
+      if (pos + 8 <= buf.length) {
+        const size = varint4(buf, pos);
+        const p = vp;
+        const type = size > 0 ? varint4(buf, p) : -1;
+        const end = pos + size;
+        if (type >= 0 && end <= chunkEnd && vp <= end) {
+          this.pos = end;
+          this.eventEnd = end;
+          if (type > 1) {
+            r.pos = vp;
+            r.end = end;
+            return type;
+          }
+          continue;
+        }
+      }
+      const type = this.nextSlow(r, pos);
       if (type > 1) return type;
     }
   }
+
+  /** The general path (long varints, the input's last bytes, errors). */
+  private nextSlow(r: ByteReader, pos: number): number {
+    r.at(pos, this.chunkEnd);
+    const size = r.readLong();
+    if (size <= 0) throw malformed(`event size ${size < 0 ? r.big : size}`, pos);
+    const end = pos + size;
+    if (end > this.chunkEnd) throw truncated(this.chunkEnd, 'event');
+    r.end = end;
+    const type = r.readLong();
+    this.pos = end;
+    this.eventEnd = end;
+    return type;
+  }
+}
+
+/** out-parameter of `varint4` */
+let vp = 0;
+
+/** The varint at `pos` if it takes at most 4 bytes (sets `vp` after it), else -1. */
+function varint4(buf: Uint8Array, pos: number): number {
+  let b = buf[pos++];
+  let v = b & 0x7f;
+  if (b >= 0x80) {
+    b = buf[pos++];
+    v |= (b & 0x7f) << 7;
+    if (b >= 0x80) {
+      b = buf[pos++];
+      v |= (b & 0x7f) << 14;
+      if (b >= 0x80) {
+        b = buf[pos++];
+        v |= (b & 0x7f) << 21;
+        if (b >= 0x80) return -1;
+      }
+    }
+  }
+  vp = pos;
+  return v;
 }
 
 /** A field an event handler wants: bound like jfr-parser (name, type, cp flag, scalar). */
