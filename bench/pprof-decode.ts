@@ -112,10 +112,11 @@ function calibrate(fn: () => unknown): number {
 /**
  * CPU milliseconds per run over `runs` runs. The batch amortises collections over several runs
  * (a decode that allocates 20 MB pays a scavenge every second run or so: single-run times are
- * bimodal and their median flips between modes); an untimed run first absorbs the collection
- * of the other side's garbage.
+ * bimodal and their median flips between modes); two untimed runs first absorb the
+ * collection of the other side's garbage.
  */
 function batch(fn: () => unknown, runs: number): number {
+  fn();
   fn();
   const t0 = cpuMs();
   for (let i = 0; i < runs; i++) fn();
