@@ -91,7 +91,9 @@ export class ExportService implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    // consumers are gone by now; pending chunks are flushed, waits are cut short
+    // Shutdown starts: retry waits and in-flight attempts are cut short so the consumer can
+    // leave promptly (Nest closes the transport right after); what was not acknowledged stays
+    // uncommitted and is redelivered. Pending chunks are flushed or failed, never dropped.
     this.shutdown.abort();
     await Promise.allSettled(this.chains.map((c) => c.close()));
   }
