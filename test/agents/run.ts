@@ -82,7 +82,6 @@ function services(): Record<string, string> {
 
 async function runCase(c: AgentCase, ember: EmberProcess): Promise<string> {
   const logFile = join(logs, `${c.name}.log`);
-  rmSync(logFile, { force: true });
   const t0 = Date.now();
   const launch = await c.prepare({ root, cache, logFile });
   const tPrepared = Date.now();
@@ -162,59 +161,79 @@ async function runCase(c: AgentCase, ember: EmberProcess): Promise<string> {
     );
   }
 
-  // 2. with the configured tags
-  for (const name of TAG_NAMES) {
-    const values = await labelValues(ember.url, name, base, now());
-    if (values.length !== 1 || values[0] !== tags[name])
-      throw new CaseFailure(
-        `tag ${name}: expected ["${tags[name]}"], Emberflow has ${JSON.stringify(values)}`,
-      );
-  }
-  for (const t of c.expectTypes) {
-    const fg = await flamegraph(ember.url, t, full, now());
-    if (!(Number(fg.total) > 0))
-      throw new CaseFailure(`profile type ${t} has no samples under ${full}`);
-  }
-
-  // 3. the hot function dominates
-  const fg = await flamegraph(ember.url, c.dominant.type, full, now());
-  const hot = inclusiveShare(fg, c.dominant.hot);
-  const cold = inclusiveShare(fg, c.dominant.cold);
-  // In span cases the hot function must dominate the hot span's samples (step 4); over the
-  // whole process it only has to beat the cold one, since the OpenTelemetry Java agent's
-  // start-up (class instrumentation, JIT) can take much of a short run's CPU.
-  const minShare = c.mode === 'spans' ? 0 : 0.5;
-  if (!(hot >= minShare && hot > 2 * cold))
-    throw new CaseFailure(
-      `hot function ${c.dominant.hot.source} holds ${(100 * hot).toFixed(1)}% of ${c.dominant.type} (cold ${(100 * cold).toFixed(1)}%); want >= ${100 * minShare}% and > 2x cold. Top frames: ${topFrames(fg)}`,
-    );
-  let note = `hot ${(100 * hot).toFixed(0)}% of ${c.dominant.type.split(':')[0]}`;
-
-  // 4. span cases: each span's id selects that span's samples
-  if (c.mode === 'spans' && spans) {
-    for (const [which, id, want, other] of [
-      ['hot', spans.hot, c.dominant.hot, c.dominant.cold],
-      ['cold', spans.cold, c.dominant.cold, c.dominant.hot],
-    ] as const) {
-      const s = await spanFlamegraph(
-        ember.url,
-        c.dominant.type,
-        base,
-        c.spanLabel ?? 'span_id',
-        id,
-        now(),
-      );
-      const mine = inclusiveShare(s.fg, want);
-      const theirs = inclusiveShare(s.fg, other);
-      if (!(Number(s.fg.total) > 0 && mine >= 0.8 && theirs <= 0.05))
+  // Steps 2-4 run again until they hold or the time is up: with Kafka between ingest and the
+  // store, the last uploads land a few seconds after the first ones.
+  const checks = async (): Promise<string> => {
+    // 2. with the configured tags
+    for (const name of TAG_NAMES) {
+      const values = await labelValues(ember.url, name, base, now());
+      if (values.length !== 1 || values[0] !== tags[name])
         throw new CaseFailure(
-          `span ${which} (${id}) via ${s.how}: ${want.source} ${(100 * mine).toFixed(1)}%, ${other.source} ${(100 * theirs).toFixed(1)}% of ${s.fg.total}; want >= 80% and <= 5%. Top frames: ${topFrames(s.fg)}`,
+          `tag ${name}: expected ["${tags[name]}"], Emberflow has ${JSON.stringify(values)}`,
         );
-      if (which === 'hot') note = `${note}; hot span ${(100 * mine).toFixed(0)}% hot via ${s.how}`;
     }
-  }
+    for (const t of c.expectTypes) {
+      const fg = await flamegraph(ember.url, t, full, now());
+      if (!(Number(fg.total) > 0))
+        throw new CaseFailure(`profile type ${t} has no samples under ${full}`);
+    }
+
+    // 3. the hot function dominates
+    const fg = await flamegraph(ember.url, c.dominant.type, full, now());
+    const hot = inclusiveShare(fg, c.dominant.hot);
+    const cold = inclusiveShare(fg, c.dominant.cold);
+    // In span cases the hot function must dominate the hot span's samples (step 4); over the
+    // whole process it only has to beat the cold one, since the OpenTelemetry Java agent's
+    // start-up (class instrumentation, JIT) can take much of a short run's CPU.
+    const minShare = c.mode === 'spans' ? 0 : 0.5;
+    if (!(hot >= minShare && hot > 2 * cold))
+      throw new CaseFailure(
+        `hot function ${c.dominant.hot.source} holds ${(100 * hot).toFixed(1)}% of ${c.dominant.type} (cold ${(100 * cold).toFixed(1)}%); want >= ${100 * minShare}% and > 2x cold. Top frames: ${topFrames(fg)}`,
+      );
+    let note = `hot ${(100 * hot).toFixed(0)}% of ${c.dominant.type.split(':')[0]}`;
+
+    // 4. span cases: each span's id selects that span's samples
+    if (c.mode === 'spans' && spans) {
+      for (const [which, id, want, other] of [
+        ['hot', spans.hot, c.dominant.hot, c.dominant.cold],
+        ['cold', spans.cold, c.dominant.cold, c.dominant.hot],
+      ] as const) {
+        const s = await spanFlamegraph(
+          ember.url,
+          c.dominant.type,
+          base,
+          c.spanLabel ?? 'span_id',
+          id,
+          now(),
+        );
+        const mine = inclusiveShare(s.fg, want);
+        const theirs = inclusiveShare(s.fg, other);
+        if (!(Number(s.fg.total) > 0 && mine >= 0.8 && theirs <= 0.05))
+          throw new CaseFailure(
+            `span ${which} (${id}) via ${s.how}: ${want.source} ${(100 * mine).toFixed(1)}%, ${other.source} ${(100 * theirs).toFixed(1)}% of ${s.fg.total}; want >= 80% and <= 5%. Top frames: ${topFrames(s.fg)}`,
+          );
+        if (which === 'hot')
+          note = `${note}; hot span ${(100 * mine).toFixed(0)}% hot via ${s.how}`;
+      }
+    }
+    return note;
+  };
+  const note = await settle(ARRIVAL_TIMEOUT_MS, checks);
   const tDone = Date.now();
   return `${note}; setup ${secs(tPrepared - t0)}, run ${secs(tRan - tPrepared)}, checks ${secs(tDone - tRan)}`;
+}
+
+/** Runs `check` until it passes or `timeoutMs` is over; then its last CaseFailure is thrown. */
+async function settle<T>(timeoutMs: number, check: () => Promise<T>): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (!(err instanceof CaseFailure) || Date.now() > end) throw err;
+    }
+    await new Promise((r) => setTimeout(r, 2000));
+  }
 }
 
 /** Emberflow's log lines from this case (rejected uploads, decode failures), for a failure. */
@@ -260,10 +279,22 @@ async function main(): Promise<number> {
   let failed = 0;
 
   let env: Record<string, string> = {};
+  // Each Emberflow gets its own Kafka namespace (topics, consumer groups, Redis keys), as the
+  // e2e suites do: other test runs on the same broker never consume this suite's uploads.
   const boot = (): Promise<EmberProcess> =>
     startEmberflow({
       targets: 'all',
-      env: { ...env, EMBER_DATA_DIR: tempDataDir('ember-agents-') },
+      env: {
+        ...env,
+        ...(embedded
+          ? {}
+          : {
+              EMBER_NAMESPACE: `agents-${randomUUID().slice(0, 8)}.`,
+              EMBER_KAFKA_RAW_PARTITIONS: '2',
+              EMBER_KAFKA_NORMALIZED_PARTITIONS: '2',
+            }),
+        EMBER_DATA_DIR: tempDataDir('ember-agents-'),
+      },
     });
   let ember: EmberProcess;
   try {
@@ -279,32 +310,57 @@ async function main(): Promise<number> {
     return 1;
   }
 
+  /** A live Emberflow: the current one, or a new one when it is gone (its output is kept). */
+  const ensure = async (label: string): Promise<EmberProcess> => {
+    if (await alive(ember)) return ember;
+    const out = ember.output();
+    writeFileSync(join(logs, `emberflow-gone-${label}.log`), out);
+    console.log(`  emberflow at ${ember.url} is gone; its last output:\n${indent(tail(out, 6))}`);
+    ember = current = await boot();
+    console.log(`  emberflow restarted at ${ember.url}`);
+    return ember;
+  };
+
   for (const c of selected) {
     console.log(`\n▶ ${c.name}: ${c.title}`);
     const started = Date.now();
-    if (!(await alive(ember))) {
-      // Not a pass or a fail of the previous case by itself: that case's checks already ran.
-      console.log(
-        `  emberflow at ${ember.url} is gone; its last output:\n${indent(tail(ember.output(), 15))}`,
-      );
-      writeFileSync(join(logs, `emberflow-before-${c.name}.log`), ember.output());
+    rmSync(join(logs, `${c.name}.log`), { force: true });
+    let outcome: { note: string } | { failure: CaseFailure } | undefined;
+    for (let attempt = 1; attempt <= 2 && !(outcome && 'note' in outcome); attempt++) {
+      let target: EmberProcess;
       try {
-        ember = current = await boot();
-        console.log(`  emberflow restarted at ${ember.url}`);
+        target = await ensure(`${c.name}-${attempt}`);
       } catch (err) {
-        failed++;
-        console.log(`FAIL ${c.name}: Emberflow did not restart: ${(err as Error).message}`);
-        continue;
+        outcome = {
+          failure: new CaseFailure(`Emberflow did not restart: ${(err as Error).message}`),
+        };
+        break;
+      }
+      try {
+        outcome = { note: await runCase(c, target) };
+      } catch (err) {
+        const f =
+          err instanceof CaseFailure ? err : new CaseFailure(String((err as Error)?.stack ?? err));
+        outcome = { failure: f };
+        // Emberflow stopped by a SIGTERM from outside the suite (another test run on this
+        // machine, an operator) during the case says nothing about the agent: run it once more.
+        // A crash (no SIGTERM) is Emberflow's failure and is reported as it is.
+        if (attempt === 1 && !(await alive(target)) && /SIGTERM received/.test(target.output())) {
+          console.log(
+            `  emberflow was stopped from outside (SIGTERM) during the case: ${f.message}`,
+          );
+          console.log('  running the case once more on a new Emberflow');
+          continue;
+        }
+        break;
       }
     }
-    try {
-      const note = await runCase(c, ember);
+    if (outcome && 'note' in outcome) {
       passed++;
-      console.log(`ok ${c.name} (${secs(Date.now() - started)}): ${note}`);
-    } catch (err) {
+      console.log(`ok ${c.name} (${secs(Date.now() - started)}): ${outcome.note}`);
+    } else {
       failed++;
-      const f =
-        err instanceof CaseFailure ? err : new CaseFailure(String((err as Error)?.stack ?? err));
+      const f = outcome?.failure ?? new CaseFailure('not run');
       console.log(`FAIL ${c.name} (${secs(Date.now() - started)}): ${f.message}`);
       if (f.detail) console.log(indent(f.detail));
       console.log(`    full log: ${join(logs, `${c.name}.log`)}`);
