@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger, Optional, type OnModuleDestroy } from '@nestjs/common';
 import { Gauge } from 'prom-client';
-import type { Backend } from '../../backends/backend.port.js';
-import { SendingChain, type SeriesOutcome } from '../../backends/sending/sending-chain.js';
+import { type Backend, SendingChain, type SeriesOutcome } from '../../backends/index.js';
 import { keys, type SharedStore } from '../../cache/index.js';
 import { PermanentError, RetryableError } from '../../model/index.js';
 import { Metrics } from '../../observability/index.js';

@@ -1,8 +1,6 @@
 import type { Profile } from '../../model/index.js';
 import type { SeriesLabel } from '../../queue/index.js';
-import type { FlamegraphDiff } from '../../backends/embedded-store/flamegraph-diff.js';
-import type { TimeSeries } from '../../backends/embedded-store/query-engine.js';
-import type { Flamegraph } from '../../backends/embedded-store/stack-tree.js';
+import type { FlamegraphDiff, TimeSeries, Flamegraph } from '../../backends/index.js';
 import { ProtoWriter, type FieldSpec, type MessageSpec } from './proto-wire.js';
 
 // Our own definitions of the querier.v1 / types.v1 messages Grafana's Pyroscope data source and

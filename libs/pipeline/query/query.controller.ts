@@ -1,21 +1,21 @@
 import { Controller, HttpCode, Inject, Optional, Param, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { gunzipSync } from 'node:zlib';
-import type { EmbeddedStore, SelectQuery } from '../../backends/embedded-store/embedded-store.js';
-import { parseProfileTypeId } from '../../backends/embedded-store/embedded-store.js';
 import {
+  type EmbeddedStore,
+  type SelectQuery,
+  parseProfileTypeId,
   SelectorError,
   parseSelector,
   type Matcher,
-} from '../../backends/embedded-store/label-selector.js';
-import {
   diff,
   selectMergeProfile,
   selectMergeStacktraces,
   selectSeries,
   seriesLabelSets,
-} from '../../backends/embedded-store/query-engine.js';
-import { newTree, toFlamegraph } from '../../backends/embedded-store/stack-tree.js';
+  newTree,
+  toFlamegraph,
+} from '../../backends/index.js';
 import { encodePprof } from '../../model/pprof/index.js';
 import { HttpFailure, errorBody } from '../core/http-error.js';
 import { EMBEDDED_STORE } from '../core/tokens.js';

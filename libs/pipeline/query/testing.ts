@@ -5,7 +5,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EmbeddedStore } from '../../backends/embedded-store/embedded-store.js';
+import { EmbeddedStore } from '../../backends/index.js';
 import { MemoryStore, type SharedStore } from '../../cache/index.js';
 import { ProfileBuilder, encodePprof } from '../../model/index.js';
 import { Metrics, Readiness } from '../../observability/index.js';
