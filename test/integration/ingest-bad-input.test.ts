@@ -293,6 +293,22 @@ describe('bad input is answered clearly and never crashes anything (real Kafka a
     }
     const metrics = await (await fetch(`${app.url}/metrics`)).text();
     assert.match(metrics, /emberflow_discarded_profiles_total\{reason="malformed_profile"/);
+    // the agent's last error is in the fleet view of its tenant, and only there
+    const fleet = (await (
+      await fetch(`${app.url}/api/v1/fleet`, { headers: tenant('utf8') })
+    ).json()) as {
+      agents: { service: string; lastError: { stage: string; message: string } | null }[];
+    };
+    const agent = fleet.agents.find((a) => a.service === 'bad.cpu');
+    assert.ok(agent, JSON.stringify(fleet));
+    assert.equal(agent.lastError?.stage, 'decoder');
+    assert.match(agent.lastError?.message ?? '', /UTF-8|utf8/i);
+    const other = (await (
+      await fetch(`${app.url}/api/v1/fleet`, { headers: tenant('nobody') })
+    ).json()) as {
+      agents: unknown[];
+    };
+    assert.equal(other.agents.length, 0);
   });
 
   it('is still alive and ready after all of it', async () => {

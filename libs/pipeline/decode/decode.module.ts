@@ -1,6 +1,11 @@
 import { Module } from '@nestjs/common';
+import { FleetRecorderModule } from '../fleet/fleet.module.js';
 import { DecodeService } from './decode.service.js';
 import { RawUploadConsumer } from './raw-upload.consumer.js';
 
-@Module({ controllers: [RawUploadConsumer], providers: [DecodeService] })
+@Module({
+  imports: [FleetRecorderModule],
+  controllers: [RawUploadConsumer],
+  providers: [DecodeService],
+})
 export class DecodeModule {}

@@ -20,6 +20,9 @@ import { DecodePool } from './decode-pool.js';
 import { classify, type EncodedSeries } from './decode-task.js';
 import { tenantRuleConfig } from './enrichment.js';
 import { LabelCache } from './label-cache.service.js';
+import { FleetRecorder } from '../fleet/fleet.recorder.js';
+import { agentKeyOfUpload } from '../fleet/upload-identity.js';
+import type { UploadFormat } from '../../protocol/index.js';
 
 // The decode stage: raw uploads in, one normalised series per message out. A message that can
 // never decode goes to profiles.raw.v1.dlq with its reason and is counted; anything transient
@@ -39,6 +42,7 @@ export class DecodeService implements OnModuleDestroy {
     @Inject(QUEUE_BROKER) private readonly broker: QueueBroker,
     @Inject(SHARED_STORE) store: SharedStore,
     private readonly metrics: Metrics,
+    private readonly fleet: FleetRecorder,
   ) {
     this.limits = { ...defaultLimits, maxDecompressedBytes: config.file.limits.maxProfileBytes };
     this.labelCache = new LabelCache(store, config.file.labelCardinality);
@@ -50,6 +54,23 @@ export class DecodeService implements OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     await this.pool.close();
+  }
+
+  /** The agent's last error in the fleet view: what its upload died of, from the raw headers. */
+  private recordFailure(m: IncomingMessage, message: string): void {
+    let params: { appName?: string; labels?: Record<string, string> } = {};
+    try {
+      params = JSON.parse(m.headers['ember-params'] ?? '{}') as typeof params;
+    } catch {
+      // a message without readable params still counts; it just has no service to show
+    }
+    const tenant = m.headers['ember-tenant'];
+    if (!tenant || !params.appName) return;
+    const format = m.headers['ember-format'] as UploadFormat | undefined;
+    void this.fleet.failed(
+      agentKeyOfUpload(tenant, { appName: params.appName, labels: params.labels ?? {} }, format),
+      { at: Date.now(), stage: 'decoder', message },
+    );
   }
 
   async handleBatch(batch: MessageBatch): Promise<void> {
@@ -88,6 +109,7 @@ export class DecodeService implements OnModuleDestroy {
         const tenant = m.headers['ember-tenant'] ?? 'unknown';
         this.metrics.discarded.inc({ reason: asDiscardReason(e.reason), tenant });
         this.metrics.deadLettered.inc({ topic: m.topic, reason: e.reason });
+        this.recordFailure(m, e.message);
         this.log.warn(
           JSON.stringify({
             msg: 'upload dead-lettered',
@@ -107,6 +129,12 @@ export class DecodeService implements OnModuleDestroy {
         this.metrics.discarded.inc({ reason: 'dropped_by_relabel', tenant }, r.droppedSeries);
       this.metrics.decodedBytes.inc({ tenant }, r.decodedBytes);
       decoded.push({ upload, series: r.series });
+      const key = agentKeyOfUpload(tenant, upload.params, upload.format);
+      void this.fleet.decoded(key, {
+        at: Date.now(),
+        series: r.series.length,
+        bytes: r.decodedBytes,
+      });
     }
     await batch.heartbeat();
     // The cardinality guard sees a whole batch per tenant: three round trips, not three per series.

@@ -4,6 +4,8 @@ import { Metrics } from '../../observability/index.js';
 import { PUSH_ACCEPT_POST } from '../../protocol/index.js';
 import { HttpFailure, errorBody } from '../core/http-error.js';
 import { TenantResolver } from '../tenancy/tenant-resolver.js';
+import { FleetRecorder, parseUserAgent, type AgentKey } from '../fleet/fleet.recorder.js';
+import { agentKeyOfUpload } from '../fleet/upload-identity.js';
 import { IngestService } from './ingest.service.js';
 
 // POST /ingest and /pyroscope/ingest, as the Pyroscope server routes them. Other methods get
@@ -17,7 +19,29 @@ export class IngestController {
     private readonly ingest: IngestService,
     private readonly tenants: TenantResolver,
     private readonly metrics: Metrics,
+    private readonly fleet: FleetRecorder,
   ) {}
+
+  /** Best effort: the fleet view never fails an upload (the recorder swallows store errors). */
+  private record(
+    req: FastifyRequest,
+    key: AgentKey,
+    event: { ok: true; format: string; spy: string } | { ok: false; message: string },
+  ): void {
+    if (event.ok) {
+      const ua = parseUserAgent(header(req, 'user-agent'));
+      void this.fleet.uploadReceived(key, {
+        at: Date.now(),
+        bytes: Buffer.isBuffer(req.body) ? req.body.length : 0,
+        format: event.format,
+        spyName: event.spy,
+        agent: ua.name,
+        agentVersion: ua.version,
+      });
+    } else {
+      void this.fleet.failed(key, { at: Date.now(), stage: 'ingest', message: event.message });
+    }
+  }
 
   @All(['ingest', 'pyroscope/ingest'])
   async handle(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
@@ -48,6 +72,11 @@ export class IngestController {
       format = outcome.format;
       spy = outcome.params.spyName;
       this.metrics.ingestRequests.inc({ format, spy, tenant, status: '200' });
+      this.record(req, agentKeyOfUpload(tenant, outcome.params, outcome.format), {
+        ok: true,
+        format,
+        spy,
+      });
       await reply.status(200).send();
     } catch (err) {
       const f =
