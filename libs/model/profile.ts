@@ -94,7 +94,7 @@ export interface Profile {
   comment: number[];
   /** string-table index */
   defaultSampleType: number;
-  /** string-table index (pprof field 19) */
+  /** string-table index (pprof field 15) */
   docUrl: number;
 }
 
