@@ -330,29 +330,39 @@ export class ConstantPools {
           // Count varint terminators: n*w varints end at n*w bytes below 0x80, except a 9-byte
           // varint whose last byte carries 8 bits, which the run counter handles exactly.
           let need = n * w;
+          // Unrolled while 9 bytes of lookahead stay inside the chunk: one compare per byte.
+          const limit = end - 9;
+          while (need > 0 && pos <= limit) {
+            need--;
+            if (buf[pos++] < 0x80) continue;
+            if (buf[pos++] < 0x80) continue;
+            if (buf[pos++] < 0x80) continue;
+            if (buf[pos++] < 0x80) continue;
+            if (buf[pos++] < 0x80) continue;
+            if (buf[pos++] < 0x80) continue;
+            if (buf[pos++] < 0x80) continue;
+            if (buf[pos++] < 0x80) continue;
+            pos++; // the 9th byte carries 8 bits
+          }
+          // The chunk's last bytes, checked per byte.
           let run = 0;
           while (need > 0) {
-            // At least `need` bytes remain to be read (a varint takes one or more), so the next
-            // `need` bytes can be scanned without checking `need` or the chunk end per byte.
-            const stop = pos + need;
-            if (stop > end) {
+            if (pos >= end) {
               r.pos = end;
               r.skip(1); // throws truncated
             }
-            while (pos < stop) {
-              const cont = buf[pos++] >>> 7; // 1 while the varint continues
-              need -= cont ^ 1;
-              run = (run + 1) & -cont;
-              if (run === 8) {
-                pos++; // the 9th byte, all 8 bits of it
-                need--;
-                run = 0;
+            const cont = buf[pos++] >>> 7;
+            need -= cont ^ 1;
+            run = (run + 1) & -cont;
+            if (run === 8) {
+              if (pos >= end) {
+                r.pos = end;
+                r.skip(1);
               }
+              pos++;
+              need--;
+              run = 0;
             }
-          }
-          if (pos > end) {
-            r.pos = end;
-            r.skip(1); // throws truncated
           }
         } else {
           for (let i = 0; i < n; i++) {
