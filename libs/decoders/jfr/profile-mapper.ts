@@ -208,7 +208,7 @@ class FamilyBuilder {
   enterChunk(chunk: number, slots: number): void {
     if (this.chunk === chunk) return;
     this.chunk = chunk;
-    this.bySlot = new Int32Array(slots);
+    this.bySlot = reuse(this.bySlot, slots);
     this.byKey.clear();
   }
 
@@ -381,20 +381,22 @@ class ProfileMapper {
     this.stats.chunks++;
     this.chunkIndex = chunk.index;
     this.pools = pools;
-    this.stackResolved = new Int32Array(pools.stackTraces.count);
+    // Per-chunk tables reuse the previous chunk's storage (zeroed): fewer ArrayBuffers, less GC.
+    this.stackResolved = reuse(this.stackResolved, pools.stackTraces.count);
     this.stackIndex = pools.stackTraces.index;
     this.stackCount = pools.stackTraces.count;
     const nm = pools.methods.count;
-    this.methodFunc = new Int32Array(nm);
-    this.methodLastLine = new Float64Array(nm).fill(-1);
-    this.methodLastLoc = new Int32Array(nm);
+    this.methodFunc = reuse(this.methodFunc, nm);
+    this.methodLastLine = reuse64(this.methodLastLine, nm, -1);
+    this.methodLastLoc = reuse(this.methodLastLoc, nm);
     const nc = pools.classes.count;
-    this.classState = new Int8Array(nc);
+    if (this.classState.length < nc) this.classState = new Int8Array(nc);
+    else this.classState.fill(0, 0, nc);
     this.classSym = new Array<number | bigint>(nc).fill(0);
-    this.classStart = new Int32Array(nc);
-    this.classEnd = new Int32Array(nc);
-    this.classEnc = new Int32Array(nc);
-    this.classHash = new Int32Array(nc);
+    this.classStart = reuse(this.classStart, nc);
+    this.classEnd = reuse(this.classEnd, nc);
+    this.classEnc = reuse(this.classEnc, nc);
+    this.classHash = reuse(this.classHash, nc);
 
     this.stateCodes = new Int8Array(256);
     for (const [id, name] of pools.threadStates) {
@@ -835,6 +837,23 @@ anchorMaps(
   new FamilyBuilder(FAMILIES[0], 1),
   new ProfileMapper({ jfr: new Uint8Array(0), startNanos: 0, endNanos: 0, sampleRate: 100 }),
 );
+
+/** `a` zeroed over its first `n` entries when large enough, else a new array of `n`. */
+function reuse(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer> {
+  if (a.length < n) return new Int32Array(Math.max(n, a.length * 2));
+  a.fill(0, 0, n);
+  return a;
+}
+
+function reuse64(
+  a: Float64Array<ArrayBuffer>,
+  n: number,
+  value: number,
+): Float64Array<ArrayBuffer> {
+  const b = a.length < n ? new Float64Array(Math.max(n, a.length * 2)) : a;
+  b.fill(value, 0, n);
+  return b;
+}
 
 function exact(v: number, big: bigint): number | bigint {
   return v >= 0 ? v : big;
