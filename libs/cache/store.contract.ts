@@ -68,12 +68,13 @@ export function sharedStoreContract(name: string, create: () => Promise<SharedSt
 
     it('expires a hash after its ttl, refreshed by every write', async () => {
       const key = k('hash-ttl');
-      await store.hashSet(key, { a: '1' }, 80);
-      await new Promise((r) => setTimeout(r, 50));
-      await store.hashSet(key, { b: '2' }, 80);
-      await new Promise((r) => setTimeout(r, 50));
+      await store.hashSet(key, { a: '1' }, 400);
+      await new Promise((r) => setTimeout(r, 250));
+      await store.hashSet(key, { b: '2' }, 400);
+      await new Promise((r) => setTimeout(r, 250));
+      // 500 ms after the first write, 250 ms after the refresh
       assert.deepEqual(await store.hashGetAll(key), { a: '1', b: '2' });
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 500));
       assert.deepEqual(await store.hashGetAll(key), {});
     });
 

@@ -57,4 +57,15 @@ describe('compact profile (the stored query form)', () => {
     assert.equal(columnTotal(c, 0, stackFilter({ callSite: ['a', 'b'], spans: ['s2'] })), 7);
     assert.equal(stackFilter({ spans: [], callSite: [] }), undefined);
   });
+
+  it('regression: profile time in ms is exact for nanosecond timestamps beyond 2^53', () => {
+    for (const ms of [1795599130698, 1795599070001, 1700000000999]) {
+      const p = new ProfileBuilder()
+        .sampleType('cpu', 'nanoseconds')
+        .time(BigInt(ms) * 1_000_000n, 0)
+        .stack(['a'], [1])
+        .build();
+      assert.equal(compactProfile(p).timeMs, ms);
+    }
+  });
 });

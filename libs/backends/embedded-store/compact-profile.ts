@@ -81,13 +81,17 @@ export function compactProfile(p: Profile): CompactProfile {
     }
     for (let t = 0; t < types; t++) values[idx * types + t] += toNumber(s.value[t] ?? 0);
   }
-  const timeNanos = toNumber(p.timeNanos);
+  // exact: nanoseconds since the epoch exceed 2^53, so divide before converting
+  const timeMs =
+    typeof p.timeNanos === 'bigint'
+      ? Number(p.timeNanos / 1_000_000n)
+      : Math.floor(p.timeNanos / 1e6);
   return {
     v: 1,
     names,
     sampleTypes: p.sampleType.map((vt) => [st[vt.type] ?? '', st[vt.unit] ?? '']),
     period: toNumber(p.period),
-    timeMs: timeNanos > 0 ? Math.floor(timeNanos / 1e6) : 0,
+    timeMs: timeMs > 0 ? timeMs : 0,
     offsets: Int32Array.from(offsets),
     frames: Int32Array.from(frames),
     values: Float64Array.from(values),
