@@ -68,7 +68,7 @@ function variant(base: Buffer, k: number, atMs: number): Buffer {
 function mergeWithPprofFormat(store: EmbeddedStore, startMs: number, endMs: number): number {
   const tree = newTree();
   for (const s of store.select('bench', [], startMs, endMs)) {
-    const pf = PprofFormatProfile.decode(gunzipSync(s.pprof));
+    const pf = PprofFormatProfile.decode(gunzipSync(store.blobs('bench', s.seriesId)!.pprof));
     const st = pf.stringTable.strings;
     const p = {
       stringTable: st,

@@ -82,6 +82,7 @@ export class EmbeddedStore implements Backend {
   readonly name = 'embedded';
   private readonly db: Database.Database;
   private readonly insert: Database.Statement;
+  private readonly readBlobs: Database.Statement;
   private closed = false;
 
   constructor(private readonly options: EmbeddedStoreOptions) {
@@ -112,6 +113,12 @@ export class EmbeddedStore implements Backend {
     if (!cols.some((c) => c.name === 'stacks')) {
       this.db.exec('ALTER TABLE series ADD COLUMN stacks BLOB');
     }
+    this.db.exec(
+      'CREATE INDEX IF NOT EXISTS series_by_service ON series (tenant, service_name, end_ms)',
+    );
+    this.readBlobs = this.db.prepare(
+      'SELECT pprof, stacks FROM series WHERE tenant = ? AND series_id = ?',
+    );
     this.insert = this.db.prepare(
       `INSERT OR IGNORE INTO series (tenant, series_id, service_name, labels, profile_types, start_ms, end_ms, stored_ms, size, pprof, stacks)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -188,19 +195,32 @@ export class EmbeddedStore implements Backend {
     return { deleted };
   }
 
-  /** Series of a tenant overlapping [startMs, endMs] that satisfy the selector. */
+  /**
+   * Series of a tenant overlapping [startMs, endMs] that satisfy the selector: metadata only
+   * (the profile blobs are read separately, for the matching rows alone). An equality matcher on
+   * service_name is answered by the index.
+   */
   select(
     tenant: string,
     matchers: readonly Matcher[],
     startMs: number,
     endMs: number,
-  ): (StoredSeries & { pprof: Buffer; stacks: Buffer | null })[] {
-    const rows = this.db
-      .prepare(
-        'SELECT series_id, labels, profile_types, start_ms, end_ms, pprof, stacks FROM series WHERE tenant = ? AND end_ms >= ? AND start_ms <= ? ORDER BY start_ms',
-      )
-      .all(tenant, startMs, endMs) as Row[];
-    const out: (StoredSeries & { pprof: Buffer; stacks: Buffer | null })[] = [];
+  ): StoredSeries[] {
+    const service = matchers.find((m) => m.name === 'service_name' && m.op === '=');
+    const rows = (
+      service
+        ? this.db
+            .prepare(
+              'SELECT series_id, labels, profile_types, start_ms, end_ms FROM series WHERE tenant = ? AND service_name = ? AND end_ms >= ? AND start_ms <= ? ORDER BY start_ms',
+            )
+            .all(tenant, service.value, startMs, endMs)
+        : this.db
+            .prepare(
+              'SELECT series_id, labels, profile_types, start_ms, end_ms FROM series WHERE tenant = ? AND end_ms >= ? AND start_ms <= ? ORDER BY start_ms',
+            )
+            .all(tenant, startMs, endMs)
+    ) as Omit<Row, 'pprof' | 'stacks'>[];
+    const out: StoredSeries[] = [];
     for (const r of rows) {
       const labels = JSON.parse(r.labels) as SeriesLabel[];
       const profileTypeIds = JSON.parse(r.profile_types) as string[];
@@ -222,11 +242,15 @@ export class EmbeddedStore implements Backend {
         profileTypeIds,
         startMs: r.start_ms,
         endMs: r.end_ms,
-        pprof: r.pprof,
-        stacks: r.stacks,
       });
     }
     return out;
+  }
+
+  /** The stored blobs of one series: gzip pprof and the compact form (null for old rows). */
+  blobs(tenant: string, seriesId: string): { pprof: Buffer; stacks: Buffer | null } | undefined {
+    return this.readBlobs.get(tenant, seriesId) as
+      { pprof: Buffer; stacks: Buffer | null } | undefined;
   }
 
   /**
@@ -239,19 +263,20 @@ export class EmbeddedStore implements Backend {
     const pt = parseProfileTypeId(q.profileTypeId);
     const matchers = parseSelector(q.labelSelector);
     const out: { series: StoredSeries; profile: CompactProfile; column: number }[] = [];
-    for (const s of this.select(q.tenant, matchers, q.startMs, q.endMs)) {
-      if (!s.profileTypeIds.includes(q.profileTypeId)) continue;
+    for (const series of this.select(q.tenant, matchers, q.startMs, q.endMs)) {
+      if (!series.profileTypeIds.includes(q.profileTypeId)) continue;
+      const b = this.blobs(q.tenant, series.seriesId);
+      if (!b) continue; // dropped by retention meanwhile
       let profile: CompactProfile;
       try {
-        profile = s.stacks
-          ? decodeCompact(s.stacks)
-          : compactProfile(decodePprof(gunzipSync(s.pprof)));
+        profile = b.stacks
+          ? decodeCompact(b.stacks)
+          : compactProfile(decodePprof(gunzipSync(b.pprof)));
       } catch {
         continue; // unreadable row: leave it out rather than fail the query
       }
       const column = valueColumn(profile, pt.sampleType, pt.sampleUnit);
       if (column < 0) continue;
-      const { pprof: _p, stacks: _s, ...series } = s;
       out.push({ series, profile, column });
     }
     return out;
@@ -264,9 +289,7 @@ export class EmbeddedStore implements Backend {
     endMs: number,
     matchers: readonly Matcher[] = [],
   ): StoredSeries[] {
-    return this.select(tenant, matchers, startMs, endMs).map(
-      ({ pprof: _pprof, stacks: _stacks, ...rest }) => rest,
-    );
+    return this.select(tenant, matchers, startMs, endMs);
   }
 
   /** Oldest and newest profile time of a tenant (GetProfileStats); null when it has none. */
