@@ -98,9 +98,14 @@ export class ConstantPools {
   /** scratch output of `symbolRaw` */
   rawStart = 0;
   rawEnd = 0;
-  /** scratch output of `readMethod` */
-  methodClass: number | bigint = 0;
-  methodName: number | bigint = 0;
+  /**
+   * [class id, name symbol id] of the last `readMethod`, -1 when the id is above 2^53 (exact value
+   * in methodBig). Held in a typed array, not in number|bigint fields: a field that sees a small
+   * integer and later a large id changes representation, V8 gives the class a new hidden class,
+   * and optimised code keyed to it is discarded at every GC (see anchors.ts).
+   */
+  readonly methodIds = new Float64Array(2);
+  readonly methodBig: bigint[] = [0n, 0n];
 
   private readonly r: ByteReader;
   private readonly chunkEnd: number;
@@ -512,18 +517,22 @@ export class ConstantPools {
     return count;
   }
 
-  /** Reads method pool slot `slot` into `methodClass`/`methodName` (0 when unbound). */
+  /** Reads method pool slot `slot` into `methodIds` (0 when unbound). */
   readMethod(slot: number): void {
     const r = this.r;
     r.at(this.methods.offsets[slot], this.chunkEnd);
-    this.methodClass = 0;
-    this.methodName = 0;
+    const ids = this.methodIds;
+    ids[0] = 0;
+    ids[1] = 0;
     const fields = this.methodCls.fields;
     const last = Math.max(this.mType, this.mName);
     for (let f = 0; f <= last; f++) {
-      if (f === this.mType) this.methodClass = r.readId();
-      else if (f === this.mName) this.methodName = r.readId();
-      else this.walker.skipField(r, fields[f], 1);
+      if (f === this.mType || f === this.mName) {
+        const k = f === this.mType ? 0 : 1;
+        const v = r.readLong();
+        ids[k] = v;
+        if (v < 0) this.methodBig[k] = r.big;
+      } else this.walker.skipField(r, fields[f], 1);
     }
   }
 

@@ -286,9 +286,12 @@ class ProfileMapper {
   private readonly families: Array<FamilyBuilder | undefined> = new Array(FAMILIES.length);
   private readonly limits: JfrLimits;
   private readonly snapshot: LabelsSnapshot;
-  private readonly period: number;
+  // Both start as doubles: they can exceed the small-integer range (a WallClockSample count, a
+  // period for sampleRate < 1), and a field that changes representation later gets the mapper a
+  // new hidden class, whose optimised code is discarded at the next GC (see anchors.ts).
+  private period = 0.5;
   private event = '';
-  private count = 1;
+  private count = 0.5;
   readonly stats: JfrStats = {
     chunks: 0,
     events: 0,
@@ -353,6 +356,7 @@ class ProfileMapper {
         : emptyLabelsSnapshot();
     const rate = input.sampleRate;
     this.period = rate === 0 || !Number.isFinite(rate) ? 0 : Math.trunc(1e9 / Math.trunc(rate));
+    this.count = 1;
   }
 
   run(): JfrDecodeResult {
@@ -672,8 +676,12 @@ class ProfileMapper {
   private resolveMethod(mslot: number): number {
     const pools = this.pools;
     pools.readMethod(mslot);
-    const nameSym = pools.methodName;
-    const cslot = pools.classes.index.getAny(pools.methodClass);
+    const ids = pools.methodIds;
+    const nameSym = ids[1] >= 0 ? ids[1] : pools.methodBig[1];
+    const cslot =
+      ids[0] >= 0
+        ? pools.classes.index.get(ids[0])
+        : pools.classes.index.getAny(pools.methodBig[0]);
     if (cslot < 0) return -1;
     // Per class and chunk: its name symbol and, when stored inline, the raw bytes and their hash.
     let cstate = this.classState[cslot];
