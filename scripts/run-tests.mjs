@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs the compiled test files with Node's own test runner.
-//   unit        *.spec.js beside the code (libs/, apps/): no services
+//   unit        *.spec.js beside the code (libs/, apps/, ui/ via dist/ui-spec): no services
 //   integration test/integration/**/*.test.js: real Kafka + Redis (started here)
 //   e2e         test/e2e/**/*.test.js: real Kafka + Redis, real processes
 //   all         all three, in that order
@@ -26,7 +26,9 @@ function walk(dir, out = []) {
 }
 
 const unitFiles = () =>
-  [...walk(join(dist, 'libs')), ...walk(join(dist, 'apps'))].filter((f) => f.endsWith('.spec.js'));
+  [...walk(join(dist, 'libs')), ...walk(join(dist, 'apps')), ...walk(join(dist, 'ui-spec'))].filter(
+    (f) => f.endsWith('.spec.js'),
+  );
 const suiteFiles = (name) => walk(join(dist, 'test', name)).filter((f) => f.endsWith('.test.js'));
 
 function run(files, label, extraEnv = {}, concurrency) {

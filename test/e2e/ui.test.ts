@@ -492,6 +492,10 @@ describe('web UI in Chromium (real Kafka and Redis)', () => {
     assert.match(await row.first().innerText(), /embedded: sent/);
     assert.match(await table.innerText(), new RegExp(spanService));
     await shot('fleet');
+    // a service links to its flame graph
+    await row.first().getByRole('button', { name: service }).click();
+    await frame('encoding/json.Marshal').waitFor();
+    assert.equal(new URL(page.url()).searchParams.get('service'), service);
   });
 
   it('zooms out to twice the range', async () => {

@@ -244,7 +244,15 @@ export function App() {
       )}
 
       <main>
-        {s.view === 'fleet' && <FleetView api={api} nonce={nonce} />}
+        {s.view === 'fleet' && (
+          <FleetView
+            api={api}
+            nonce={nonce}
+            onOpen={(service) =>
+              update({ view: 'single', service, type: '', filters: [], left: null, right: null })
+            }
+          />
+        )}
         {s.view === 'single' && ready && (
           <SingleView
             api={api}

@@ -4,7 +4,16 @@ import { ago, bytes, dateTime } from '../format';
 import { useAsync } from '../hooks';
 
 /** Which agents sent what and when, and their last error (GET /api/v1/fleet), every 10 s. */
-export function FleetView({ api, nonce }: { api: Api; nonce: number }) {
+export function FleetView({
+  api,
+  nonce,
+  onOpen,
+}: {
+  api: Api;
+  nonce: number;
+  /** show the service's profiles */
+  onOpen: (service: string) => void;
+}) {
   const [tick, setTick] = useState(0);
   useEffect(() => {
     const t = setInterval(() => setTick((x) => x + 1), 10_000);
@@ -44,7 +53,16 @@ export function FleetView({ api, nonce }: { api: Api; nonce: number }) {
                 key={`${a.service}\u001f${a.instance}`}
                 className={a.lastError ? 'has-error' : ''}
               >
-                <td>{a.service}</td>
+                <td>
+                  <button
+                    type="button"
+                    className="link"
+                    title="show this service's flame graph"
+                    onClick={() => onOpen(a.service)}
+                  >
+                    {a.service}
+                  </button>
+                </td>
                 <td>{a.instance || <span className="muted">—</span>}</td>
                 <td>
                   {[
