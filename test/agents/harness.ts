@@ -7,6 +7,8 @@ import { type FlamegraphAnswer, selectMergeStacktraces } from '../support/query-
 // case starts is started here, in its own process group, and ended here by that group's id.
 
 export interface RunResult {
+  /** the spawned process's pid (for `bash -c 'exec ...'`, the program's own) */
+  pid: number | undefined;
   code: number | null;
   signal: NodeJS.Signals | null;
   output: string;
@@ -77,7 +79,7 @@ export function run(
       clearTimeout(timer);
       output += `\n${cmd}: ${err.message}\n`;
       appendFileSync(opts.logFile, `${cmd}: ${err.message}\n`);
-      resolve({ code: 127, signal: null, output, timedOut });
+      resolve({ pid: child.pid, code: 127, signal: null, output, timedOut });
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
@@ -85,7 +87,7 @@ export function run(
       // Leftovers of the group (an agent's helper process) go with it.
       killGroup(child.pid);
       if (child.pid !== undefined) live.delete(child.pid);
-      resolve({ code, signal, output, timedOut });
+      resolve({ pid: child.pid, code, signal, output, timedOut });
     });
   });
 }

@@ -95,7 +95,7 @@ async function runCase(c: AgentCase, ember: EmberProcess): Promise<string> {
     env: 'agents-suite',
     runtime_id: randomUUID(),
   };
-  const window: Window = { start: Date.now() - 60_000, end: 0 };
+  const since = Date.now() - 60_000;
   let spans: { hot: string; cold: string } | undefined;
   let pid = '';
   const r = await run(launch.cmd, launch.args, {
@@ -132,6 +132,9 @@ async function runCase(c: AgentCase, ember: EmberProcess): Promise<string> {
       tail(r.output),
     );
   if (!pid) throw new CaseFailure('the program never printed EMBER_READY', tail(r.output));
+  if (pid !== String(r.pid))
+    throw new CaseFailure(`the program reports pid ${pid}, the suite started pid ${r.pid}`);
+  // process_id is set by the program itself (Java: by the start script), as Datakit's docs do
   tags.process_id = pid;
   if (c.mode === 'spans' && !spans)
     throw new CaseFailure('the program never printed its span ids', tail(r.output));
@@ -140,7 +143,7 @@ async function runCase(c: AgentCase, ember: EmberProcess): Promise<string> {
   const full = `{service_name="${app}",${Object.entries(tags)
     .map(([k, v]) => `${k}="${v}"`)
     .join(',')}}`;
-  const now = (): Window => ({ start: window.start, end: Date.now() + 60_000 });
+  const now = (): Window => ({ start: since, end: Date.now() + 60_000 });
 
   // 1. every expected profile type arrives
   const arrived = await pollUntil(ARRIVAL_TIMEOUT_MS, async () => {
