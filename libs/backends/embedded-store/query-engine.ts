@@ -187,3 +187,102 @@ export function seriesLabelSets(
   }
   return [...out.values()];
 }
+
+export interface HeatmapSlot {
+  timestamp: number;
+  /** lower bound of each non-empty value bucket */
+  yMin: number[];
+  counts: number[];
+}
+
+export interface HeatmapSeries {
+  labels: SeriesLabel[];
+  slots: HeatmapSlot[];
+}
+
+const HEATMAP_BUCKETS = 20;
+
+/**
+ * SelectHeatmap: how the values of individual profiles (or, per span, of individual spans) are
+ * distributed over time. Per group-by label set and step, the values are counted in
+ * HEATMAP_BUCKETS equal value buckets spanning all values of the answer; a slot lists its
+ * non-empty buckets (lower bound and count).
+ */
+export function selectHeatmap(
+  store: EmbeddedStore,
+  q: SelectQuery,
+  o: { groupBy: readonly string[]; stepSeconds: number; limit: number; perSpan: boolean },
+): HeatmapSeries[] {
+  const span = Math.max(1, q.endMs - q.startMs);
+  const stepMs =
+    o.stepSeconds > 0
+      ? Math.max(1, Math.round(o.stepSeconds * 1000))
+      : Math.max(1000, Math.ceil(span / 100));
+  const keep = stackFilter({ spans: q.spanSelector, callSite: q.callSite });
+  const points: { key: string; labels: SeriesLabel[]; at: number; v: number }[] = [];
+  const totals = new Map<string, number>();
+  for (const { series, profile, column } of store.selectProfiles(q)) {
+    const labels = o.groupBy
+      .map((name) => ({ name, value: series.labels.find((l) => l.name === name)?.value ?? '' }))
+      .filter((l) => l.value !== '');
+    const key = JSON.stringify(labels);
+    const t = profile.timeMs > 0 ? profile.timeMs : series.startMs;
+    const at = q.startMs + Math.floor((Math.max(t, q.startMs) - q.startMs) / stepMs) * stepMs;
+    const values: number[] = [];
+    if (o.perSpan) {
+      const bySpan = new Map<number, number>();
+      const types = profile.sampleTypes.length;
+      for (let i = 0; i < profile.spans.length; i++) {
+        if (profile.spans[i] < 0 || (keep && !keep(profile, i))) continue;
+        const id = profile.spans[i];
+        bySpan.set(id, (bySpan.get(id) ?? 0) + profile.values[i * types + column]);
+      }
+      values.push(...bySpan.values());
+    } else values.push(columnTotal(profile, column, keep));
+    for (const v of values) {
+      if (v === 0) continue;
+      points.push({ key, labels, at, v });
+      totals.set(key, (totals.get(key) ?? 0) + v);
+    }
+  }
+  if (points.length === 0) return [];
+  let keys = [...totals.keys()];
+  if (o.limit > 0 && keys.length > o.limit) {
+    keys = keys.sort((a, b) => totals.get(b)! - totals.get(a)!).slice(0, o.limit);
+  }
+  const wanted = new Set(keys);
+  const kept = points.filter((p) => wanted.has(p.key));
+  let min = Infinity;
+  let max = -Infinity;
+  for (const p of kept) {
+    min = Math.min(min, p.v);
+    max = Math.max(max, p.v);
+  }
+  const width = max > min ? (max - min) / HEATMAP_BUCKETS : 1;
+  const bucketOf = (v: number): number =>
+    Math.min(HEATMAP_BUCKETS - 1, Math.floor((v - min) / width));
+  const out = new Map<string, { labels: SeriesLabel[]; slots: Map<number, Map<number, number>> }>();
+  for (const p of kept) {
+    let g = out.get(p.key);
+    if (!g) out.set(p.key, (g = { labels: p.labels, slots: new Map() }));
+    let slot = g.slots.get(p.at);
+    if (!slot) g.slots.set(p.at, (slot = new Map()));
+    const b = bucketOf(p.v);
+    slot.set(b, (slot.get(b) ?? 0) + 1);
+  }
+  return [...out.values()]
+    .map((g) => ({
+      labels: g.labels,
+      slots: [...g.slots.entries()]
+        .sort((a, b) => a[0] - b[0])
+        .map(([timestamp, buckets]) => {
+          const bs = [...buckets.entries()].sort((a, b) => a[0] - b[0]);
+          return {
+            timestamp,
+            yMin: bs.map(([b]) => min + b * width),
+            counts: bs.map(([, c]) => c),
+          };
+        }),
+    }))
+    .sort((a, b) => (JSON.stringify(a.labels) < JSON.stringify(b.labels) ? -1 : 1));
+}

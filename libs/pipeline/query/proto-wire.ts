@@ -272,6 +272,14 @@ export class ProtoWriter {
     return this.bytes(field, inner.finish());
   }
 
+  packedDouble(field: number, values: readonly number[]): this {
+    if (values.length === 0) return this;
+    const bytes = new Uint8Array(values.length * 8);
+    const view = new DataView(bytes.buffer);
+    values.forEach((v, i) => view.setFloat64(i * 8, v, true));
+    return this.bytes(field, bytes);
+  }
+
   message(field: number, fn: (w: ProtoWriter) => void): this {
     const inner = new ProtoWriter();
     fn(inner);

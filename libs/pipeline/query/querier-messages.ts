@@ -1,6 +1,11 @@
 import type { Profile } from '../../model/index.js';
 import type { SeriesLabel } from '../../queue/index.js';
-import type { FlamegraphDiff, TimeSeries, Flamegraph } from '../../backends/index.js';
+import type {
+  FlamegraphDiff,
+  HeatmapSeries,
+  TimeSeries,
+  Flamegraph,
+} from '../../backends/index.js';
 import { ProtoWriter, type FieldSpec, type MessageSpec } from './proto-wire.js';
 
 // Our own definitions of the querier.v1 / types.v1 messages Grafana's Pyroscope data source and
@@ -121,6 +126,11 @@ export const SelectSeriesRequest: MessageSpec = {
   9: i64('limit', 'limit'),
   10: { json: 'exemplarType', proto: 'exemplar_type', type: { enum: EXEMPLAR_TYPE } },
 };
+export const HEATMAP_QUERY_TYPE = [
+  'HEATMAP_QUERY_TYPE_UNSPECIFIED',
+  'HEATMAP_QUERY_TYPE_INDIVIDUAL',
+  'HEATMAP_QUERY_TYPE_SPAN',
+] as const;
 export const SelectHeatmapRequest: MessageSpec = {
   1: s('profileTypeID', 'profile_typeID'),
   2: s('labelSelector', 'label_selector'),
@@ -128,6 +138,9 @@ export const SelectHeatmapRequest: MessageSpec = {
   4: i64('end', 'end'),
   5: { json: 'step', proto: 'step', type: 'double' },
   6: s('groupBy', 'group_by', true),
+  7: { json: 'queryType', proto: 'query_type', type: { enum: HEATMAP_QUERY_TYPE } },
+  8: { json: 'exemplarType', proto: 'exemplar_type', type: { enum: EXEMPLAR_TYPE } },
+  9: i64('limit', 'limit'),
 };
 export const DiffRequest: MessageSpec = {
   1: { json: 'left', proto: 'left', type: { message: SelectMergeStacktracesRequest } },
@@ -271,6 +284,34 @@ export function selectSeriesResponse(series: TimeSeries[]): Answer {
   };
 }
 
+/** SelectHeatmapResponse { repeated types.v1.HeatmapSeries series = 1 } */
+export function heatmapResponse(series: HeatmapSeries[]): Answer {
+  return {
+    proto: () => {
+      const w = new ProtoWriter();
+      for (const s of series)
+        w.message(1, (m) => {
+          for (const l of s.labels) m.message(1, (p) => writeLabelPair(p, l));
+          for (const slot of s.slots)
+            m.message(2, (p) =>
+              p.int64(1, slot.timestamp).packedDouble(2, slot.yMin).packedInt64(3, slot.counts),
+            );
+        });
+      return w.finish();
+    },
+    json: () => ({
+      series: series.map((s) => ({
+        labels: s.labels,
+        slots: s.slots.map((slot) => ({
+          timestamp: String(slot.timestamp),
+          yMin: slot.yMin,
+          counts: slot.counts,
+        })),
+      })),
+    }),
+  };
+}
+
 export function profileStatsResponse(range: { oldestMs: number; newestMs: number } | null): Answer {
   return {
     proto: () => {
@@ -287,11 +328,6 @@ export function profileStatsResponse(range: { oldestMs: number; newestMs: number
           }
         : { dataIngested: false, oldestProfileTime: '0', newestProfileTime: '0' },
   };
-}
-
-/** The empty answer of a method we accept but have no data for (SelectHeatmap). */
-export function emptyResponse(jsonValue: unknown = {}): Answer {
-  return { proto: () => new Uint8Array(0), json: () => jsonValue };
 }
 
 /**

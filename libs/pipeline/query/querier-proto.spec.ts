@@ -33,6 +33,10 @@ message SelectSeriesResponse { repeated Series series = 1; }
 message DiffRequest { SelectMergeStacktracesRequest left = 1; SelectMergeStacktracesRequest right = 2; }
 message FlameGraphDiff { repeated string names = 1; repeated Level levels = 2; int64 total = 3; int64 max_self = 4; int64 leftTicks = 5; int64 rightTicks = 6; }
 message DiffResponse { FlameGraphDiff flamegraph = 1; }
+message SelectHeatmapRequest { string profile_typeID = 1; string label_selector = 2; int64 start = 3; int64 end = 4; double step = 5; repeated string group_by = 6; int32 query_type = 7; int32 exemplar_type = 8; optional int64 limit = 9; }
+message HeatmapSlot { int64 timestamp = 1; repeated double y_min = 2; repeated int32 counts = 3; }
+message HeatmapSeries { repeated LabelPair labels = 1; repeated HeatmapSlot slots = 2; }
+message SelectHeatmapResponse { repeated HeatmapSeries series = 1; }
 `;
 
 const root = protobuf.parse(SCHEMA, { keepCase: false }).root;
@@ -194,5 +198,37 @@ describe('query API binary proto against protobufjs', () => {
     assert.equal(d.total, 17);
     assert.deepEqual(d.levels[0].values, [0, 7, 0, 0, 10, 0, 0]);
     assert.equal(d.levels[2].values.length, 14);
+  });
+
+  it('SelectHeatmap: individual profiles and spans in value buckets per step', async () => {
+    const r = await call('SelectHeatmap', 'SelectHeatmapRequest', 'SelectHeatmapResponse', {
+      profileTypeID: CPU,
+      labelSelector: '{}',
+      start: T0,
+      end: T0 + 180_000,
+      step: 60,
+      queryType: 1,
+    });
+    // two profiles, 7 and 10: the lowest and the highest of 20 buckets over [7, 10]
+    assert.deepEqual(r.series, [
+      {
+        labels: [],
+        slots: [
+          { timestamp: T0, yMin: [7], counts: [1] },
+          { timestamp: T0 + 120_000, yMin: [7 + 19 * 0.15], counts: [1] },
+        ],
+      },
+    ]);
+    const spans = await call('SelectHeatmap', 'SelectHeatmapRequest', 'SelectHeatmapResponse', {
+      profileTypeID: CPU,
+      labelSelector: '{}',
+      start: T0,
+      end: T0 + 180_000,
+      step: 60,
+      queryType: 2,
+    });
+    assert.deepEqual(spans.series, [
+      { labels: [], slots: [{ timestamp: T0, yMin: [3], counts: [1] }] },
+    ]);
   });
 });

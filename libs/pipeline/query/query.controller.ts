@@ -12,6 +12,7 @@ import {
   selectMergeProfile,
   selectMergeStacktraces,
   selectSeries,
+  selectHeatmap,
   seriesLabelSets,
   newTree,
   toFlamegraph,
@@ -105,7 +106,15 @@ export class QueryController {
     },
     SelectHeatmap: {
       spec: M.SelectHeatmapRequest,
-      run: () => M.emptyResponse({ series: [] }),
+      run: (q, t, st) =>
+        M.heatmapResponse(
+          selectHeatmap(st, selectQuery(q, t), {
+            groupBy: q.groupBy as string[],
+            stepSeconds: num(q.step),
+            limit: num(q.limit),
+            perSpan: num(q.queryType) === 2,
+          }),
+        ),
     },
     GetProfileStats: {
       spec: M.GetProfileStatsRequest,
