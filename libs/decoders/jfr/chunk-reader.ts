@@ -23,17 +23,28 @@ export class JfrChunk {
 }
 
 /**
+ * A long-lived visitor object. Prefer it to a closure on hot paths: a closure created per decode
+ * and inlined into optimised code dies with the decode, and V8 then discards that code.
+ */
+export interface ChunkVisitor {
+  onChunk(chunk: JfrChunk): void;
+}
+
+/**
  * Iterates the chunks of a recording (§4.1): for each, the header, the metadata (type table), the
  * constant pools of the checkpoint chain, and an event cursor. Chunks are independent: type ids
  * and pool ids are per chunk. `visit` runs before the next chunk is read, so at most one chunk's
  * pools are alive at a time.
  */
 export function forEachChunk(
-  buf: Uint8Array,
+  input: Uint8Array,
   limits: JfrLimits,
-  visit: (chunk: JfrChunk) => void,
+  visit: ((chunk: JfrChunk) => void) | ChunkVisitor,
 ): void {
-  if (buf.length >= 2 ** 31) throw overLimit(`recording of ${buf.length} bytes`);
+  if (input.length >= 2 ** 31) throw overLimit(`recording of ${input.length} bytes`);
+  // A plain Uint8Array view (no copy): a Node Buffer's subarray() builds a FastBuffer, several
+  // times slower than a typed array's, and one array class keeps element accesses monomorphic.
+  const buf = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   const walker = new ValueWalker(
     1_000_000 + limits.maxStepsPerByte * buf.length,
     limits.maxNestingDepth,
@@ -51,15 +62,17 @@ export function forEachChunk(
     pools = readConstantPools(buf, header, meta.types, limits, walker, pools);
     const reader = new ByteReader(buf, 0, chunkEnd, limits.maxStringLength);
     reader.stringRef = pools.reader.stringRef;
-    visit({
+    const chunk = new JfrChunk(
       index,
       header,
-      types: meta.types,
+      meta.types,
       pools,
-      events: new EventCursor(header),
+      new EventCursor(header),
       reader,
       walker,
-    });
+    );
+    if (typeof visit === 'function') visit(chunk);
+    else visit.onChunk(chunk);
     pos = chunkEnd;
     index++;
   }

@@ -11,6 +11,6 @@ export {
 } from './profile-mapper.js';
 export { FAMILIES, profileTypeIds, type FamilySpec, type JfrFamily } from './families.js';
 export { decodeLabelsSnapshot, type LabelsSnapshot } from './labels-snapshot.js';
-export { forEachChunk, JfrChunk } from './chunk-reader.js';
+export { forEachChunk, JfrChunk, type ChunkVisitor } from './chunk-reader.js';
 export { readChunkHeader, CHUNK_HEADER_SIZE, type ChunkHeader } from './chunk-header.js';
 export { toCollapsed } from './collapsed.js';

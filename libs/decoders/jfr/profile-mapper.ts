@@ -360,7 +360,7 @@ class ProfileMapper {
   }
 
   run(): JfrDecodeResult {
-    forEachChunk(this.input.jfr, this.limits, (chunk) => this.onChunk(chunk));
+    forEachChunk(this.input.jfr, this.limits, this);
     const profiles: JfrProfile[] = [];
     for (const b of this.families) {
       if (b === undefined) continue;
@@ -380,7 +380,8 @@ class ProfileMapper {
     return { profiles, jfrEvent: this.event, stats: this.stats };
   }
 
-  private onChunk(chunk: JfrChunk): void {
+  /** ChunkVisitor: maps one chunk's events (called by forEachChunk). */
+  onChunk(chunk: JfrChunk): void {
     const { types, pools, events, reader, walker } = chunk;
     this.stats.chunks++;
     this.chunkIndex = chunk.index;
