@@ -162,25 +162,30 @@ function prepareJava(
         '-q',
         `-Dmaven.repo.local=${join(ctx.cache, 'maven/repo')}`,
         `-Dember.build.dir=${target}`,
+        // clean: no jar of an earlier pin stays in target/agents or on the classpath
+        'clean',
         'package',
       ],
       { cwd: src, timeoutMs: 600_000, logFile: ctx.logFile },
     );
-    const jars = readdirSync(join(target, 'agents')).sort();
+    const pom = readFileSync(join(src, 'pom.xml'), 'utf8');
+    const v = (property: string): string =>
+      new RegExp(`<${property}>([^<]+)</`).exec(pom)?.[1] ?? '?';
     return {
       target,
       java: tc,
-      versions: `${jars.map((j) => j.replace(/\.jar$/, '')).join(', ')} (Maven Central; ${tc})`,
+      versions: `io.pyroscope:agent ${v('pyroscope.agent.version')}, io.pyroscope:otel ${v('pyroscope.otel.version')}, io.opentelemetry.javaagent:opentelemetry-javaagent ${v('otel.javaagent.version')} (Maven Central; ${tc})`,
     };
   });
 }
 
-function jar(target: string, prefix: string): string {
-  const f = readdirSync(join(target, 'agents')).find(
-    (n) => n.startsWith(prefix) && /^[a-z-]+-\d/.test(n) && n.replace(/-\d.*$/, '') === prefix,
-  );
-  if (!f) throw new CaseFailure(`${prefix}-*.jar missing from ${target}/agents`);
-  return join(target, 'agents', f);
+/** target/agents/<artifact>-<version>.jar, the version read from the pom's properties. */
+function jar(ctx: SuiteContext, target: string, artifact: string, versionProperty: string): string {
+  const pom = readFileSync(join(ctx.root, 'test/agents/java/pom.xml'), 'utf8');
+  const version = new RegExp(`<${versionProperty}>([^<]+)</`).exec(pom)?.[1];
+  const f = join(target, 'agents', `${artifact}-${version}.jar`);
+  if (!version || !existsSync(f)) throw new CaseFailure(`${f} missing after mvn package`);
+  return f;
 }
 
 async function launchJava(ctx: SuiteContext, spans: boolean): Promise<Launch> {
@@ -189,11 +194,11 @@ async function launchJava(ctx: SuiteContext, spans: boolean): Promise<Launch> {
     join(target, 'ember-agent-java-0.1.0.jar'),
     ...readdirSync(join(target, 'lib')).map((f) => join(target, 'lib', f)),
   ].join(':');
-  const agents = [`-javaagent:${jar(target, 'agent')}`];
+  const agents = [`-javaagent:${jar(ctx, target, 'agent', 'pyroscope.agent.version')}`];
   if (spans)
     agents.push(
-      `-javaagent:${jar(target, 'opentelemetry-javaagent')}`,
-      `-Dotel.javaagent.extensions=${jar(target, 'otel')}`,
+      `-javaagent:${jar(ctx, target, 'opentelemetry-javaagent', 'otel.javaagent.version')}`,
+      `-Dotel.javaagent.extensions=${jar(ctx, target, 'otel', 'pyroscope.otel.version')}`,
     );
   // The pid is only known inside the process: like a start script would, the shell appends
   // process_id=$$ to PYROSCOPE_LABELS and then becomes the JVM (exec keeps the pid).
