@@ -4,7 +4,8 @@ import type { TreeNode } from './stack-tree.js';
 // (children unioned by name, a missing side counting 0), written level by level as 7-tuples
 //   [x offset left, total left, self left, x offset right, total right, self right, name index]
 // with both x offsets delta-encoded against the previous node's end on their own side, as
-// Pyroscope's `NewFlamegraphDiff` does. Children are ordered by name; with maxNodes, nodes whose
+// Pyroscope's `NewFlamegraphDiff` does. Children are ordered by name and laid out after the
+// node's self part on each side; with maxNodes, nodes whose
 // total is below the threshold on both sides are left out (their value stays in the parent).
 
 export interface FlamegraphDiff {
@@ -59,8 +60,8 @@ export function toFlamegraphDiff(left: TreeNode, right: TreeNode, maxNodes = 0):
       endL = p.xl + p.l.total;
       endR = p.xr + p.r.total;
       maxSelf = Math.max(maxSelf, p.l.self, p.r.self);
-      let cl = p.xl;
-      let cr = p.xr;
+      let cl = p.xl + p.l.self; // self first, then children (Pyroscope)
+      let cr = p.xr + p.r.self;
       for (const name of childNames(p.l, p.r)) {
         const l = p.l.children.get(name) ?? EMPTY;
         const r = p.r.children.get(name) ?? EMPTY;

@@ -80,7 +80,25 @@ describe('flame graph levels', () => {
       0,
     );
     const fg = toFlamegraph(big, 3);
-    assert.deepEqual(new Set(fg.names), new Set(['total', 'a', 'c']));
+    assert.deepEqual(new Set(fg.names), new Set(['total', 'a', 'c', 'other']));
     assert.equal(fg.total, 15);
+    // level 1: a (5), c (9), then "other" holding b's 1
+    assert.deepEqual(fg.levels[1], [0, 5, 5, 1, 0, 9, 9, 2, 0, 1, 1, 3]);
+  });
+
+  it('places a node’s self part before its children, as Pyroscope does', () => {
+    const tree = newTree();
+    addProfile(
+      tree,
+      profile([
+        [['a'], 2],
+        [['a', 'b'], 3],
+      ]),
+      0,
+    );
+    const fg = toFlamegraph(tree);
+    // level 1: a [0, 5, 2]; level 2: b starts after a's self (x = 2)
+    assert.deepEqual(fg.levels[1], [0, 5, 2, 1]);
+    assert.deepEqual(fg.levels[2], [2, 3, 3, 2]);
   });
 });

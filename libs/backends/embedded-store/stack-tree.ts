@@ -77,8 +77,9 @@ export interface Flamegraph {
 
 /**
  * Renders a tree in Pyroscope's flame-graph "levels" encoding (what SelectMergeStacktraces
- * answers and Grafana's flame graph reads). Children are ordered by name. Nodes beyond
- * `maxNodes` (smallest totals first) are dropped, their value staying in the parent's total.
+ * answers and Grafana's flame graph reads). Children are ordered by name and laid out after
+ * their parent's self part, as Pyroscope does. Nodes beyond
+ * `maxNodes` (smallest totals first) are merged into one `other` child of their parent.
  */
 export function toFlamegraph(tree: TreeNode, maxNodes = 0): Flamegraph {
   let minTotal = 0;
@@ -117,17 +118,26 @@ export function toFlamegraph(tree: TreeNode, maxNodes = 0): Flamegraph {
       values.push(x - prevEnd, node.total, node.self, idx(node.name));
       prevEnd = x + node.total;
       maxSelf = Math.max(maxSelf, node.self);
-      let cx = x;
+      let cx = x + node.self; // as Pyroscope: the self part first, the children after it
       const kids = [...node.children.values()].sort((a, b) =>
         a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
       );
+      let other = 0;
       for (const k of kids) {
-        if (k.total < minTotal || k.total === 0) {
-          cx += k.total;
+        if (k.total === 0) continue;
+        if (k.total < minTotal) {
+          other += k.total;
           continue;
         }
         next.push({ node: k, x: cx });
         cx += k.total;
+      }
+      // pruned children become one "other" node after the kept ones, as in Pyroscope
+      if (other > 0) {
+        next.push({
+          node: { name: 'other', self: other, total: other, children: new Map() },
+          x: cx,
+        });
       }
     }
     levels.push(values);
