@@ -42,8 +42,11 @@ const TAG_NAMES = ['host', 'service', 'version', 'env', 'process_id', 'runtime_i
 // Real paths: a checkout reached through symbolic links must not look like a second cache to
 // cargo and go, whose caches are keyed by the source paths.
 const root = dirname(dirname(realpathSync(join(repoRoot(), 'test/agents'))));
-mkdirSync(join(repoRoot(), '.cache/agents'), { recursive: true });
-const cache = realpathSync(join(repoRoot(), '.cache/agents'));
+// EMBER_AGENTS_CACHE moves the cache (e.g. to a volume CI keeps between runs, or an empty folder
+// to time a first run).
+const cacheDir = process.env.EMBER_AGENTS_CACHE ?? join(repoRoot(), '.cache/agents');
+mkdirSync(cacheDir, { recursive: true });
+const cache = realpathSync(cacheDir);
 const logs = join(cache, 'logs');
 
 function secs(ms: number): string {
