@@ -37,7 +37,8 @@ function run(files, label, extraEnv = {}, concurrency) {
     process.exit(1);
   }
   console.log(`\n=== ${label}: ${files.length} files ===`);
-  const args = ['--enable-source-maps', '--test', '--test-reporter=spec'];
+  // A hung test must fail, not stall CI: every test file gets at most 10 minutes.
+  const args = ['--enable-source-maps', '--test', '--test-reporter=spec', '--test-timeout=600000'];
   if (concurrency) args.push(`--test-concurrency=${concurrency}`);
   const r = spawnSync(process.execPath, [...args, ...files], {
     stdio: 'inherit',
