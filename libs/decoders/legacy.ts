@@ -16,7 +16,8 @@ import {
 } from '../model/index.js';
 import type { LabelPair, Profile } from '../model/index.js';
 import { DecodeError } from './decode-error.js';
-import type { DecodeLimits } from './decoder.js';
+import type { DecodedSeries, DecodeInput, DecodeLimits } from './decoder.js';
+import { finishSeries, nowNanos } from './series-pipeline.js';
 
 const U64 = (v: bigint): bigint => BigInt.asUintN(64, v);
 
@@ -290,4 +291,32 @@ export function legacySeries(
     labels: up.labels,
   });
   return { labels, profile };
+}
+
+/**
+ * The shared tail of the legacy decoders (groups, lines, tree, trie): `fill` parses the body
+ * into a stack tree, which becomes one series with Pyroscope's legacy labels, then goes through
+ * the distributor steps. An empty tree or an upload Pyroscope drops yields no series.
+ */
+export function decodeLegacyUpload(
+  input: DecodeInput,
+  limits: DecodeLimits,
+  fill: (tree: StackTree) => void,
+): DecodedSeries[] {
+  const tree = new StackTree();
+  fill(tree);
+  const p = input.params;
+  const raw = legacySeries(
+    tree,
+    {
+      appName: p.appName,
+      labels: p.labels,
+      spyName: p.spyName,
+      sampleRate: p.sampleRate,
+      fromNanos: p.fromNanos,
+    },
+    limits,
+    decodeByteString,
+  );
+  return raw === undefined ? [] : finishSeries(raw, limits, nowNanos(input));
 }

@@ -8,8 +8,8 @@
 
 import { DecodeError } from '../decode-error.js';
 import type { DecodedSeries, DecodeInput, DecodeLimits, Decoder } from '../decoder.js';
-import { StackTree, decodeByteString, legacySeries } from '../legacy.js';
-import { finishSeries, nowNanos } from '../series-pipeline.js';
+import type { StackTree } from '../legacy.js';
+import { decodeLegacyUpload } from '../legacy.js';
 
 const INT64_MAX = (1n << 63n) - 1n;
 const INT64_MIN = -(1n << 63n);
@@ -68,23 +68,10 @@ export function parseLines(body: Uint8Array, tree: StackTree, limits: DecodeLimi
 export const foldedDecoder: Decoder = {
   formats: ['groups', 'lines'],
   decode(input: DecodeInput, limits: DecodeLimits): DecodedSeries[] {
-    const tree = new StackTree();
-    if (input.format === 'lines') parseLines(input.body, tree, limits);
-    else parseGroups(input.body, tree, limits);
-    const p = input.params;
-    const raw = legacySeries(
-      tree,
-      {
-        appName: p.appName,
-        labels: p.labels,
-        spyName: p.spyName,
-        sampleRate: p.sampleRate,
-        fromNanos: p.fromNanos,
-      },
-      limits,
-      decodeByteString,
+    return decodeLegacyUpload(input, limits, (tree) =>
+      input.format === 'lines'
+        ? parseLines(input.body, tree, limits)
+        : parseGroups(input.body, tree, limits),
     );
-    if (raw === undefined) return [];
-    return finishSeries(raw, limits, nowNanos(input));
   },
 };

@@ -12,9 +12,8 @@
 import { ByteReader, EndOfInput, byteString } from '../byte-reader.js';
 import { DecodeError } from '../decode-error.js';
 import type { DecodedSeries, DecodeInput, DecodeLimits, Decoder } from '../decoder.js';
-import { StackTree, decodeByteString, legacySeries } from '../legacy.js';
-import type { StackNode } from '../legacy.js';
-import { finishSeries, nowNanos } from '../series-pipeline.js';
+import { decodeLegacyUpload } from '../legacy.js';
+import type { StackNode, StackTree } from '../legacy.js';
 
 interface TNode {
   name: string;
@@ -113,21 +112,6 @@ export function parseTree(body: Uint8Array, out: StackTree, limits: DecodeLimits
 export const treeDecoder: Decoder = {
   formats: ['tree'],
   decode(input: DecodeInput, limits: DecodeLimits): DecodedSeries[] {
-    const tree = new StackTree();
-    parseTree(input.body, tree, limits);
-    const p = input.params;
-    const raw = legacySeries(
-      tree,
-      {
-        appName: p.appName,
-        labels: p.labels,
-        spyName: p.spyName,
-        sampleRate: p.sampleRate,
-        fromNanos: p.fromNanos,
-      },
-      limits,
-      decodeByteString,
-    );
-    return raw === undefined ? [] : finishSeries(raw, limits, nowNanos(input));
+    return decodeLegacyUpload(input, limits, (tree) => parseTree(input.body, tree, limits));
   },
 };

@@ -12,8 +12,8 @@
 import { ByteReader, EndOfInput, byteString } from '../byte-reader.js';
 import { DecodeError } from '../decode-error.js';
 import type { DecodedSeries, DecodeInput, DecodeLimits, Decoder } from '../decoder.js';
-import { StackTree, decodeByteString, legacySeries } from '../legacy.js';
-import { finishSeries, nowNanos } from '../series-pipeline.js';
+import type { StackTree } from '../legacy.js';
+import { decodeLegacyUpload } from '../legacy.js';
 
 const INT64_LIMIT = 1n << 63n;
 
@@ -96,21 +96,6 @@ export function parseTrie(body: Uint8Array, out: StackTree, limits: DecodeLimits
 export const trieDecoder: Decoder = {
   formats: ['trie'],
   decode(input: DecodeInput, limits: DecodeLimits): DecodedSeries[] {
-    const tree = new StackTree();
-    parseTrie(input.body, tree, limits);
-    const p = input.params;
-    const raw = legacySeries(
-      tree,
-      {
-        appName: p.appName,
-        labels: p.labels,
-        spyName: p.spyName,
-        sampleRate: p.sampleRate,
-        fromNanos: p.fromNanos,
-      },
-      limits,
-      decodeByteString,
-    );
-    return raw === undefined ? [] : finishSeries(raw, limits, nowNanos(input));
+    return decodeLegacyUpload(input, limits, (tree) => parseTrie(input.body, tree, limits));
   },
 };
