@@ -1,4 +1,4 @@
-import type { TreeNode } from './stack-tree.js';
+import { nameTable, pruneThreshold, type TreeNode } from './stack-tree.js';
 
 // Pyroscope's diff flame graph (querier.v1.FlameGraphDiff): two trees aligned node by node
 // (children unioned by name, a missing side counting 0), written level by level as 7-tuples
@@ -30,22 +30,9 @@ export function toFlamegraphDiff(left: TreeNode, right: TreeNode, maxNodes = 0):
       }
     };
     collect(left, right);
-    if (totals.length > maxNodes) {
-      totals.sort((a, b) => b - a);
-      minTotal = totals[maxNodes - 1];
-    }
+    minTotal = pruneThreshold(totals, maxNodes);
   }
-  const names: string[] = [];
-  const nameIdx = new Map<string, number>();
-  const idx = (n: string): number => {
-    let i = nameIdx.get(n);
-    if (i === undefined) {
-      i = names.length;
-      names.push(n);
-      nameIdx.set(n, i);
-    }
-    return i;
-  };
+  const { names, idx } = nameTable();
   const levels: number[][] = [];
   let maxSelf = 0;
   type Pos = { l: TreeNode; r: TreeNode; xl: number; xr: number; name: string };

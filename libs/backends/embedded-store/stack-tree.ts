@@ -90,22 +90,9 @@ export function toFlamegraph(tree: TreeNode, maxNodes = 0): Flamegraph {
       n.children.forEach(collect);
     };
     collect(tree);
-    if (totals.length > maxNodes) {
-      totals.sort((a, b) => b - a);
-      minTotal = totals[maxNodes - 1];
-    }
+    minTotal = pruneThreshold(totals, maxNodes);
   }
-  const names: string[] = [];
-  const nameIdx = new Map<string, number>();
-  const idx = (n: string): number => {
-    let i = nameIdx.get(n);
-    if (i === undefined) {
-      i = names.length;
-      names.push(n);
-      nameIdx.set(n, i);
-    }
-    return i;
-  };
+  const { names, idx } = nameTable();
   const levels: number[][] = [];
   let maxSelf = 0;
   // breadth-first by level, each node placed at its absolute x; emitted as deltas
@@ -144,4 +131,29 @@ export function toFlamegraph(tree: TreeNode, maxNodes = 0): Flamegraph {
     current = next;
   }
   return { names, levels, total: tree.total, maxSelf };
+}
+
+/** The smallest total that keeps a node when at most `maxNodes` may be drawn (0: keep all). */
+export function pruneThreshold(totals: number[], maxNodes: number): number {
+  if (maxNodes <= 0 || totals.length <= maxNodes) return 0;
+  totals.sort((a, b) => b - a);
+  return totals[maxNodes - 1];
+}
+
+/** The names array of a flame graph and the interning function that fills it. */
+export function nameTable(): { names: string[]; idx: (name: string) => number } {
+  const names: string[] = [];
+  const index = new Map<string, number>();
+  return {
+    names,
+    idx: (n) => {
+      let i = index.get(n);
+      if (i === undefined) {
+        i = names.length;
+        names.push(n);
+        index.set(n, i);
+      }
+      return i;
+    },
+  };
 }
