@@ -60,13 +60,17 @@ export function readChunkHeader(buf: Uint8Array, start: number): ChunkHeader {
   if (metadataOffset < CHUNK_HEADER_SIZE || metadataOffset >= size) {
     throw malformed(`metadata offset ${metadataOffset} outside the chunk`, start + 24);
   }
+  // `| 0`: all four are below 2^31 here (the input is), and must be small integers (Smis). A
+  // double-typed offset (`hi * 2^32 + lo` is one) makes every position computed from it a heap
+  // number; the fields that store positions then change representation, V8 gives their objects new
+  // hidden classes, and the event loop's optimised code is discarded after a multi-chunk file.
   return {
-    start,
-    size,
+    start: start | 0,
+    size: size | 0,
     major,
     minor,
-    checkpointOffset,
-    metadataOffset,
+    checkpointOffset: checkpointOffset | 0,
+    metadataOffset: metadataOffset | 0,
     startNanos: u64(buf, start + 32),
     durationNanos: u64(buf, start + 40),
     startTicks: u64(buf, start + 48),
