@@ -6,6 +6,15 @@ import { KIND_BYTE, KIND_CP, KIND_STRING, KIND_VARINT } from './metadata.js';
 import type { ValueWalker } from './value-walker.js';
 import { anchorMaps } from './anchors.js';
 import { TypeTable as AnchorTypes } from './metadata.js';
+import {
+  OP_READ,
+  OP_SKIP_BYTE,
+  OP_SKIP_VARINT,
+  OP_STRING,
+  OP_WALK,
+  compileFieldReader,
+  type CompiledFieldReader,
+} from './field-reader-compiler.js';
 
 /**
  * Walks the event records of one chunk (§4.4): `size` · `typeId` · payload. Metadata (type 0) and
@@ -70,6 +79,12 @@ export class EventCursor {
   }
 }
 
+function throwTruncated(r: ByteReader, end: number): never {
+  r.pos = end;
+  r.skip(1); // throws truncated at the event end
+  throw truncated(end, 'event');
+}
+
 /** out-parameter of `varint4` */
 let vp = 0;
 
@@ -103,20 +118,16 @@ export interface FieldSpec {
   slot: number;
 }
 
-const OP_SKIP_VARINT = 0;
-const OP_READ = 1;
-const OP_SKIP_BYTE = 2;
-const OP_STRING = 3;
-const OP_WALK = 4;
-
 /**
  * A compiled reader for one event type of one chunk: reads the wanted fields into `vals`/`strs`,
  * skips the rest, and stops after the last wanted field (the cursor steps to the next record by
  * size). Unbound fields read as 0 / ''. Integer values above 2^53-1 read as -1 with the exact value
  * in `bigs[slot]`.
  *
- * The field list is compiled to one op per field so the hot loop touches only typed arrays and the
- * input bytes; varints are decoded inline with a bounds-check-free path when 9 bytes remain.
+ * The field list is turned into one op per field so the hot loop touches only typed arrays and the
+ * input bytes; varints are decoded inline with a bounds-check-free path when 9 bytes remain. Plans
+ * made only of varint fields (nearly all events) also get a straight-line reader generated for
+ * their layout (field-reader-compiler.ts); the op loop remains the general path.
  */
 export class EventPlan {
   readonly vals: Float64Array;
@@ -126,6 +137,8 @@ export class EventPlan {
   private readonly slots: Int8Array;
   private readonly n: number;
   private readonly cls: JfrClass;
+  /** the generated reader for this layout, or null (op loop only) */
+  private readonly compiled: CompiledFieldReader | null;
 
   constructor(cls: JfrClass, types: TypeTable, specs: readonly FieldSpec[], nslots: number) {
     this.cls = cls;
@@ -160,12 +173,23 @@ export class EventPlan {
       if (k === KIND_BYTE) return OP_SKIP_BYTE;
       return OP_WALK;
     });
+    this.compiled = compileFieldReader(this.ops, slots);
   }
 
   read(r: ByteReader, walker: ValueWalker): void {
     const buf = r.buf;
     const end = r.end;
-    // Fast paths may look up to 9 bytes ahead within the buffer and check the event end after.
+    if (this.compiled !== null && r.pos + 9 * this.n <= buf.length) {
+      const p = this.compiled(buf, r.pos, end, this.vals);
+      if (p >= 0) {
+        r.pos = p;
+        return;
+      }
+      // a long value or an overrun: the op loop below reads the event again and decides
+    }
+    // Fast paths may look up to 9 bytes ahead within the buffer; the event end is checked once,
+    // after the last field (and before any slow op): a field that overran it only ever wrote a
+    // value the caller never sees, because the overrun throws.
     const limit = buf.length - 9;
     const ops = this.ops;
     const slots = this.slots;
@@ -174,52 +198,71 @@ export class EventPlan {
     let pos = r.pos;
     for (let i = 0; i < n; i++) {
       const op = ops[i];
-      if (op === OP_SKIP_VARINT && pos <= limit) {
-        let k = 0;
-        while (k < 8 && buf[pos] >= 0x80) {
-          pos++;
-          k++;
-        }
-        pos++;
-        if (pos > end) {
-          r.pos = end;
-          r.skip(1); // throws truncated
-        }
-      } else if (op === OP_READ && pos <= limit) {
+      if (pos > limit) {
+        pos = this.readSlowAt(r, walker, op, i, pos, end);
+      } else if (op === OP_SKIP_VARINT) {
+        // One branch per byte, unrolled: each has its own prediction, so a field whose length
+        // rarely changes (a timestamp is 7-8 bytes, a thread id 1-2) costs no mispredictions.
+        if (
+          buf[pos++] >= 0x80 &&
+          buf[pos++] >= 0x80 &&
+          buf[pos++] >= 0x80 &&
+          buf[pos++] >= 0x80 &&
+          buf[pos++] >= 0x80 &&
+          buf[pos++] >= 0x80 &&
+          buf[pos++] >= 0x80 &&
+          buf[pos++] >= 0x80
+        )
+          pos++; // the 9th byte carries 8 bits
+      } else if (op === OP_READ) {
         // values of up to four bytes (28 bits) inline: ids, states, sizes, durations under 0.27 s
-        const start = pos;
-        let b = buf[pos++];
+        let b = buf[pos];
         let v = b & 0x7f;
-        if (b >= 0x80) {
-          b = buf[pos++];
+        if (b < 0x80) {
+          pos += 1;
+        } else {
+          b = buf[pos + 1];
           v |= (b & 0x7f) << 7;
-          if (b >= 0x80) {
-            b = buf[pos++];
+          if (b < 0x80) {
+            pos += 2;
+          } else {
+            b = buf[pos + 2];
             v |= (b & 0x7f) << 14;
-            if (b >= 0x80) {
-              b = buf[pos++];
+            if (b < 0x80) {
+              pos += 3;
+            } else {
+              b = buf[pos + 3];
               v |= (b & 0x7f) << 21;
               if (b >= 0x80) {
-                r.pos = start;
-                this.readSlow(r, walker, op, i);
-                pos = r.pos;
+                pos = this.readSlowAt(r, walker, op, i, pos, end);
                 continue;
               }
+              pos += 4;
             }
           }
         }
-        if (pos > end) {
-          r.pos = start;
-          this.readSlow(r, walker, op, i); // throws truncated
-        }
         vals[slots[i]] = v;
       } else {
-        r.pos = pos;
-        this.readSlow(r, walker, op, i);
-        pos = r.pos;
+        pos = this.readSlowAt(r, walker, op, i, pos, end);
       }
     }
+    if (pos > end) throwTruncated(r, end);
     r.pos = pos;
+  }
+
+  /** The general path for field `i` at `pos`; returns the position after it. */
+  private readSlowAt(
+    r: ByteReader,
+    walker: ValueWalker,
+    op: number,
+    i: number,
+    pos: number,
+    end: number,
+  ): number {
+    if (pos > end) throwTruncated(r, end);
+    r.pos = pos;
+    this.readSlow(r, walker, op, i);
+    return r.pos;
   }
 
   private readSlow(r: ByteReader, walker: ValueWalker, op: number, i: number): void {
