@@ -109,8 +109,12 @@ export class ConstantPools {
 
   private readonly r: ByteReader;
   private readonly chunkEnd: number;
-  private readonly symbolCache: (string | undefined)[] = [];
-  private readonly stringCache: (string | undefined)[] = [];
+  /**
+   * Decoded symbols/strings by pool slot, sized once the pools are read: an array first written
+   * at a high index turns into a dictionary, and every later lookup pays for it.
+   */
+  private symbolCache: (string | undefined)[] = [];
+  private stringCache: (string | undefined)[] = [];
   private resolvingString = false;
 
   private readonly stackCls: JfrClass;
@@ -231,6 +235,8 @@ export class ConstantPools {
       if (pos < first || pos >= this.chunkEnd)
         throw malformed(`checkpoint delta ${delta} leaves the chunk`, pos);
     }
+    this.symbolCache = new Array<string | undefined>(this.symbols.count).fill(undefined);
+    this.stringCache = new Array<string | undefined>(this.strings.count).fill(undefined);
   }
 
   private readPool(kind: number, cls: JfrClass, count: number): void {
@@ -415,13 +421,14 @@ export class ConstantPools {
   private readFramesFast(slot: number): number {
     const buf = this.buf;
     const end = this.chunkEnd;
-    const limit = Math.min(end, buf.length - 9);
     let pos = this.stackTraces.offsets[slot];
     const fields = this.stackCls.fields;
     const nf = fields.length;
     const fw = (this.frShape as Uint8Array).length;
     const fm = this.frMethod;
     const fl = this.frLine;
+    // a whole frame (at most 9 bytes per field) can be read without a bounds check before it
+    const frameLimit = buf.length - 9 * fw;
     let truncated = false;
     let count = 0;
     for (let f = 0; f < nf; f++) {
@@ -429,7 +436,7 @@ export class ConstantPools {
         if (pos >= end) return -1;
         truncated = buf[pos++] !== 0;
       } else if (f === this.stFrames) {
-        if (pos > limit) return -1;
+        if (pos > buf.length - 9) return -1;
         const n = fastVarint(buf, pos);
         pos = vpos;
         if (n < 0 || n > this.limits.maxStackDepth || n > end - pos) return -1;
@@ -437,15 +444,52 @@ export class ConstantPools {
         const methods = this.frameMethod;
         const lines = this.frameLine;
         for (let i = 0; i < n; i++) {
+          if (pos > frameLimit) return -1;
           let method = 0;
           let line = 0;
           for (let k = 0; k < fw; k++) {
-            if (pos > limit) return -1;
-            const v = fastVarint(buf, pos);
-            if (v < 0) return -1;
-            pos = vpos;
+            if (k !== fm && k !== fl) {
+              // skipped field: one branch per byte, each predicted on its own
+              if (
+                buf[pos++] >= 0x80 &&
+                buf[pos++] >= 0x80 &&
+                buf[pos++] >= 0x80 &&
+                buf[pos++] >= 0x80 &&
+                buf[pos++] >= 0x80 &&
+                buf[pos++] >= 0x80 &&
+                buf[pos++] >= 0x80 &&
+                buf[pos++] >= 0x80
+              )
+                pos++;
+              continue;
+            }
+            // inline varint of up to 7 bytes (49 bits); longer ones take the general path
+            let b = buf[pos++];
+            let v = b & 0x7f;
+            if (b >= 0x80) {
+              b = buf[pos++];
+              v |= (b & 0x7f) << 7;
+              if (b >= 0x80) {
+                b = buf[pos++];
+                v |= (b & 0x7f) << 14;
+                if (b >= 0x80) {
+                  b = buf[pos++];
+                  v |= (b & 0x7f) << 21;
+                  if (b >= 0x80) {
+                    let mul = 268435456; // 2^28
+                    for (let j = 0; ; j++) {
+                      if (j === 3) return -1;
+                      b = buf[pos++];
+                      v += (b & 0x7f) * mul;
+                      if (b < 0x80) break;
+                      mul *= 128;
+                    }
+                  }
+                }
+              }
+            }
             if (k === fm) method = v;
-            else if (k === fl) line = v >>> 0;
+            else line = v >>> 0;
           }
           methods[i] = method;
           lines[i] = line;
