@@ -95,6 +95,12 @@ export class ConstantPools {
   frameMethodBig: bigint[] = [];
   frameLine = new Float64Array(256);
   frameTruncated = false;
+  /**
+   * Frames in this chunk's stack-trace pool (the sum of their frame counts), or -1 when the frame
+   * layout is not flat and they were not counted. An upper bound for the frames the mapping
+   * resolves in this chunk; it is bounded by the chunk's size (every frame takes bytes).
+   */
+  frameTotal = 0;
   /** scratch output of `symbolRaw` */
   rawStart = 0;
   rawEnd = 0;
@@ -333,6 +339,7 @@ export class ConstantPools {
     for (let f = 0; f < fields.length; f++) {
       if (f === this.stFrames && shape !== null) {
         const n = r.readCount('stack frame');
+        if (this.frameTotal >= 0) this.frameTotal += n;
         const buf = this.buf;
         const end = r.end;
         let pos = r.pos;
@@ -400,6 +407,7 @@ export class ConstantPools {
       } else if (fields[f].kind === KIND_BYTE && !fields[f].array) {
         r.skip(1);
       } else {
+        if (f === this.stFrames) this.frameTotal = -1;
         this.walker.skipField(r, fields[f], 1);
       }
     }

@@ -176,17 +176,24 @@ export class EventPlan {
     this.compiled = compileFieldReader(this.ops, slots);
   }
 
+  /** Reads the bound fields of the event at `r.pos` (`r.end` = its end). Small, to be inlined. */
   read(r: ByteReader, walker: ValueWalker): void {
-    const buf = r.buf;
-    const end = r.end;
-    if (this.compiled !== null && r.pos + 9 * this.n <= buf.length) {
-      const p = this.compiled(buf, r.pos, end, this.vals);
+    const compiled = this.compiled;
+    if (compiled !== null && r.pos + 9 * this.n <= r.buf.length) {
+      const p = compiled(r.buf, r.pos, r.end, this.vals);
       if (p >= 0) {
         r.pos = p;
         return;
       }
-      // a long value or an overrun: the op loop below reads the event again and decides
+      // a long value or an overrun: the op loop reads the event again and decides
     }
+    this.readOps(r, walker);
+  }
+
+  /** The general path: the op loop. */
+  private readOps(r: ByteReader, walker: ValueWalker): void {
+    const buf = r.buf;
+    const end = r.end;
     // Fast paths may look up to 9 bytes ahead within the buffer; the event end is checked once,
     // after the last field (and before any slow op): a field that overran it only ever wrote a
     // value the caller never sees, because the overrun throws.

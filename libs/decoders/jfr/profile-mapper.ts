@@ -291,6 +291,8 @@ class ProfileMapper {
   // new hidden class, whose optimised code is discarded at the next GC (see anchors.ts).
   private period = 0.5;
   private event = '';
+  /** `event === 'wall'`, tested per execution sample */
+  private wallMode = false;
   private count = 0.5;
   readonly stats: JfrStats = {
     chunks: 0,
@@ -311,8 +313,15 @@ class ProfileMapper {
   private locNext = new Int32Array(1024);
   /** per function: first location + 1 (0 = none) */
   private funcFirstLoc = new Int32Array(1024);
-  private stackLocs = new Int32Array(1 << 16);
+  /**
+   * Location ids of the resolved stacks, one segment per chunk, sized from the chunk's frame count
+   * (no copying as a decode grows); `stackLocs` is the current chunk's segment.
+   */
+  private readonly segments: Int32Array[] = [];
+  private stackLocs = new Int32Array(0);
   private nStackLocs = 0;
+  /** per global stack: its segment, its start in it, its length */
+  private stackSeg = new Int32Array(1024);
   private stackStart = new Int32Array(1024);
   private stackLen = new Int32Array(1024);
   private nStacks = 0;
@@ -390,6 +399,9 @@ class ProfileMapper {
     this.stackResolved = reuse(this.stackResolved, pools.stackTraces.count);
     this.stackIndex = pools.stackTraces.index;
     this.stackCount = pools.stackTraces.count;
+    this.stackLocs = new Int32Array(pools.frameTotal >= 0 ? pools.frameTotal : 4096);
+    this.nStackLocs = 0;
+    this.segments.push(this.stackLocs);
     const nm = pools.methods.count;
     this.methodFunc = reuse(this.methodFunc, nm);
     this.methodLastLine = reuse64(this.methodLastLine, nm, -1);
@@ -458,14 +470,14 @@ class ProfileMapper {
       case H_EXEC: {
         const st = this.threadState(plan);
         if (st !== ST_UNKNOWN && st !== ST_SLEEPING) this.addScaled(F_CPU, plan, true);
-        if (this.event === 'wall') this.addScaled(F_WALL, plan, true);
+        if (this.wallMode) this.addScaled(F_WALL, plan, true);
         return;
       }
       case H_WALL: {
         const samples = v[S_VALUE];
         this.count = samples >= 0 ? samples >>> 0 : Number(BigInt.asUintN(32, plan.bigs[S_VALUE]));
         const st = this.threadState(plan);
-        if (st === ST_RUNNABLE && this.event === 'wall') this.addScaled(F_CPU, plan, true);
+        if (st === ST_RUNNABLE && this.wallMode) this.addScaled(F_CPU, plan, true);
         this.addScaled(F_WALL, plan, true);
         return;
       }
@@ -484,7 +496,10 @@ class ProfileMapper {
       case H_MALLOC:
         return this.addPair(F_MALLOC, plan, false);
       case H_SETTING:
-        if (plan.strs[0] === 'event') this.event = plan.strs[1];
+        if (plan.strs[0] === 'event') {
+          this.event = plan.strs[1];
+          this.wallMode = this.event === 'wall';
+        }
         return;
     }
   }
@@ -614,11 +629,12 @@ class ProfileMapper {
     const pools = this.pools;
     const n = pools.readFrames(slot);
     if (this.nStackLocs + n > this.stackLocs.length) {
-      let cap = this.stackLocs.length * 2;
+      let cap = Math.max(4096, this.stackLocs.length * 2);
       while (cap < this.nStackLocs + n) cap *= 2;
       const s = new Int32Array(cap);
       s.set(this.stackLocs.subarray(0, this.nStackLocs));
       this.stackLocs = s;
+      this.segments[this.segments.length - 1] = s;
     }
     const start = this.nStackLocs;
     let w = start;
@@ -659,6 +675,9 @@ class ProfileMapper {
     this.nStackLocs = w;
     const s = this.nStacks;
     if (s === this.stackStart.length) {
+      const g = new Int32Array(s * 2);
+      g.set(this.stackSeg);
+      this.stackSeg = g;
       const a = new Int32Array(s * 2);
       a.set(this.stackStart);
       this.stackStart = a;
@@ -666,6 +685,7 @@ class ProfileMapper {
       b.set(this.stackLen);
       this.stackLen = b;
     }
+    this.stackSeg[s] = this.segments.length - 1;
     this.stackStart[s] = start;
     this.stackLen[s] = w - start;
     this.nStacks = s + 1;
@@ -796,11 +816,12 @@ class ProfileMapper {
     const nTypes = fb.nTypes;
     for (let i = 0; i < fb.n; i++) {
       const st = fb.stack[i];
+      const seg = this.segments[this.stackSeg[st]];
       const start = this.stackStart[st];
       const len = this.stackLen[st];
       const ids = new Array<number>(len);
       for (let k = 0; k < len; k++) {
-        const g = this.stackLocs[start + k];
+        const g = seg[start + k];
         let id = locLocal[g];
         if (id === 0) {
           const gf = this.locFunc[g];
