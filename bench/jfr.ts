@@ -8,7 +8,8 @@
 // run with `go run` when a Go toolchain is on PATH; otherwise its figures are NaN and a note says so.
 //
 // Memory: a child process decodes goland-multichunk once and reports the growth of its peak RSS
-// during the decode (`memory` rows), plus the heap retained by the produced profiles.
+// during the decode (`memory` rows), plus the heap retained by the produced profiles; another
+// decodes four copies back to back (49.7 MB, the issue's 50 MiB case).
 //
 // Run alone:  npx tsc -p tsconfig.build.json && node --expose-gc dist/bench/jfr.js
 import { spawnSync } from 'node:child_process';
@@ -107,9 +108,17 @@ function runGo(): { results: Map<string, GoResult> } | { note: string } {
   return { results };
 }
 
-/** Child-process probe: peak RSS growth while decoding one recording, and retained heap. */
-function memoryProbe(name: string): { peakMB: number; retainedMB: number; inputMB: number } {
-  const input = load(name);
+/**
+ * Child-process probe: peak RSS growth while decoding one recording (`repeat` copies of it back to
+ * back: chunks are independent, so that is a valid recording of that many times the size), and
+ * the heap retained by the result.
+ */
+function memoryProbe(
+  name: string,
+  repeat: number,
+): { peakMB: number; retainedMB: number; inputMB: number } {
+  const one = load(name);
+  const input = { ...one, jfr: Buffer.concat(new Array<Uint8Array>(repeat).fill(one.jfr)) };
   gc();
   const rss0 = process.memoryUsage().rss;
   const heap0 = process.memoryUsage().heapUsed;
@@ -128,9 +137,11 @@ function memoryProbe(name: string): { peakMB: number; retainedMB: number; inputM
 
 function runMemoryProbe(
   name: string,
+  repeat = 1,
 ): { peakMB: number; retainedMB: number; inputMB: number } | undefined {
   const self = fileURLToPath(import.meta.url);
-  const r = spawnSync(process.execPath, ['--expose-gc', self, '--memory-probe', name], {
+  const args = ['--expose-gc', self, '--memory-probe', name, String(repeat)];
+  const r = spawnSync(process.execPath, args, {
     cwd: dirname(self),
     encoding: 'utf8',
   });
@@ -175,13 +186,26 @@ export async function runJfrBench(): Promise<BenchResult[]> {
       ratio: mem.inputMB / mem.retainedMB,
     });
   }
+  // The issue's bound: a 50 MiB recording must need no more than a small multiple of its size.
+  const big = runMemoryProbe('goland-multichunk', 4);
+  if (big !== undefined) {
+    results.push({
+      name: `jfr 4x goland-multichunk (${big.inputMB.toFixed(1)} MB) peak RSS growth vs input size`,
+      ours: big.peakMB,
+      reference: big.inputMB,
+      unit: 'MB',
+      ratio: big.inputMB / big.peakMB,
+    });
+  }
   return results;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const probe = process.argv.indexOf('--memory-probe');
   if (probe >= 0) {
-    console.log(JSON.stringify(memoryProbe(process.argv[probe + 1])));
+    console.log(
+      JSON.stringify(memoryProbe(process.argv[probe + 1], Number(process.argv[probe + 2] ?? 1))),
+    );
   } else {
     console.log(formatBenchTable(await runJfrBench()));
   }
