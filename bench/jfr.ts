@@ -3,17 +3,20 @@
 // parameters (start 1706241880 s, end +10 s, sample rate 100, empty labels snapshot).
 //
 // Throughput is decimal MB of uncompressed JFR per second of process CPU time (user + system, all
-// threads), median of ITERATIONS runs after WARMUP: the machine is shared, and wall time would
-// measure the neighbours. The Go side (bench/go-jfr) measures the same way with GOMAXPROCS=1 and is
-// run with `go run` when a Go toolchain is on PATH; otherwise its figures are NaN and a note says so.
+// threads), median of RUNS runs after WARMUP: the machine is shared, and wall time would measure
+// the neighbours. The Go side (bench/go-jfr, serve mode) measures the same way with GOMAXPROCS=1,
+// built once with `go build` when a Go toolchain is on PATH (otherwise its figures are NaN and a
+// note says so); the two sides alternate run by run.
 //
 // Memory: a child process decodes goland-multichunk once and reports the growth of its peak RSS
 // during the decode (`memory` rows), plus the heap retained by the produced profiles; another
 // decodes four copies back to back (49.7 MB, the issue's 50 MiB case).
 //
 // Run alone:  npx tsc -p tsconfig.build.json && node --expose-gc dist/bench/jfr.js
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gunzipSync } from 'node:zlib';
@@ -26,7 +29,10 @@ import { formatBenchTable } from './bench-result.js';
 // first runs, and the optimising compiler works on background threads whose CPU time lands in the
 // measured window, so 5 warm-ups left the first timed runs 2x slow. Go gets the same warm-up.
 const WARMUP = 20;
-const ITERATIONS = 21;
+// The machine is a shared VM whose neighbours come and go within seconds (both sides have shown
+// runs at twice their usual time for seconds at a stretch): the two sides alternate run by run,
+// each on the same input, so a noisy moment lands on both.
+const RUNS = 21;
 const INPUTS = ['async-profiler', 'goland-multichunk'];
 
 const gc: () => void =
@@ -59,53 +65,66 @@ function load(name: string): JfrInput {
   };
 }
 
-/** Median CPU milliseconds of one decode. */
+/** CPU milliseconds of one decode, after a GC and a pause for its background work. */
 async function timeOurs(input: JfrInput): Promise<number> {
-  for (let i = 0; i < WARMUP; i++) decodeJfr(input);
-  const times: number[] = [];
-  for (let i = 0; i < ITERATIONS; i++) {
-    await settle();
-    const t0 = cpuMs();
-    decodeJfr(input);
-    times.push(cpuMs() - t0);
-  }
-  return median(times);
+  await settle();
+  const t0 = cpuMs();
+  decodeJfr(input);
+  return cpuMs() - t0;
 }
 
-interface GoResult {
-  name: string;
-  mbps: number;
-  medianMs: number;
-  version: string;
-}
-
-/** Runs bench/go-jfr; undefined (with the reason) when Go is unavailable or fails. */
-function runGo(): { results: Map<string, GoResult> } | { note: string } {
+/** Builds bench/go-jfr once; the binary's path, or why there is none. */
+function buildGo(): { binary: string } | { note: string } {
   const probe = spawnSync('go', ['version'], { encoding: 'utf8' });
   if (probe.error !== undefined || probe.status !== 0) {
     return { note: 'no Go toolchain on PATH: reference (grafana/jfr-parser) not measured' };
   }
-  const dir = join(repoRoot(), 'bench', 'go-jfr');
-  const files = INPUTS.map((n) => fixturePath('bench', `${n}.jfr.gz`));
-  const r = spawnSync(
-    'go',
-    ['run', '.', '-runs', String(ITERATIONS), '-warmup', String(WARMUP), ...files],
-    {
-      cwd: dir,
-      encoding: 'utf8',
-      env: { ...process.env, GOMAXPROCS: '1', GOFLAGS: '-mod=mod' },
-      maxBuffer: 1 << 20,
-    },
-  );
+  const binary = join(tmpdir(), `emberflow-go-jfr-bench-${process.pid}`);
+  const r = spawnSync('go', ['build', '-o', binary, '.'], {
+    cwd: join(repoRoot(), 'bench', 'go-jfr'),
+    encoding: 'utf8',
+    env: { ...process.env, GOFLAGS: '-mod=mod' },
+  });
   if (r.status !== 0)
-    return { note: `go run failed: ${(r.stderr || String(r.error)).trim().slice(0, 500)}` };
-  const results = new Map<string, GoResult>();
-  for (const line of r.stdout.split('\n')) {
-    if (line.trim() === '') continue;
-    const g = JSON.parse(line) as GoResult;
-    results.set(g.name, g);
+    return { note: `go build failed: ${(r.stderr || String(r.error)).trim().slice(0, 500)}` };
+  return { binary };
+}
+
+/** The Go reference in serve mode (bench/go-jfr): one timed run per request, warmed up first. */
+class GoReference {
+  private stderr = '';
+
+  private constructor(
+    private readonly child: ChildProcessWithoutNullStreams,
+    private readonly lines: AsyncIterator<string>,
+    readonly version: string,
+  ) {
+    child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
   }
-  return { results };
+
+  static async start(binary: string, files: string[]): Promise<GoReference> {
+    const child = spawn(binary, ['-serve', '-warmup', String(WARMUP), ...files], {
+      env: { ...process.env, GOMAXPROCS: '1' },
+    });
+    const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+    const first = await lines.next();
+    if (first.done === true) throw new Error('go-jfr exited before it was ready');
+    const { version } = JSON.parse(first.value) as { version: string };
+    return new GoReference(child, lines, version);
+  }
+
+  /** CPU milliseconds of one run on input `index`. */
+  async time(index: number): Promise<number> {
+    this.child.stdin.write(`${index}\n`);
+    const line = await this.lines.next();
+    if (line.done === true) throw new Error(`go-jfr exited: ${this.stderr.trim().slice(0, 500)}`);
+    return (JSON.parse(line.value) as { cpuMs: number }).cpuMs;
+  }
+
+  close(): void {
+    this.child.stdin.end();
+    this.child.kill();
+  }
 }
 
 /**
@@ -151,23 +170,49 @@ function runMemoryProbe(
 
 /** Runs the JFR benchmarks; prints only the note about a missing Go toolchain. */
 export async function runJfrBench(): Promise<BenchResult[]> {
-  const go = runGo();
-  if ('note' in go) console.log(`jfr bench: ${go.note}`);
+  const built = buildGo();
+  let goNote = 'note' in built ? built.note : undefined;
+  const inputs = INPUTS.map(load);
+  const ours = INPUTS.map((): number[] => []);
+  const theirs = INPUTS.map((): number[] => []);
+  let go: GoReference | undefined;
+  try {
+    if ('binary' in built) {
+      try {
+        go = await GoReference.start(
+          built.binary,
+          INPUTS.map((n) => fixturePath('bench', `${n}.jfr.gz`)),
+        );
+      } catch (e) {
+        goNote = `go-jfr failed: ${String(e)}`;
+      }
+    }
+    for (const input of inputs) for (let i = 0; i < WARMUP; i++) decodeJfr(input);
+    for (let run = 0; run < RUNS; run++) {
+      for (let i = 0; i < inputs.length; i++) {
+        ours[i].push(await timeOurs(inputs[i]));
+        if (go !== undefined) theirs[i].push(await go.time(i));
+      }
+    }
+  } finally {
+    go?.close();
+    if ('binary' in built) rmSync(built.binary, { force: true });
+  }
+  if (goNote !== undefined) console.log(`jfr bench: ${goNote}`);
+  const version = go?.version ?? 'n/a';
   const results: BenchResult[] = [];
-  for (const name of INPUTS) {
-    const input = load(name);
-    const ms = await timeOurs(input);
-    const ours = input.jfr.length / 1e6 / (ms / 1e3);
-    const ref = 'results' in go ? (go.results.get(name)?.mbps ?? NaN) : NaN;
-    const version = 'results' in go ? (go.results.get(name)?.version ?? '?') : 'n/a';
+  INPUTS.forEach((name, i) => {
+    const mb = inputs[i].jfr.length / 1e6;
+    const mbps = mb / (median(ours[i]) / 1e3);
+    const ref = theirs[i].length > 0 ? mb / (median(theirs[i]) / 1e3) : NaN;
     results.push({
       name: `jfr→pprof ${name} vs jfr-parser ${version}`,
-      ours,
+      ours: mbps,
       reference: ref,
       unit: 'MB/s',
-      ratio: ours / ref,
+      ratio: mbps / ref,
     });
-  }
+  });
   const mem = runMemoryProbe('goland-multichunk');
   if (mem !== undefined) {
     // "reference" here is the uncompressed input size: ratio < 1 means peak above the input size.

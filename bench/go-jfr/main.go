@@ -9,6 +9,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
@@ -28,13 +29,14 @@ import (
 )
 
 type result struct {
-	Name         string  `json:"name"`
-	Bytes        int     `json:"bytes"`
-	MedianMs     float64 `json:"medianMs"`
-	MBps         float64 `json:"mbps"`
-	WallMedianMs float64 `json:"wallMedianMs"`
-	Profiles     int     `json:"profiles"`
-	Version      string  `json:"version"`
+	Name         string    `json:"name"`
+	Bytes        int       `json:"bytes"`
+	MedianMs     float64   `json:"medianMs"`
+	MBps         float64   `json:"mbps"`
+	WallMedianMs float64   `json:"wallMedianMs"`
+	CPUMs        []float64 `json:"cpuMs"` // every timed run, for pooling across rounds
+	Profiles     int       `json:"profiles"`
+	Version      string    `json:"version"`
 }
 
 // cpuMs is this process's CPU time (user + system) in milliseconds.
@@ -47,6 +49,7 @@ func cpuMs() float64 {
 func main() {
 	runs := flag.Int("runs", 15, "timed runs per input (median reported)")
 	warmup := flag.Int("warmup", 3, "untimed runs first")
+	serveMode := flag.Bool("serve", false, "after the warm-up, time one run per input index read from stdin")
 	flag.Parse()
 	runtime.GOMAXPROCS(1)
 
@@ -54,6 +57,10 @@ func main() {
 		StartTime:  time.Unix(1706241880, 0),
 		EndTime:    time.Unix(1706241890, 0),
 		SampleRate: 100,
+	}
+	if *serveMode {
+		serve(in, *warmup, flag.Args())
+		return
 	}
 	enc := json.NewEncoder(os.Stdout)
 	for _, path := range flag.Args() {
@@ -91,8 +98,49 @@ func main() {
 		name := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(path), ".gz"), ".jfr")
 		_ = enc.Encode(result{
 			Name: name, Bytes: len(raw), MedianMs: med, MBps: float64(len(raw)) / 1e6 / (med / 1e3),
-			WallMedianMs: walls[len(walls)/2], Profiles: profiles, Version: jfrParserVersion(),
+			WallMedianMs: walls[len(walls)/2], CPUMs: cpus, Profiles: profiles, Version: jfrParserVersion(),
 		})
+	}
+}
+
+// serve lets the caller interleave its own runs with ours, run by run, so that both sides see the
+// same moments of a shared machine: it prints {"version"} once warmed up, then reads an input
+// index per line and answers {"name", "cpuMs"} for one timed run of that input.
+func serve(in *pprof.ParseInput, warmup int, paths []string) {
+	raws := make([][]byte, len(paths))
+	for i, path := range paths {
+		raw, err := readMaybeGzip(path)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		raws[i] = raw
+	}
+	parse := func(i int) {
+		if _, err := pprof.ParseJFR(raws[i], in, new(pprof.LabelsSnapshot)); err != nil {
+			fmt.Fprintln(os.Stderr, paths[i], err)
+			os.Exit(1)
+		}
+	}
+	for i := range raws {
+		for k := 0; k < warmup; k++ {
+			parse(i)
+		}
+	}
+	enc := json.NewEncoder(os.Stdout)
+	_ = enc.Encode(map[string]string{"version": jfrParserVersion()})
+	lines := bufio.NewScanner(os.Stdin)
+	for lines.Scan() {
+		var i int
+		if _, err := fmt.Sscan(lines.Text(), &i); err != nil || i < 0 || i >= len(raws) {
+			fmt.Fprintln(os.Stderr, "bad input index:", lines.Text())
+			os.Exit(2)
+		}
+		runtime.GC()
+		c0 := cpuMs()
+		parse(i)
+		name := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(paths[i]), ".gz"), ".jfr")
+		_ = enc.Encode(map[string]any{"name": name, "cpuMs": cpuMs() - c0})
 	}
 }
 
