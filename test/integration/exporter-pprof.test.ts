@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { ProtoWriter } from '../../libs/pipeline/query/proto-wire.js';
+import { ProtoWriter } from '../../libs/protocol/index.js';
 import { CPU, cpuSeries, startReadApp, type ReadApp } from '../../libs/pipeline/query/testing.js';
 
 // SelectMergeProfile answers a pprof that `go tool pprof` (the Go toolchain's own reader) opens,

@@ -2,7 +2,7 @@
 // tables instead of generated code: requests are decoded into plain objects with proto3
 // defaults, from binary (`application/proto`) or from protojson (`application/json`, int64 as
 // strings or numbers, enums as names or numbers, camelCase or original field names);
-// responses are written with ProtoWriter. int64 values are JS numbers (timestamps and sample
+// responses are written with the protocol library's ProtoWriter. int64 values are JS numbers (timestamps and sample
 // totals stay far below 2^53).
 
 export class ProtoDecodeError extends Error {
@@ -181,112 +181,4 @@ export function fromJson(spec: MessageSpec, value: unknown): Decoded {
     } else out[f.json] = one(v);
   }
   return out;
-}
-
-const utf8e = new TextEncoder();
-
-/** proto3 writer: defaults are omitted for singular scalars, as Go's marshaller does. */
-export class ProtoWriter {
-  private buf = new Uint8Array(256);
-  private pos = 0;
-
-  private ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.pos));
-    this.buf = next;
-  }
-
-  rawVarint(v: number): void {
-    this.ensure(10);
-    if (v < 0) {
-      // int64 two's complement: always 10 bytes
-      let b = BigInt.asUintN(64, BigInt(Math.trunc(v)));
-      for (let i = 0; i < 9; i++) {
-        this.buf[this.pos++] = Number(b & 0x7fn) | 0x80;
-        b >>= 7n;
-      }
-      this.buf[this.pos++] = Number(b);
-      return;
-    }
-    while (v >= 0x80) {
-      this.buf[this.pos++] = (v % 128) | 0x80;
-      v = Math.floor(v / 128);
-    }
-    this.buf[this.pos++] = v;
-  }
-
-  private tag(field: number, wire: number): void {
-    this.rawVarint(field * 8 + wire);
-  }
-
-  int64(field: number, v: number): this {
-    if (v === 0) return this;
-    this.tag(field, 0);
-    this.rawVarint(v);
-    return this;
-  }
-
-  bool(field: number, v: boolean): this {
-    if (!v) return this;
-    this.tag(field, 0);
-    this.rawVarint(1);
-    return this;
-  }
-
-  double(field: number, v: number): this {
-    if (v === 0 && !Object.is(v, -0)) return this;
-    this.tag(field, 1);
-    this.ensure(8);
-    new DataView(this.buf.buffer, this.buf.byteOffset + this.pos, 8).setFloat64(0, v, true);
-    this.pos += 8;
-    return this;
-  }
-
-  bytes(field: number, b: Uint8Array): this {
-    this.tag(field, 2);
-    this.rawVarint(b.length);
-    this.ensure(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
-    return this;
-  }
-
-  /** singular string: omitted when empty */
-  string(field: number, s: string): this {
-    if (s === '') return this;
-    return this.bytes(field, utf8e.encode(s));
-  }
-
-  /** an element of a repeated string: always written */
-  stringElem(field: number, s: string): this {
-    return this.bytes(field, utf8e.encode(s));
-  }
-
-  packedInt64(field: number, values: readonly number[]): this {
-    if (values.length === 0) return this;
-    const inner = new ProtoWriter();
-    for (const v of values) inner.rawVarint(v);
-    return this.bytes(field, inner.finish());
-  }
-
-  packedDouble(field: number, values: readonly number[]): this {
-    if (values.length === 0) return this;
-    const bytes = new Uint8Array(values.length * 8);
-    const view = new DataView(bytes.buffer);
-    values.forEach((v, i) => view.setFloat64(i * 8, v, true));
-    return this.bytes(field, bytes);
-  }
-
-  message(field: number, fn: (w: ProtoWriter) => void): this {
-    const inner = new ProtoWriter();
-    fn(inner);
-    return this.bytes(field, inner.finish());
-  }
-
-  finish(): Uint8Array {
-    return this.buf.subarray(0, this.pos);
-  }
 }

@@ -6,7 +6,8 @@ import type {
   TimeSeries,
   Flamegraph,
 } from '../../backends/index.js';
-import { ProtoWriter, type FieldSpec, type MessageSpec } from './proto-wire.js';
+import { ProtoWriter } from '../../protocol/index.js';
+import type { FieldSpec, MessageSpec } from './proto-wire.js';
 
 // Our own definitions of the querier.v1 / types.v1 messages Grafana's Pyroscope data source and
 // Pyroscope's CLI exchange (field numbers from Pyroscope's api/querier/v1/querier.proto and

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { decodePprof } from '../../model/pprof/index.js';
 import { CPU, cpuSeries, post, startReadApp, type ReadApp } from './testing.js';
-import { ProtoWriter, decodeProto, type MessageSpec } from './proto-wire.js';
+import { ProtoWriter } from '../../protocol/index.js';
+import { decodeProto, type MessageSpec } from './proto-wire.js';
 
 const T0 = Date.now() - 30 * 60_000;
 const win = { start: String(T0 - 60_000), end: String(T0 + 3600_000) };

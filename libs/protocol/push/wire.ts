@@ -1,6 +1,7 @@
-// Minimal proto3 wire primitives for the Push messages: a growable writer and a bounds-checked
-// reader whose errors read like the vtprotobuf decoder Pyroscope uses (`unexpected EOF`,
-// `proto: integer overflow`, ...). Nothing here allocates beyond what it returns.
+// proto3 wire primitives: a growable writer (Push messages, query API responses) and, for the
+// Push messages, a bounds-checked reader whose errors read like the vtprotobuf decoder Pyroscope
+// uses (`unexpected EOF`, `proto: integer overflow`, ...). Nothing here allocates beyond what it
+// returns.
 
 export class WireError extends Error {
   override readonly name = 'WireError';
@@ -31,6 +32,11 @@ export function decodeUtf8Strict(b: Uint8Array): string | undefined {
   }
 }
 
+/**
+ * A growable proto3 writer, shared by the Push codecs and the query API's responses. Singular
+ * scalars at their default are not written, as Go's marshaller does; `stringElem` and `message`
+ * always write (elements of repeated fields).
+ */
 export class ProtoWriter {
   private buf: Uint8Array;
   private pos = 0;
@@ -48,38 +54,89 @@ export class ProtoWriter {
     this.buf = next;
   }
 
-  varint(v: number): void {
+  /** A varint; a negative value is an int64 in two's complement (always 10 bytes). */
+  varint(v: number): this {
     this.ensure(10);
+    if (v < 0) {
+      let b = BigInt.asUintN(64, BigInt(Math.trunc(v)));
+      for (let i = 0; i < 9; i++) {
+        this.buf[this.pos++] = Number(b & 0x7fn) | 0x80;
+        b >>= 7n;
+      }
+      this.buf[this.pos++] = Number(b);
+      return this;
+    }
     while (v >= 0x80) {
-      this.buf[this.pos++] = (v & 0x7f) | 0x80;
+      this.buf[this.pos++] = (v % 128) | 0x80;
       v = Math.floor(v / 128);
     }
     this.buf[this.pos++] = v;
+    return this;
   }
 
-  tag(field: number, wire: number): void {
-    this.varint(field * 8 + wire);
+  tag(field: number, wire: number): this {
+    return this.varint(field * 8 + wire);
   }
 
-  bytes(field: number, b: Uint8Array): void {
+  int64(field: number, v: number): this {
+    if (v === 0) return this;
+    return this.tag(field, WIRE_VARINT).varint(v);
+  }
+
+  bool(field: number, v: boolean): this {
+    if (!v) return this;
+    return this.tag(field, WIRE_VARINT).varint(1);
+  }
+
+  double(field: number, v: number): this {
+    if (v === 0 && !Object.is(v, -0)) return this;
+    this.tag(field, WIRE_FIXED64);
+    this.ensure(8);
+    new DataView(this.buf.buffer, this.buf.byteOffset + this.pos, 8).setFloat64(0, v, true);
+    this.pos += 8;
+    return this;
+  }
+
+  bytes(field: number, b: Uint8Array): this {
     this.tag(field, WIRE_BYTES);
     this.varint(b.length);
     this.ensure(b.length);
     this.buf.set(b, this.pos);
     this.pos += b.length;
+    return this;
   }
 
   /** proto3: an empty string is not written */
-  string(field: number, s: string): void {
-    if (s === '') return;
-    this.bytes(field, utf8.encode(s));
+  string(field: number, s: string): this {
+    if (s === '') return this;
+    return this.bytes(field, utf8.encode(s));
+  }
+
+  /** an element of a repeated string: always written */
+  stringElem(field: number, s: string): this {
+    return this.bytes(field, utf8.encode(s));
+  }
+
+  packedInt64(field: number, values: readonly number[]): this {
+    if (values.length === 0) return this;
+    const inner = new ProtoWriter(values.length * 2);
+    for (const v of values) inner.varint(v);
+    return this.bytes(field, inner.finish());
+  }
+
+  packedDouble(field: number, values: readonly number[]): this {
+    if (values.length === 0) return this;
+    const bytes = new Uint8Array(values.length * 8);
+    const view = new DataView(bytes.buffer);
+    values.forEach((v, i) => view.setFloat64(i * 8, v, true));
+    return this.bytes(field, bytes);
   }
 
   /** Writes a nested message built by `fn` (always written, even when empty: repeated element). */
-  message(field: number, fn: (w: ProtoWriter) => void): void {
+  message(field: number, fn: (w: ProtoWriter) => void): this {
     const inner = new ProtoWriter(64);
     fn(inner);
-    this.bytes(field, inner.finish());
+    return this.bytes(field, inner.finish());
   }
 
   finish(): Uint8Array {
