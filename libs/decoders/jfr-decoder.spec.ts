@@ -11,6 +11,7 @@ import { ingestParams } from './spec-fixtures.js';
 import { collapsed, total } from './spec-stacks.js';
 import { decodePprofBytes } from './pprof/pprof-bytes.js';
 import type { DecodedSeries } from './decoder.js';
+import { PYROSCOPE_JFR_THREAD_OF_HASH } from './jfr/testing.js';
 
 const read = (...p: string[]): Uint8Array =>
   new Uint8Array(readFileSync(fixturePath('pyroscope', ...p)));
@@ -135,18 +136,6 @@ describe('JFR front (registry adapter)', () => {
 
 // Pyroscope's own answers (SelectMergeProfile after ingesting each JFR through /ingest): stacks
 // and values per profile type, for the whole service and per thread_name (fixtures README).
-const THREAD_BY_HASH: Record<string, string | undefined> = {
-  '17241709254077376921': undefined,
-  '2539015855607244867': 'pool-2-thread-1',
-  '6511396920643364271': 'pool-2-thread-2',
-  '5571933481434853072': 'pool-2-thread-3',
-  '10784330302778997279': 'pool-2-thread-4',
-  '16370823494798218517': 'pool-2-thread-5',
-  '14685508092873724845': 'pool-2-thread-6',
-  '15666661103234080825': 'pool-2-thread-7',
-  '302387572117411911': 'pool-2-thread-8',
-};
-
 function multipart(parts: [string, Uint8Array][]): { body: Uint8Array; contentType: string } {
   const boundary = 'emberflow-golden';
   const chunks: Buffer[] = [];
@@ -197,7 +186,7 @@ describe('JFR through the pipeline equals Pyroscope query goldens', () => {
     if (!m) continue;
     const [, jfr, typeUnderscored, hash] = m;
     it(g, () => {
-      const thread = THREAD_BY_HASH[hash];
+      const thread = PYROSCOPE_JFR_THREAD_OF_HASH[hash];
       const want = collapsed(
         decodePprofBytes(readFileSync(`${dir}/${g}`), { maxDecompressedBytes: 0, maxSamples: 0 }),
       );

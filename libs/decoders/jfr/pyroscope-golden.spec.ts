@@ -9,19 +9,7 @@ import { Profile as PprofProfile } from 'pprof-format';
 import type { Profile } from '../../model/index.js';
 import { fixturePath } from '../../../test/support/paths.js';
 import { decodeJfr, type JfrDecodeResult } from './profile-mapper.js';
-
-/** xxhash64 of the query's label set → thread_name matcher (fixtures README) */
-const THREAD_OF_HASH: Record<string, string | undefined> = {
-  '17241709254077376921': undefined,
-  '2539015855607244867': 'pool-2-thread-1',
-  '6511396920643364271': 'pool-2-thread-2',
-  '5571933481434853072': 'pool-2-thread-3',
-  '10784330302778997279': 'pool-2-thread-4',
-  '16370823494798218517': 'pool-2-thread-5',
-  '14685508092873724845': 'pool-2-thread-6',
-  '15666661103234080825': 'pool-2-thread-7',
-  '302387572117411911': 'pool-2-thread-8',
-};
+import { PYROSCOPE_JFR_THREAD_OF_HASH } from './testing.js';
 
 const LABELS: Record<string, string | undefined> = {
   dump1: 'dump1.labels.pb.gz',
@@ -109,9 +97,9 @@ describe('JFR conformance with Pyroscope query results (golden/pyroscope-jfr)', 
     const m = /^(.+)\.jfr\.gz\.(.+)\.(\d+)\.pb\.gz$/.exec(f);
     if (m === null) continue;
     const [, jfr, type, hash] = m;
-    const thread = THREAD_OF_HASH[hash];
+    const thread = PYROSCOPE_JFR_THREAD_OF_HASH[hash];
     it(`${jfr} ${type} ${thread ?? '(all threads)'}`, () => {
-      assert.ok(hash in THREAD_OF_HASH, `known query hash ${hash}`);
+      assert.ok(hash in PYROSCOPE_JFR_THREAD_OF_HASH, `known query hash ${hash}`);
       const res = decode(jfr);
       let found = false;
       for (const p of res.profiles) {

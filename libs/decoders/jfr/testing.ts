@@ -539,3 +539,19 @@ export const STANDARD_CPU = [
   'com/example/Main.main:3;com/example/Main.work:12 [30000000]',
   'com/example/Main.main:4;com/example/Foo$$Lambda_.run:0 [10000000]',
 ].join('\n');
+
+/**
+ * The `golden/pyroscope-jfr` queries: xxhash64 of the query's label set → its thread_name matcher
+ * (undefined: the whole service), as the fixtures README lists them.
+ */
+export const PYROSCOPE_JFR_THREAD_OF_HASH: Record<string, string | undefined> = {
+  '17241709254077376921': undefined,
+  '2539015855607244867': 'pool-2-thread-1',
+  '6511396920643364271': 'pool-2-thread-2',
+  '5571933481434853072': 'pool-2-thread-3',
+  '10784330302778997279': 'pool-2-thread-4',
+  '16370823494798218517': 'pool-2-thread-5',
+  '14685508092873724845': 'pool-2-thread-6',
+  '15666661103234080825': 'pool-2-thread-7',
+  '302387572117411911': 'pool-2-thread-8',
+};
