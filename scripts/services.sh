@@ -16,9 +16,9 @@
 # Why Kafka 4.x from Maven Central and these settings: docs/adr/0001-local-services.md.
 #
 # Environment:
-#   EMBER_SVC_KAFKA_PORT             broker's plain listener (default 39092)
+#   EMBER_SVC_KAFKA_PORT             broker's plain listener (default 19092)
 #   EMBER_SVC_KAFKA_CONTROLLER_PORT  KRaft controller listener (default: Kafka port + 1)
-#   EMBER_SVC_REDIS_PORT             Redis (default 36379)
+#   EMBER_SVC_REDIS_PORT             Redis (default 16379)
 #   EMBER_SVC_KAFKA_HEAP             broker's -Xmx (default 512m)
 #   EMBER_SVC_TIMEOUT                seconds to wait for each service to answer (default 120)
 set -euo pipefail
@@ -29,9 +29,9 @@ POM="$ROOT/scripts/kafka/pom.xml"
 LOG4J2="$ROOT/scripts/kafka/log4j2.properties"
 SMOKE="$ROOT/scripts/kafka/smoke.mjs"
 
-KAFKA_PORT="${EMBER_SVC_KAFKA_PORT:-39092}"
+KAFKA_PORT="${EMBER_SVC_KAFKA_PORT:-19092}"
 CTRL_PORT="${EMBER_SVC_KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
-REDIS_PORT="${EMBER_SVC_REDIS_PORT:-36379}"
+REDIS_PORT="${EMBER_SVC_REDIS_PORT:-16379}"
 KAFKA_HEAP="${EMBER_SVC_KAFKA_HEAP:-512m}"
 TIMEOUT="${EMBER_SVC_TIMEOUT:-120}"
 HOST=127.0.0.1

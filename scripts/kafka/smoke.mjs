@@ -6,7 +6,7 @@
 //     a consumer group with manual commits, admin.fetchOffsets, an 8 MiB message, and (with --restart-cmd)
 //     a broker restart that the same producer and consumer survive. Topics it creates are deleted at the end.
 //   node scripts/kafka/smoke.mjs apis   per request type: the version kafkajs negotiates with this broker
-// Brokers default to EMBER_TEST_KAFKA_BROKERS, then 127.0.0.1:39092.
+// Brokers default to EMBER_TEST_KAFKA_BROKERS, then 127.0.0.1:19092.
 import { createHash, randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -31,7 +31,7 @@ const opt = (name, dflt) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
 };
-const brokers = opt('brokers', process.env.EMBER_TEST_KAFKA_BROKERS ?? '127.0.0.1:39092').split(
+const brokers = opt('brokers', process.env.EMBER_TEST_KAFKA_BROKERS ?? '127.0.0.1:19092').split(
   ',',
 );
 const verbose = args.includes('--verbose');

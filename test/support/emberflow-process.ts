@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './paths.js';
+import { freePort } from './ports.js';
 
 // Runs a real Emberflow process (the built entry point) for end-to-end tests, and keeps its
 // output so a failing test can show it.
@@ -19,17 +19,7 @@ export interface EmberProcess {
   stop(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
+export { freePort } from './ports.js';
 
 export function tempDataDir(prefix = 'ember-e2e-'): string {
   return mkdtempSync(join(tmpdir(), prefix));

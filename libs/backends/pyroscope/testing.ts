@@ -1,3 +1,4 @@
+import { listenOnFreePort } from '../../../test/support/ports.js';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { decodePushRequest, type PushRequest } from '../../protocol/index.js';
@@ -30,7 +31,7 @@ export interface FakePyroscope {
   close(): Promise<void>;
 }
 
-export async function startFakePyroscope(port = 0): Promise<FakePyroscope> {
+export async function startFakePyroscope(port?: number): Promise<FakePyroscope> {
   const fake: FakePyroscope = {
     url: '',
     received: [],
@@ -76,9 +77,16 @@ export async function startFakePyroscope(port = 0): Promise<FakePyroscope> {
       })();
     });
   });
-  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-  const addr = server.address();
-  fake.url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : port}`;
+  const bind = (p: number): Promise<number> =>
+    new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(p, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve(p);
+      });
+    });
+  const bound = port === undefined ? await listenOnFreePort(bind) : await bind(port);
+  fake.url = `http://127.0.0.1:${bound}`;
   fake.close = () =>
     new Promise((r) => {
       server.closeAllConnections();

@@ -10,6 +10,7 @@ import { MemoryStore, type SharedStore } from '../../cache/index.js';
 import { ProfileBuilder, encodePprof } from '../../model/index.js';
 import { Metrics, Readiness } from '../../observability/index.js';
 import { MemoryBroker, type NormalizedSeries } from '../../queue/index.js';
+import { listenOnFreePort } from '../../../test/support/ports.js';
 import { loadConfig, type EmberConfig } from '../../runtime/config.js';
 import { CoreModule } from '../core/core.module.js';
 import { QueryModule } from './query.module.js';
@@ -54,9 +55,11 @@ export async function startReadApp(tenants: EmberConfig['file']['tenants'] = {})
   const fastify = app.getHttpAdapter().getInstance();
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const addr = fastify.server.address();
-  const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  const port = await listenOnFreePort(async (p) => {
+    await app.listen({ port: p, host: '127.0.0.1' });
+    return p;
+  });
+  const url = `http://127.0.0.1:${port}`;
   return {
     url,
     store,

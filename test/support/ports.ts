@@ -1,0 +1,45 @@
+import { createServer } from 'node:net';
+
+// Ports that tests bind stay below 32768: this machine kind hands out 32768-60999 to client
+// sockets (net.ipv4.ip_local_port_range), so a server that is stopped and started again on a
+// port of that range can find it taken by some outgoing connection meanwhile. Every test
+// server (Emberflow processes, fake backends, in-process apps) takes its port from here.
+
+/** The range test servers bind in; below the ephemeral range, above the usual services. */
+export const TEST_PORT_RANGE = { min: 20_000, max: 32_000 } as const;
+
+/** Binds `server`-less probes until a port in TEST_PORT_RANGE is free; returns it, unbound. */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port =
+      TEST_PORT_RANGE.min + Math.floor(Math.random() * (TEST_PORT_RANGE.max - TEST_PORT_RANGE.min));
+    if (await canBind(port, host)) return port;
+  }
+  throw new Error(`no free port in ${TEST_PORT_RANGE.min}-${TEST_PORT_RANGE.max} after 200 tries`);
+}
+
+/**
+ * Runs `listen(port)` on ports of TEST_PORT_RANGE until one succeeds (a port can be taken
+ * between a probe and the real bind); `listen` must reject with the bind error.
+ */
+export async function listenOnFreePort<T>(listen: (port: number) => Promise<T>): Promise<T> {
+  let last: unknown;
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = await freePort();
+    try {
+      return await listen(port);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+      last = err;
+    }
+  }
+  throw last;
+}
+
+function canBind(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, host, () => srv.close(() => resolve(true)));
+  });
+}
