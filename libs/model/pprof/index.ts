@@ -3,3 +3,4 @@ export type { PprofDecodeErrorKind } from './errors.js';
 export { decodePprof } from './profile-reader.js';
 export type { PprofDecodeLimits } from './profile-reader.js';
 export { encodePprof } from './profile-writer.js';
+export { splitPprof, partOf } from './profile-parts.js';
