@@ -1,8 +1,13 @@
 // `npm run replay -- [--topic profiles.raw.v1.dlq] [--reason R] [--tenant T] [--limit N] [--dry-run]`
-// Re-publishes dead letters to their source topic after a fix (see libs/queue/kafka/dlq-replay.ts).
-// Needs EMBER_KAFKA_BROKERS: the embedded default keeps its DLQ in memory, inside the process.
+// Re-publishes dead letters to their source topic after a fix.
+// - With EMBER_KAFKA_BROKERS: reads the Kafka DLQ topic (libs/queue/kafka/dlq-replay.ts).
+// - Without (embedded defaults): reads the dead-letter store in EMBER_DATA_DIR
+//   (deadletters.sqlite) and marks the matching letters; the running Emberflow on that data dir
+//   puts them back into its queue within seconds (or at its next start).
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { TOPICS, replayDeadLetters } from '../../libs/queue/index.js';
+import { SqliteDeadLetterStore, TOPICS, replayDeadLetters } from '../../libs/queue/index.js';
 
 const USAGE = `usage: npm run replay -- [--topic ${TOPICS.rawDlq}|${TOPICS.normalizedDlq}] [--reason R] [--tenant T] [--limit N] [--dry-run]`;
 
@@ -32,8 +37,6 @@ async function main(): Promise<void> {
     .map((b) => b.trim())
     .filter(Boolean);
   const problems: string[] = [];
-  if (brokers.length === 0)
-    problems.push('EMBER_KAFKA_BROKERS is not set (replay reads the dead letters from Kafka)');
   if (args.topic !== TOPICS.rawDlq && args.topic !== TOPICS.normalizedDlq) {
     problems.push(`--topic must be ${TOPICS.rawDlq} or ${TOPICS.normalizedDlq}`);
   }
@@ -42,6 +45,11 @@ async function main(): Promise<void> {
   if (problems.length > 0) {
     process.stderr.write(`${problems.join('\n')}\n${USAGE}\n`);
     process.exit(2);
+  }
+  const verb = args['dry-run'] ? 'would replay' : 'replayed';
+  if (brokers.length === 0) {
+    replayEmbedded(args.topic!, args.reason, args.tenant, limit, args['dry-run']!);
+    return;
   }
   const r = await replayDeadLetters({
     brokers,
@@ -53,16 +61,45 @@ async function main(): Promise<void> {
     dryRun: args['dry-run']!,
     log: (l) => process.stdout.write(`${l}\n`),
   });
-  const verb = args['dry-run'] ? 'would replay' : 'replayed';
   process.stdout.write(
-    `scanned ${r.scanned} dead letters in ${args.topic}; ${verb} ${r.replayed}${
-      Object.keys(r.byReason).length
-        ? ` (${Object.entries(r.byReason)
-            .map(([k, v]) => `${k}: ${v}`)
-            .join(', ')})`
-        : ''
-    }\n`,
+    `scanned ${r.scanned} dead letters in ${args.topic}; ${verb} ${r.replayed}${reasons(r.byReason)}\n`,
   );
+}
+
+/** Embedded defaults: mark letters in the data dir's dead-letter store for the running process. */
+function replayEmbedded(
+  topic: string,
+  reason: string | undefined,
+  tenant: string | undefined,
+  limit: number,
+  dryRun: boolean,
+): void {
+  const dataDir = resolve(process.env.EMBER_DATA_DIR?.trim() || './data');
+  const path = join(dataDir, 'deadletters.sqlite');
+  if (!existsSync(path)) {
+    process.stderr.write(
+      `no dead-letter store at ${path}: set EMBER_KAFKA_BROKERS to replay from Kafka, or EMBER_DATA_DIR to the data dir of the Emberflow whose dead letters these are\n`,
+    );
+    process.exit(2);
+  }
+  const store = new SqliteDeadLetterStore({ path, maxBytes: Number.MAX_SAFE_INTEGER });
+  try {
+    const r = store.markForReplay({ topic, reason, tenant }, limit, dryRun);
+    process.stdout.write(
+      `scanned ${r.scanned} dead letters in ${path}; ${dryRun ? 'would replay' : 'marked for replay'} ${r.matched} of ${topic}${reasons(r.byReason)}\n`,
+    );
+    if (!dryRun && r.matched > 0)
+      process.stdout.write(
+        'the running Emberflow on this data dir republishes them within seconds (or at its next start)\n',
+      );
+  } finally {
+    store.close();
+  }
+}
+
+function reasons(byReason: Record<string, number>): string {
+  const e = Object.entries(byReason);
+  return e.length ? ` (${e.map(([k, v]) => `${k}: ${v}`).join(', ')})` : '';
 }
 
 main().catch((err) => {

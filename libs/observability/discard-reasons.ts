@@ -19,6 +19,12 @@ export const DISCARD_REASONS = [
   'export_rejected',
   'duplicate',
   'dropped_by_relabel',
+  'message_too_large',
+  'invalid_record',
+  'corrupt_message',
+  'invalid_timestamp',
+  'retry_budget_exhausted',
+  'dead_letter_evicted',
   'unknown',
 ] as const;
 export type DiscardReason = (typeof DISCARD_REASONS)[number];

@@ -1,9 +1,13 @@
 // Readiness is the conjunction of named checks that components register at start-up (Kafka
 // reachable, Redis reachable, consumers joined). Liveness is separate and never calls out.
+// A check can pass and still be degraded (a consumed partition stalled): the process keeps
+// serving (it is ready), and /readyz says what is wrong.
 
 export interface CheckResult {
   ok: boolean;
   detail: string;
+  /** ok, but something needs an operator (e.g. a stalled partition) */
+  degraded?: boolean;
 }
 
 export type ReadinessCheck = () => Promise<CheckResult>;
@@ -15,7 +19,11 @@ export class Readiness {
     this.checks.set(name, check);
   }
 
-  async evaluate(): Promise<{ ok: boolean; checks: Record<string, CheckResult> }> {
+  async evaluate(): Promise<{
+    ok: boolean;
+    degraded: boolean;
+    checks: Record<string, CheckResult>;
+  }> {
     const entries = await Promise.all(
       [...this.checks].map(async ([name, check]) => {
         try {
@@ -26,6 +34,10 @@ export class Readiness {
       }),
     );
     const checks = Object.fromEntries(entries);
-    return { ok: entries.every(([, r]) => r.ok), checks };
+    return {
+      ok: entries.every(([, r]) => r.ok),
+      degraded: entries.some(([, r]) => (r as CheckResult).degraded === true),
+      checks,
+    };
   }
 }

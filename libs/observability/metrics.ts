@@ -4,6 +4,17 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 // Stage latencies are histograms; counts carry tenant where a tenant exists. Metrics never carry
 // per-upload values (ids, names of series) so cardinality stays bounded.
 
+/** One consumed partition, as the queue reports it (queue.port.ts PartitionStatus). */
+export interface ConsumedPartition {
+  group: string;
+  topic: string;
+  partition: number;
+  lag: number | null;
+  lastCommitAt: number | null;
+  attempts: number;
+  stalled: boolean;
+}
+
 const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export class Metrics {
@@ -88,6 +99,63 @@ export class Metrics {
     labelNames: ['backend'] as const,
     registers: [this.registry],
   });
+  readonly seriesParts = new Counter({
+    name: 'emberflow_decoder_series_parts_total',
+    help: 'Records published for series split into parts (larger than EMBER_MAX_SERIES_BYTES or the topic limit).',
+    labelNames: ['tenant'] as const,
+    registers: [this.registry],
+  });
+  readonly consumerRetries = new Counter({
+    name: 'emberflow_consumer_retries_total',
+    help: 'Failed attempts of a stage on consumed messages that were retried, by consumer group and topic.',
+    labelNames: ['group', 'topic'] as const,
+    registers: [this.registry],
+  });
+  /** set by bootstrap: the partitions this process consumes */
+  consumerSource: (() => ConsumedPartition[]) | undefined;
+  readonly consumerLag = new Gauge({
+    name: 'emberflow_consumer_lag',
+    help: 'Messages behind the end of each partition this process consumes (-1: not known yet).',
+    labelNames: ['group', 'topic', 'partition'] as const,
+    registers: [this.registry],
+    collect: () => this.collectConsumers(),
+  });
+  readonly consumerStalled = new Gauge({
+    name: 'emberflow_consumer_stalled',
+    help: 'A consumed partition with lag and no commit for longer than EMBER_STALL_TIMEOUT (1) or not (0).',
+    labelNames: ['group', 'topic', 'partition'] as const,
+    registers: [this.registry],
+  });
+  readonly consumerLastCommit = new Gauge({
+    name: 'emberflow_consumer_last_commit_timestamp_seconds',
+    help: 'When each consumed partition last committed (0: not since this process owns it).',
+    labelNames: ['group', 'topic', 'partition'] as const,
+    registers: [this.registry],
+  });
+  readonly consumerFailedAttempts = new Gauge({
+    name: 'emberflow_consumer_failed_attempts',
+    help: 'Consecutive failed attempts of the work in hand on each consumed partition.',
+    labelNames: ['group', 'topic', 'partition'] as const,
+    registers: [this.registry],
+  });
+  /** set by bootstrap when dead letters are kept in the embedded store */
+  deadLetterSource: (() => { count: number; bytes: number }) | undefined;
+  readonly deadLetterBytes = new Gauge({
+    name: 'emberflow_dead_letter_store_bytes',
+    help: 'Bytes of dead letters kept in the embedded dead-letter store (embedded default only).',
+    registers: [this.registry],
+    collect: () => {
+      if (this.deadLetterSource) this.deadLetterBytes.set(this.deadLetterSource().bytes);
+    },
+  });
+  readonly deadLetterCount = new Gauge({
+    name: 'emberflow_dead_letter_store_letters',
+    help: 'Dead letters kept in the embedded dead-letter store (embedded default only).',
+    registers: [this.registry],
+    collect: () => {
+      if (this.deadLetterSource) this.deadLetterCount.set(this.deadLetterSource().count);
+    },
+  });
   /** set by bootstrap when the in-process queue is in use */
   queueBytesSource: (() => number) | undefined;
   readonly queueHeldBytes = new Gauge({
@@ -101,6 +169,25 @@ export class Metrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'emberflow_' });
+  }
+
+  /** The consumer gauges, rebuilt from the queue's status at every scrape. */
+  private collectConsumers(): void {
+    if (!this.consumerSource) return;
+    for (const g of [
+      this.consumerLag,
+      this.consumerStalled,
+      this.consumerLastCommit,
+      this.consumerFailedAttempts,
+    ])
+      g.reset();
+    for (const p of this.consumerSource()) {
+      const l = { group: p.group, topic: p.topic, partition: String(p.partition) };
+      this.consumerLag.set(l, p.lag ?? -1);
+      this.consumerStalled.set(l, p.stalled ? 1 : 0);
+      this.consumerLastCommit.set(l, p.lastCommitAt ? p.lastCommitAt / 1000 : 0);
+      this.consumerFailedAttempts.set(l, p.attempts);
+    }
   }
 
   /** Starts a timer for a stage; call the result when the work is done. */

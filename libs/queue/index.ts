@@ -14,3 +14,7 @@ export * from './memory/memory-broker.js';
 export * from './kafka/kafka-broker.js';
 export * from './queue.transport.js';
 export * from './kafka/dlq-replay.js';
+export * from './consumer/consumer-monitor.js';
+export * from './consumer/retry-policy.js';
+export * from './dead-letters/dead-letter-sink.js';
+export * from './dead-letters/sqlite-dead-letter-store.js';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { PermanentError, RetryableError } from '../model/index.js';
 import type { IncomingMessage, QueueBroker, TopicSpec } from './queue.port.js';
 
 // One contract suite for every QueueBroker: the in-process stand-in runs it as a unit test, the
@@ -9,7 +10,12 @@ import type { IncomingMessage, QueueBroker, TopicSpec } from './queue.port.js';
 
 export interface BrokerFactory {
   /** a fresh broker; the suite calls start() with its own topics and close() at the end */
-  create(): QueueBroker | Promise<QueueBroker>;
+  create(options?: { stallAfterMs?: number }): QueueBroker | Promise<QueueBroker>;
+  /**
+   * The dead letters published to a dead-letter topic so far, as they are kept (Kafka: the
+   * topic read by a consumer group; in-process: the dead-letter sink).
+   */
+  deadLetters(broker: QueueBroker, topic: string): Promise<IncomingMessage[]>;
   /** how long to wait for a delivery before failing */
   deliveryTimeoutMs: number;
 }
@@ -28,17 +34,33 @@ async function eventually<T>(
   }
 }
 
+async function eventuallyAsync<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined>,
+): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export function queueBrokerContract(name: string, factory: BrokerFactory): void {
   describe(`QueueBroker contract: ${name}`, () => {
     let broker: QueueBroker;
     const run = randomUUID().slice(0, 8);
     const topic = (t: string): string => `contract.${run}.${t}`;
-    const spec = (t: string, partitions = 2): TopicSpec => ({
+    const spec = (t: string, partitions = 2, maxMessageBytes = 8 * 1024 * 1024): TopicSpec => ({
       name: topic(t),
       partitions,
-      maxMessageBytes: 8 * 1024 * 1024,
+      maxMessageBytes,
       retentionMs: -1,
     });
+    const dlq = (t: string): TopicSpec => ({ ...spec(t, 1), deadLetter: true });
+    const fast = { isolateAfter: 1, backoffBaseMs: 10, backoffMaxMs: 50 };
     const timeout = factory.deliveryTimeoutMs;
 
     before(async () => {
@@ -49,6 +71,13 @@ export function queueBrokerContract(name: string, factory: BrokerFactory): void 
         spec('resume', 1),
         spec('groups'),
         spec('large', 1),
+        spec('small-limit', 2, 256 * 1024),
+        spec('independent', 4),
+        spec('budget', 1),
+        dlq('budget-dlq'),
+        spec('permanent', 1),
+        dlq('permanent-dlq'),
+        spec('stall', 1),
       ]);
     });
     after(async () => {
@@ -188,6 +217,176 @@ export function queueBrokerContract(name: string, factory: BrokerFactory): void 
       await eventually('large message', timeout, () => got);
       await sub.close();
       assert.ok(got && got.equals(big));
+    });
+
+    it('splits a publish larger than the topic limit into requests that fit', async () => {
+      // 12 records of 100 KiB: 1.2 MB in one call, the topic takes 256 KiB per request
+      const values = Array.from({ length: 12 }, (_, i) => randomBytes(100 * 1024 + i));
+      const got: Buffer[] = [];
+      const sub = await broker.subscribe({
+        groupId: `g-${run}-small-limit`,
+        topic: topic('small-limit'),
+        maxBatchSize: 100,
+        handler: async (b) => void got.push(...b.messages.map((m) => m.value)),
+      });
+      await broker.publish(
+        topic('small-limit'),
+        values.map((value, i) => ({ key: `k${i % 2}`, value, headers: { i: String(i) } })),
+      );
+      await eventually('12 records', timeout, () => (got.length >= 12 ? true : undefined));
+      await sub.close();
+      assert.equal(got.length, 12);
+      for (const v of values) assert.ok(got.some((g) => g.equals(v)));
+      assert.ok(broker.maxRecordBytes(topic('small-limit')) <= 256 * 1024);
+    });
+
+    it('refuses for good a record larger than the topic limit (message_too_large)', async () => {
+      await assert.rejects(
+        broker.publish(topic('small-limit'), [
+          { key: 'big', value: Buffer.alloc(300 * 1024), headers: {} },
+        ]),
+        (err) => err instanceof PermanentError && err.reason === 'message_too_large',
+      );
+    });
+
+    it('keeps delivering every other partition while one partition fails', async () => {
+      const got: string[] = [];
+      let stuck = -1;
+      const sub = await broker.subscribe({
+        groupId: `g-${run}-independent`,
+        topic: topic('independent'),
+        maxBatchSize: 5,
+        retry: { ...fast, isolateAfter: 1_000, budgetMs: 3_600_000 },
+        handler: async (b) => {
+          if (b.messages.some((m) => m.key === 'stuck')) {
+            stuck = b.partition;
+            throw new RetryableError('this partition keeps failing');
+          }
+          got.push(...b.messages.map((m) => m.value.toString()));
+        },
+      });
+      await broker.publish(topic('independent'), [
+        { key: 'stuck', value: Buffer.from('stuck'), headers: {} },
+      ]);
+      await eventually('the stuck partition failing', timeout, () =>
+        stuck >= 0 ? true : undefined,
+      );
+      const keys = Array.from({ length: 60 }, (_, i) => `key-${i}`);
+      await broker.publish(
+        topic('independent'),
+        keys.map((k) => ({ key: k, value: Buffer.from(k), headers: {} })),
+      );
+      // every message of the other partitions arrives although one partition never commits
+      const expected = await eventually('other partitions', timeout, () => {
+        const others = got.length;
+        return others >= 1 && others === new Set(got).size ? got : undefined;
+      });
+      await new Promise((r) => setTimeout(r, 500));
+      const status = broker.consumerStatus().filter((p) => p.topic === topic('independent'));
+      await sub.close();
+      assert.ok(expected.length > 0);
+      assert.ok(!got.includes('stuck'));
+      // all keys that did not land on the stuck partition are there (a key's partition is stable)
+      const onStuck = keys.length - got.length;
+      assert.ok(onStuck < keys.length / 2, `${onStuck} of ${keys.length} keys held back`);
+      const failing = status.find((p) => p.partition === stuck);
+      assert.ok(failing && failing.attempts > 0, JSON.stringify(status));
+    });
+
+    it('dead-letters a message that keeps failing past its retry budget, then moves on', async () => {
+      const done: string[] = [];
+      let poisonAttempts = 0;
+      const sub = await broker.subscribe({
+        groupId: `g-${run}-budget`,
+        topic: topic('budget'),
+        maxBatchSize: 10,
+        deadLetterTopic: topic('budget-dlq'),
+        retry: { ...fast, budgetMs: 0, minAttempts: 3 },
+        handler: async (b) => {
+          if (b.messages.some((m) => m.value.toString() === 'poison')) {
+            if (b.messages.length === 1) poisonAttempts++;
+            throw new RetryableError('never clears');
+          }
+          done.push(...b.messages.map((m) => m.value.toString()));
+        },
+      });
+      await broker.publish(
+        topic('budget'),
+        ['a', 'poison', 'b', 'c'].map((v) => ({
+          key: 'one',
+          value: Buffer.from(v),
+          headers: { v },
+        })),
+      );
+      await eventually('a, b and c', timeout + 10_000, () => (done.length >= 3 ? true : undefined));
+      const letters = await eventuallyAsync('the dead letter', timeout, async () => {
+        const ls = await factory.deadLetters(broker, topic('budget-dlq'));
+        return ls.some((m) => m.value.toString() === 'poison') ? ls : undefined;
+      });
+      await sub.close();
+      assert.deepEqual(done, ['a', 'b', 'c']);
+      const l = letters.find((m) => m.value.toString() === 'poison');
+      assert.ok(l, `dead letters: ${letters.map((m) => m.value.toString()).join(',')}`);
+      assert.equal(l.headers['ember-dlq-reason'], 'retry_budget_exhausted');
+      assert.ok(Number(l.headers['ember-dlq-attempts']) >= 3, l.headers['ember-dlq-attempts']);
+      assert.match(l.headers['ember-dlq-message'], /never clears/);
+      assert.equal(l.headers.v, 'poison');
+      assert.ok(poisonAttempts >= 2);
+    });
+
+    it('dead-letters a message its handler refuses for good at once, with the reason', async () => {
+      const done: string[] = [];
+      const sub = await broker.subscribe({
+        groupId: `g-${run}-permanent`,
+        topic: topic('permanent'),
+        maxBatchSize: 10,
+        deadLetterTopic: topic('permanent-dlq'),
+        retry: { ...fast, isolateAfter: 2, budgetMs: 3_600_000 },
+        handler: async (b) => {
+          if (b.messages.some((m) => m.value.toString() === 'bad'))
+            throw new PermanentError('schema is wrong', 'bad_message');
+          done.push(...b.messages.map((m) => m.value.toString()));
+        },
+      });
+      await broker.publish(
+        topic('permanent'),
+        ['x', 'bad', 'y'].map((v) => ({ key: 'one', value: Buffer.from(v), headers: {} })),
+      );
+      await eventually('x and y', timeout, () => (done.length >= 2 ? true : undefined));
+      const letters = await eventuallyAsync('the dead letter', timeout, async () => {
+        const ls = await factory.deadLetters(broker, topic('permanent-dlq'));
+        return ls.some((m) => m.value.toString() === 'bad') ? ls : undefined;
+      });
+      await sub.close();
+      assert.deepEqual(done, ['x', 'y']);
+      const l = letters.find((m) => m.value.toString() === 'bad');
+      assert.ok(l);
+      assert.equal(l.headers['ember-dlq-reason'], 'bad_message');
+      assert.match(l.headers['ember-dlq-source-offset'], /^0\//);
+    });
+
+    it('reports a partition that cannot commit as stalled, with lag and the error', async () => {
+      const b2 = await factory.create({ stallAfterMs: 300 });
+      await b2.start([spec('stall', 1)]);
+      const sub = await b2.subscribe({
+        groupId: `g-${run}-stall`,
+        topic: topic('stall'),
+        maxBatchSize: 10,
+        retry: { ...fast, isolateAfter: 1_000, budgetMs: 3_600_000 },
+        handler: async () => {
+          throw new RetryableError('backend down');
+        },
+      });
+      await b2.publish(topic('stall'), [{ key: 'k', value: Buffer.from('v'), headers: {} }]);
+      const stalled = await eventually('a stalled partition', timeout + 15_000, () =>
+        b2.consumerStatus().find((p) => p.topic === topic('stall') && p.stalled),
+      );
+      await sub.close();
+      await b2.close();
+      assert.equal(stalled.partition, 0);
+      assert.ok((stalled.lag ?? 0) >= 1, JSON.stringify(stalled));
+      assert.match(stalled.lastError ?? '', /backend down/);
+      assert.equal(stalled.lastCommitAt, null);
     });
 
     it('reports health', async () => {

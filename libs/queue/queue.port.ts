@@ -3,11 +3,19 @@
 //
 // Delivery contract:
 // - `publish` resolves only once the broker holds every message (Kafka: acks from all in-sync
-//   replicas); it rejects with a RetryableError when it cannot, and then nothing is promised.
-// - A subscription hands a handler batches from one partition, in offset order. Offsets are
-//   committed only after the handler resolved. A handler that throws a RetryableError sees the
-//   same batch again after a backoff; any other throw is treated the same way (at-least-once:
-//   the stage, not the queue, decides what is permanent and dead-letters it itself).
+//   replicas). It splits the messages into produce requests that fit the topic's limit. It
+//   rejects with a PermanentError when a message can never be accepted (larger than the topic's
+//   record limit, refused by the broker as invalid or corrupt: retrying would fail the same
+//   way), and with a RetryableError when the broker is unavailable; in both cases nothing is
+//   promised about the messages of that call (some may have been written).
+// - A subscription hands a handler batches from one partition, in offset order; partitions are
+//   processed independently, so a slow or failing partition delays only its own offsets.
+//   Offsets are committed only after the handler resolved (consumer/slice-runner.ts):
+//   - a handler that throws is retried with backoff; after `isolateAfter` failed attempts the
+//     batch is retried one message at a time, so one bad message cannot hold back the others;
+//   - a single message whose handler throws a PermanentError, or that keeps failing for longer
+//     than the retry budget, is published to `deadLetterTopic` with the reason and attempt count
+//     and committed; a handler that wants finer control dead-letters messages itself.
 // - After a crash the uncommitted messages are delivered again, so handlers must be idempotent.
 
 export interface OutgoingMessage {
@@ -45,6 +53,22 @@ export interface TopicSpec {
   maxMessageBytes: number;
   /** retention in ms; -1 = broker default */
   retentionMs: number;
+  /**
+   * A dead-letter topic: nothing consumes it but replay. The in-process queue keeps these apart
+   * from the live queue's byte budget (in its dead-letter store).
+   */
+  deadLetter?: boolean;
+}
+
+/** How a subscription retries a failing handler (consumer/retry-policy.ts). */
+export interface RetryPolicy {
+  /** failed attempts of a multi-message batch before its messages are retried one by one */
+  isolateAfter: number;
+  /** a message that keeps failing for this long (and minAttempts times) is dead-lettered */
+  budgetMs: number;
+  minAttempts: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
 }
 
 export interface SubscribeOptions {
@@ -53,6 +77,30 @@ export interface SubscribeOptions {
   handler: BatchHandler;
   /** at most this many messages per handler call */
   maxBatchSize: number;
+  /** at most this many value bytes per handler call (a single larger message still goes alone) */
+  maxBatchBytes?: number;
+  /** where messages that are permanently refused or exhaust their retry budget go */
+  deadLetterTopic?: string;
+  /** defaults: DEFAULT_RETRY_POLICY */
+  retry?: Partial<RetryPolicy>;
+}
+
+/** One consumed partition as this process sees it (for /readyz and /metrics). */
+export interface PartitionStatus {
+  group: string;
+  topic: string;
+  partition: number;
+  /** messages behind the end of the partition; null until known */
+  lag: number | null;
+  /** ms since epoch of the last commit; null when none yet in this process */
+  lastCommitAt: number | null;
+  /** when this process started owning the partition */
+  assignedAt: number;
+  /** failed attempts of the work in hand (0 when the last attempt succeeded) */
+  attempts: number;
+  lastError: string | null;
+  /** lag > 0 and no commit for longer than the stall timeout */
+  stalled: boolean;
 }
 
 export interface Subscription {
@@ -70,7 +118,14 @@ export interface QueueBroker {
   /** Connects and creates missing topics. Safe to call twice. */
   start(topics: TopicSpec[]): Promise<void>;
   publish(topic: string, messages: OutgoingMessage[]): Promise<void>;
+  /**
+   * The largest record (key + value + headers) `publish` accepts for a topic: the broker's
+   * effective limit for it, as read at start and after a broker refused a record as too large.
+   */
+  maxRecordBytes(topic: string): number;
   subscribe(options: SubscribeOptions): Promise<Subscription>;
+  /** every partition this process consumes, with lag, commits and stall state */
+  consumerStatus(): PartitionStatus[];
   health(): Promise<QueueHealth>;
   /** Stops consumers (uncommitted work is redelivered later), then producers. Safe twice. */
   close(): Promise<void>;

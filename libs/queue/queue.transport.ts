@@ -2,8 +2,8 @@ import { Logger } from '@nestjs/common';
 import { Server } from '@nestjs/microservices';
 import type { CustomTransportStrategy } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
-import type { MessageBatch, QueueBroker, Subscription } from './queue.port.js';
-import { CONSUMER_GROUPS } from './topics.js';
+import type { MessageBatch, QueueBroker, RetryPolicy, Subscription } from './queue.port.js';
+import { CONSUMER_GROUPS, DEAD_LETTER_TOPICS } from './topics.js';
 
 // The NestJS custom transport over the queue port (Kafka or in-process). Handlers are declared
 // with `@EventPattern(TOPICS.raw)` in whichever modules the process enabled; one transport per
@@ -15,6 +15,9 @@ import { CONSUMER_GROUPS } from './topics.js';
 
 export interface QueueTransportOptions {
   maxBatchSize: number;
+  /** value bytes per handler call (one larger message still goes alone) */
+  maxBatchBytes: number;
+  retry?: Partial<RetryPolicy>;
 }
 
 export class QueueTransport extends Server implements CustomTransportStrategy {
@@ -44,6 +47,9 @@ export class QueueTransport extends Server implements CustomTransportStrategy {
           topic,
           groupId,
           maxBatchSize: this.options.maxBatchSize,
+          maxBatchBytes: this.options.maxBatchBytes,
+          deadLetterTopic: (DEAD_LETTER_TOPICS as Record<string, string>)[topic],
+          retry: this.options.retry,
           handler: async (batch: MessageBatch) => {
             const result = await handler(batch);
             await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });

@@ -8,6 +8,12 @@ export const TOPICS = {
   normalizedDlq: 'profiles.normalized.v1.dlq',
 } as const;
 
+/** Where each consumed topic's messages go when they can never be processed. */
+export const DEAD_LETTER_TOPICS = {
+  [TOPICS.raw]: TOPICS.rawDlq,
+  [TOPICS.normalized]: TOPICS.normalizedDlq,
+} as const;
+
 /** The consumer group that owns each consumed topic. */
 export const CONSUMER_GROUPS = {
   [TOPICS.raw]: 'emberflow-decoder',
@@ -29,13 +35,25 @@ export function topicSpecs(s: TopicSettings): TopicSpec[] {
   const week = 7 * 24 * 3600 * 1000;
   return [
     { name: TOPICS.raw, partitions: s.rawPartitions, maxMessageBytes: big, retentionMs: -1 },
-    { name: TOPICS.rawDlq, partitions: 1, maxMessageBytes: big, retentionMs: week },
+    {
+      name: TOPICS.rawDlq,
+      partitions: 1,
+      maxMessageBytes: big,
+      retentionMs: week,
+      deadLetter: true,
+    },
     {
       name: TOPICS.normalized,
       partitions: s.normalizedPartitions,
       maxMessageBytes: big,
       retentionMs: -1,
     },
-    { name: TOPICS.normalizedDlq, partitions: 1, maxMessageBytes: big, retentionMs: week },
+    {
+      name: TOPICS.normalizedDlq,
+      partitions: 1,
+      maxMessageBytes: big,
+      retentionMs: week,
+      deadLetter: true,
+    },
   ];
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Backend } from '../backends/backend.port.js';
 import { EmbeddedStore } from '../backends/embedded-store/embedded-store.js';
 import { pyroscopeBackendFromConfig } from '../backends/pyroscope/from-config.js';
-import { MemoryStore, RedisStore, type SharedStore } from '../cache/index.js';
+import { RedisStore, SqliteStore, type SharedStore } from '../cache/index.js';
 import { Metrics, Readiness } from '../observability/index.js';
 import {
   CoreModule,
@@ -22,6 +22,8 @@ import {
   KafkaBroker,
   MemoryBroker,
   QueueTransport,
+  SqliteDeadLetterStore,
+  describeStalls,
   topicSpecs,
   type QueueBroker,
 } from '../queue/index.js';
@@ -75,25 +77,48 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Running
   const readiness = new Readiness();
   const has = (t: Target): boolean => config.targets.includes(t);
 
+  const onRetry = (group: string, topic: string): void =>
+    metrics.consumerRetries.inc({ group, topic });
+  const onDeadLetter = (_group: string, topic: string, reason: string): void =>
+    metrics.deadLettered.inc({ topic, reason });
   let broker: QueueBroker;
+  let deadLetters: SqliteDeadLetterStore | undefined;
   if (config.kafka) {
     broker = new KafkaBroker({
       brokers: config.kafka.brokers,
       clientId: `${config.kafka.clientId}-${config.targets.join('-')}`,
       namespace: config.kafka.namespace,
       requestTimeoutMs: config.kafka.requestTimeoutMs,
-      maxBytesPerPartition: Math.max(config.ingest.maxBodyBytes + 1024 * 1024, 8 * 1024 * 1024),
+      maxBufferedBytes: config.consumer.bufferBytes,
+      stallAfterMs: config.consumer.stallAfterMs,
       sessionTimeoutMs: 30_000,
       log: logFn('Kafka'),
+      onRetry,
+      onDeadLetter,
     });
   } else {
     log.warn(
-      `EMBER_KAFKA_BROKERS is not set: using the in-process queue (bounded to ${config.memoryQueueBytes} bytes). It is NOT durable: uploads queued but not yet exported are lost if the process dies. Set EMBER_KAFKA_BROKERS for production.`,
+      `EMBER_KAFKA_BROKERS is not set: using the in-process queue (bounded to ${config.memoryQueueBytes} bytes). It is NOT durable: an upload answered 200 but not yet decoded and stored is lost if the process is killed. Set EMBER_KAFKA_BROKERS for durability.`,
     );
-    const mem = new MemoryBroker({ maxBytes: config.memoryQueueBytes });
+    const dl = new SqliteDeadLetterStore({
+      path: join(config.dataDir, 'deadletters.sqlite'),
+      maxBytes: config.deadLetterBytes,
+      onEvicted: (e) => metrics.discarded.inc({ reason: 'dead_letter_evicted', tenant: e.tenant }),
+    });
+    deadLetters = dl;
+    const mem = new MemoryBroker({
+      maxBytes: config.memoryQueueBytes,
+      deadLetters: dl,
+      stallAfterMs: config.consumer.stallAfterMs,
+      log: logFn('Queue'),
+      onRetry,
+      onDeadLetter,
+    });
     metrics.queueBytesSource = () => mem.bytesHeld;
+    metrics.deadLetterSource = () => dl.stats();
     broker = mem;
   }
+  metrics.consumerSource = () => broker.consumerStatus();
 
   let store: SharedStore;
   if (config.redis) {
@@ -107,9 +132,9 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Running
     store = redis;
   } else {
     log.warn(
-      'EMBER_REDIS_URL is not set: using an in-memory store for dedupe and rate limits. It is per process and not shared between replicas. Set EMBER_REDIS_URL for production.',
+      `EMBER_REDIS_URL is not set: dedupe claims, delivered ids and the fleet view are kept in ${join(config.dataDir, 'state.sqlite')} (this process only; rate limits and label caches in memory). Replicas do not share it: set EMBER_REDIS_URL when running more than one.`,
     );
-    store = new MemoryStore();
+    store = new SqliteStore({ path: join(config.dataDir, 'state.sqlite') });
   }
 
   // Backends (exporter only): the embedded store unless disabled, and one Pyroscope backend per
@@ -182,13 +207,23 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Running
 
   let transport: QueueTransport | undefined;
   if (has('decoder') || has('exporter')) {
-    transport = new QueueTransport(broker, { maxBatchSize: 50 });
+    transport = new QueueTransport(broker, {
+      maxBatchSize: 50,
+      maxBatchBytes: config.consumer.batchBytes,
+      retry: {
+        budgetMs: config.consumer.retryBudgetMs,
+        minAttempts: config.consumer.retryMinAttempts,
+      },
+    });
     app.connectMicroservice({ strategy: transport }, { inheritAppConfig: true });
     const t = transport;
-    readiness.register('consumers', async () => ({
-      ok: t.consumersJoined,
-      detail: t.consumersJoined ? 'consumers joined' : 'consumers not joined yet',
-    }));
+    readiness.register('consumers', async () => {
+      if (!t.consumersJoined) return { ok: false, detail: 'consumers not joined yet' };
+      const stalls = describeStalls(broker.consumerStatus());
+      return stalls.length > 0
+        ? { ok: true, degraded: true, detail: stalls.join('; ') }
+        : { ok: true, detail: 'consumers joined, no partition stalled' };
+    });
   }
 
   await app.init();
@@ -198,7 +233,7 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Running
   const port = typeof address === 'object' && address ? address.port : config.http.port;
   const url = `http://127.0.0.1:${port}`;
   log.log(
-    `Emberflow listening on ${config.http.host}:${port}; targets ${config.targets.join(',')}; queue ${broker.kind}; store ${store.kind}`,
+    `Emberflow listening on ${config.http.host}:${port}; targets ${config.targets.join(',')}; ${durabilityLine(config, broker, store, embedded)}`,
   );
 
   let closing: Promise<void> | undefined;
@@ -212,6 +247,7 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Running
       clearInterval(retentionTimer);
       await app.close(); // HTTP stops, consumers leave (uncommitted work is redelivered)
       await broker.close();
+      deadLetters?.close();
       await store.close();
       await Promise.allSettled(backends.map((b) => b.close()));
       clearTimeout(timer);
@@ -235,6 +271,31 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Running
     }
   }
   return { config, url, close };
+}
+
+/**
+ * What this process keeps where, and what a restart keeps: said at boot so an operator never
+ * has to guess (README "What survives a restart" says the same).
+ */
+export function durabilityLine(
+  config: EmberConfig,
+  broker: QueueBroker,
+  store: SharedStore,
+  embedded: EmbeddedStore | null,
+): string {
+  const parts: string[] = [];
+  parts.push(
+    broker.kind === 'kafka'
+      ? `queue kafka (${config.kafka?.brokers.join(',')}): accepted uploads are durable`
+      : `queue in-process (NOT durable: uploads accepted but not yet decoded and stored are lost if the process is killed; dead letters persist in ${join(config.dataDir, 'deadletters.sqlite')})`,
+  );
+  parts.push(
+    store.kind === 'redis'
+      ? 'shared state redis'
+      : `shared state ${join(config.dataDir, 'state.sqlite')} (dedupe claims and fleet view persist)`,
+  );
+  if (embedded) parts.push(`profiles persist in ${join(config.dataDir, 'store')}`);
+  return parts.join('; ');
 }
 
 /** The entry points' main: bootstrap, or print why not and exit non-zero. */

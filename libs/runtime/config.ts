@@ -84,6 +84,19 @@ const envSchema = z.object({
   /** Bearer token for EMBER_PYROSCOPE_URL (kept out of the URL and the config file) */
   EMBER_PYROSCOPE_BEARER_TOKEN: z.string().trim().min(1).optional(),
   EMBER_EMBEDDED_STORE: bool.optional(),
+  /** value bytes a consumer hands a stage per call (one larger message still goes alone) */
+  EMBER_CONSUMER_BATCH_BYTES: intFromEnv(64 * 1024, 1024 * MiB).default(8 * MiB),
+  /** fetched but unprocessed bytes one consumer holds; past it, full partitions are paused */
+  EMBER_CONSUMER_BUFFER_BYTES: intFromEnv(MiB, 16 * 1024 * MiB).default(64 * MiB),
+  /** a partition with lag and no commit for this long is reported stalled (/readyz, /metrics) */
+  EMBER_STALL_TIMEOUT: durationFromEnv.default(120_000),
+  /** a message still failing after this long (and EMBER_RETRY_MIN_ATTEMPTS) is dead-lettered */
+  EMBER_RETRY_BUDGET: durationFromEnv.default(3_600_000),
+  EMBER_RETRY_MIN_ATTEMPTS: intFromEnv(1, 1_000_000).default(5),
+  /** largest pprof of one normalised record: a larger series is split into parts */
+  EMBER_MAX_SERIES_BYTES: intFromEnv(64 * 1024, 1024 * MiB).default(4 * MiB),
+  /** bound of the embedded dead-letter store (data dir); the oldest letters go first */
+  EMBER_DEAD_LETTER_BYTES: intFromEnv(MiB, 1024 * 1024 * MiB).default(1024 * MiB),
 });
 
 /**
@@ -316,7 +329,22 @@ export interface EmberConfig {
   ingest: { maxBodyBytes: number; dedupeWindowMs: number; requireTenant: boolean };
   memoryQueueBytes: number;
   shutdownTimeoutMs: number;
-  decode: { workers: number; workerThresholdBytes: number };
+  decode: {
+    workers: number;
+    workerThresholdBytes: number;
+    /** largest pprof of one normalised record; larger series become parts */
+    maxSeriesBytes: number;
+  };
+  /** how the stages consume: batch and buffer sizes, stall detection, retry budget */
+  consumer: {
+    batchBytes: number;
+    bufferBytes: number;
+    stallAfterMs: number;
+    retryBudgetMs: number;
+    retryMinAttempts: number;
+  };
+  /** bound of the embedded dead-letter store (no Kafka) */
+  deadLetterBytes: number;
   file: FileConfig;
   /** file's backends plus EMBER_PYROSCOPE_URL, names resolved and unique */
   backends: BackendsConfig;
@@ -423,7 +451,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     decode: {
       workers: e.EMBER_DECODE_WORKERS ?? Math.max(1, availableParallelism() - 1),
       workerThresholdBytes: e.EMBER_DECODE_WORKER_THRESHOLD,
+      maxSeriesBytes: e.EMBER_MAX_SERIES_BYTES,
     },
+    consumer: {
+      batchBytes: e.EMBER_CONSUMER_BATCH_BYTES,
+      bufferBytes: e.EMBER_CONSUMER_BUFFER_BYTES,
+      stallAfterMs: e.EMBER_STALL_TIMEOUT,
+      retryBudgetMs: e.EMBER_RETRY_BUDGET,
+      retryMinAttempts: e.EMBER_RETRY_MIN_ATTEMPTS,
+    },
+    deadLetterBytes: e.EMBER_DEAD_LETTER_BYTES,
     file,
     backends,
     configPath,

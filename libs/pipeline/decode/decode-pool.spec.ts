@@ -32,6 +32,7 @@ function task(body: Buffer, format: DecodeTask['upload']['format'] = 'pprof'): D
     },
     limits: defaultLimits,
     maxBodyBytes: 32 << 20,
+    maxPartBytes: 4 << 20,
     rules: { globalTags: { cluster: 'c1' }, relabel: [], sampleRelabel: [] },
   };
 }
@@ -50,7 +51,10 @@ describe('DecodePool', () => {
     assert.ok(inWorker.series.length > 0);
     for (let i = 0; i < inline.series.length; i++) {
       assert.deepEqual(inWorker.series[i].labels, inline.series[i].labels);
-      assert.deepEqual(Buffer.from(inWorker.series[i].pprof), Buffer.from(inline.series[i].pprof));
+      assert.deepEqual(
+        inWorker.series[i].parts.map((b) => Buffer.from(b)),
+        inline.series[i].parts.map((b) => Buffer.from(b)),
+      );
     }
     assert.ok(inline.series[0].labels.some((l) => l.name === 'cluster' && l.value === 'c1'));
   });

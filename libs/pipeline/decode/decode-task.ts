@@ -13,7 +13,7 @@ import {
   type LabelPair,
   type RelabelRuleConfig,
 } from '../../model/index.js';
-import { encodePprof } from '../../model/pprof/index.js';
+import { encodePprof, splitPprof } from '../../model/pprof/index.js';
 import {
   decodePushBody,
   inflateBounded,
@@ -55,6 +55,8 @@ export interface DecodeTask {
   limits: DecodeLimits;
   /** bound for inflating a Content-Encoding: gzip body */
   maxBodyBytes: number;
+  /** a series whose pprof is larger is split into parts of at most this many bytes */
+  maxPartBytes: number;
   rules: DecodeTaskRules;
 }
 
@@ -65,7 +67,11 @@ export interface EncodedSeries {
   profileTypeIds: string[];
   startMs: number;
   endMs: number;
-  pprof: Uint8Array;
+  /**
+   * The series' pprof: one element, or the parts of a series larger than maxPartBytes
+   * (splitPprof: deterministic, every sample in exactly one part).
+   */
+  parts: Uint8Array[];
 }
 
 export type DecodeTaskResult =
@@ -174,7 +180,7 @@ export function runDecodeTask(task: DecodeTask): DecodeTaskResult {
         profileTypeIds: profileTypeIds(metric, s.profile),
         startMs,
         endMs,
-        pprof: encodePprof(s.profile),
+        parts: splitPprof(encodePprof(s.profile), task.maxPartBytes),
       });
     });
     return { series: out, repairs, droppedSamples, droppedSeries, decodedBytes: input.body.length };

@@ -1,12 +1,14 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { SharedStore } from '../../cache/index.js';
 import { defaultLimits, type DecodeLimits } from '../../decoders/index.js';
-import { RetryableError } from '../../model/index.js';
+import { RetryableError, isPermanent } from '../../model/index.js';
 import { Metrics, asDiscardReason } from '../../observability/index.js';
 import {
   TOPICS,
   decodeRawUpload,
   encodeNormalizedSeries,
+  letterBytes,
+  partSeriesId,
   toDeadLetter,
   type IncomingMessage,
   type MessageBatch,
@@ -17,18 +19,45 @@ import {
 import type { EmberConfig } from '../../runtime/config.js';
 import { EMBER_CONFIG, QUEUE_BROKER, SHARED_STORE } from '../core/tokens.js';
 import { DecodePool } from './decode-pool.js';
-import { classify, type EncodedSeries } from './decode-task.js';
+import { classify, type DecodeTaskResult, type EncodedSeries } from './decode-task.js';
 import { tenantRuleConfig } from './enrichment.js';
 import { LabelCache } from './label-cache.service.js';
 import { FleetRecorder } from '../fleet/fleet.recorder.js';
 import { agentKeyOfUpload } from '../fleet/upload-identity.js';
 import type { UploadFormat } from '../../protocol/index.js';
 
-// The decode stage: raw uploads in, one normalised series per message out. A message that can
+// The decode stage: raw uploads in, one normalised series per record out. A message that can
 // never decode goes to profiles.raw.v1.dlq with its reason and is counted; anything transient
-// (the queue refusing a publish) is thrown, so the batch is retried and not committed. Series
-// ids are `${uploadId}:${index}`, deterministic, so a redelivered upload yields the same ids
-// and the exporter's delivery dedupe drops the repeats.
+// (the queue refusing a publish) is thrown, so the slice is retried and not committed (the
+// consumer's retry budget dead-letters what never clears). Series ids are
+// `${uploadId}:${index}`, deterministic, so a redelivered upload yields the same ids and the
+// exporter's delivery dedupe drops the repeats.
+//
+// No record is ever too large to publish: a series whose pprof exceeds the part budget (the
+// smaller of EMBER_MAX_SERIES_BYTES and the normalised topic's record limit, minus room for
+// headers) is split into parts (ADR 0008), and the broker cuts every publish into requests
+// within the topic's limit. Should the broker still refuse an upload's records for good, that
+// upload alone is dead-lettered with the broker's reason; the others of its slice go on.
+//
+// Memory: a slice is decoded in waves of at most WAVE_BYTES of input, each wave published
+// before the next is decoded, so what a slice holds is one wave's output, not the slice's.
+
+/** Room kept for a record's headers (labels JSON, ids) under the topic's record limit. */
+const HEADER_HEADROOM = 128 * 1024;
+/** Input bytes decoded before their output is published (a single larger upload goes alone). */
+const WAVE_BYTES = 8 * 1024 * 1024;
+
+interface Decoded {
+  m: IncomingMessage;
+  upload: RawUpload;
+  series: EncodedSeries[];
+  result: Extract<DecodeTaskResult, { series: unknown }>;
+}
+
+interface Output {
+  d: Decoded;
+  records: OutgoingMessage[];
+}
 
 @Injectable()
 export class DecodeService implements OnModuleDestroy {
@@ -56,6 +85,146 @@ export class DecodeService implements OnModuleDestroy {
     await this.pool.close();
   }
 
+  /** The part budget: what one record's pprof may hold on the normalised topic. */
+  maxPartBytes(): number {
+    const recordLimit = this.broker.maxRecordBytes(TOPICS.normalized);
+    return Math.max(
+      16 * 1024,
+      Math.min(this.config.decode.maxSeriesBytes, recordLimit - HEADER_HEADROOM),
+    );
+  }
+
+  async handleBatch(batch: MessageBatch): Promise<void> {
+    for (const wave of waves(batch.messages)) {
+      const dead: OutgoingMessage[] = [];
+      const decoded = await this.decodeWave(wave, dead);
+      await batch.heartbeat();
+      const outputs = await this.encode(decoded);
+      await this.publishOutputs(outputs, dead);
+      // Dead letters are written before the slice may be committed, like the series.
+      if (dead.length > 0) await this.broker.publish(TOPICS.rawDlq, dead);
+      for (const o of outputs) this.recordDecoded(o);
+    }
+  }
+
+  /** Decodes concurrently (large uploads on worker threads, small ones inline). */
+  private async decodeWave(wave: IncomingMessage[], dead: OutgoingMessage[]): Promise<Decoded[]> {
+    const maxPartBytes = this.maxPartBytes();
+    const tasks = wave.map(async (m) => {
+      const stop = this.metrics.time('decode');
+      try {
+        let upload: RawUpload;
+        try {
+          upload = decodeRawUpload(m);
+        } catch (err) {
+          return { m, error: classify(err) };
+        }
+        const r = await this.pool.run({
+          upload,
+          limits: this.limits,
+          maxBodyBytes: this.config.ingest.maxBodyBytes,
+          maxPartBytes,
+          rules: tenantRuleConfig(this.config, upload.tenant),
+        });
+        return { m, upload, r };
+      } finally {
+        stop();
+      }
+    });
+    const out: Decoded[] = [];
+    for (const t of await Promise.all(tasks)) {
+      const error = 'error' in t ? t.error : 'error' in t.r ? t.r.error : undefined;
+      if (error || !('upload' in t) || !t.upload || 'error' in t.r) {
+        const e = error ?? { reason: 'unknown', message: 'no result', permanent: true };
+        // Transient failures are retried with the slice (not committed), never dead-lettered here.
+        if (!e.permanent) throw new RetryableError(e.message);
+        dead.push(this.deadLetter(t.m, e.reason, e.message));
+        continue;
+      }
+      out.push({ m: t.m, upload: t.upload, series: t.r.series, result: t.r });
+    }
+    return out;
+  }
+
+  /** Label cardinality guard (one round trip per tenant and wave), then the records. */
+  private async encode(decoded: Decoded[]): Promise<Output[]> {
+    const byTenant = new Map<string, EncodedSeries[]>();
+    for (const d of decoded) {
+      let list = byTenant.get(d.upload.tenant);
+      if (!list) byTenant.set(d.upload.tenant, (list = []));
+      list.push(...d.series);
+    }
+    for (const [tenant, list] of byTenant) {
+      const outcome = await this.labelCache.observe(
+        tenant,
+        list.map((s) => s.labels),
+      );
+      list.forEach((s, i) => (s.labels = outcome.labels[i]));
+      for (const n of outcome.overflowed.values()) this.metrics.labelOverflow.inc({ tenant }, n);
+    }
+    return decoded.map((d) => ({ d, records: recordsOf(d.upload, d.series) }));
+  }
+
+  /**
+   * Publishes the wave's records in as few requests as fit. When the broker refuses them for
+   * good, each upload's records are published on their own, so only the upload whose records
+   * cannot be written is dead-lettered (with the broker's reason) and the rest are delivered.
+   */
+  private async publishOutputs(outputs: Output[], dead: OutgoingMessage[]): Promise<void> {
+    const all = outputs.flatMap((o) => o.records);
+    if (all.length === 0) return;
+    try {
+      await this.broker.publish(TOPICS.normalized, all);
+      return;
+    } catch (err) {
+      if (!isPermanent(err)) throw err;
+      this.log.warn(`normalised records refused for good (${err.message}); isolating the upload`);
+    }
+    for (const o of [...outputs]) {
+      try {
+        await this.broker.publish(TOPICS.normalized, o.records);
+      } catch (err) {
+        if (!isPermanent(err)) throw err;
+        dead.push(this.deadLetter(o.d.m, err.reason, err.message));
+        outputs.splice(outputs.indexOf(o), 1);
+      }
+    }
+  }
+
+  private deadLetter(m: IncomingMessage, reason: string, message: string): OutgoingMessage {
+    const tenant = m.headers['ember-tenant'] ?? 'unknown';
+    this.metrics.discarded.inc({ reason: asDiscardReason(reason), tenant });
+    this.metrics.deadLettered.inc({ topic: m.topic, reason });
+    this.recordFailure(m, message);
+    this.log.warn(
+      JSON.stringify({
+        msg: 'upload dead-lettered',
+        reason,
+        error: message.slice(0, 2000),
+        ...where(m),
+      }),
+    );
+    return toDeadLetter(m, reason, message);
+  }
+
+  private recordDecoded({ d, records }: Output): void {
+    const { upload, result: r } = d;
+    const tenant = upload.tenant;
+    if (r.repairs > 0) this.metrics.labelRepairs.inc({ tenant }, r.repairs);
+    if (r.droppedSamples > 0) this.metrics.relabelDroppedSamples.inc({ tenant }, r.droppedSamples);
+    if (r.droppedSeries > 0)
+      this.metrics.discarded.inc({ reason: 'dropped_by_relabel', tenant }, r.droppedSeries);
+    this.metrics.decodedBytes.inc({ tenant }, r.decodedBytes);
+    this.metrics.decodedSeries.inc({ tenant }, d.series.length);
+    const parts = records.length - d.series.length;
+    if (parts > 0) this.metrics.seriesParts.inc({ tenant }, records.length);
+    void this.fleet.decoded(agentKeyOfUpload(tenant, upload.params, upload.format), {
+      at: Date.now(),
+      series: d.series.length,
+      bytes: r.decodedBytes,
+    });
+  }
+
   /** The agent's last error in the fleet view: what its upload died of, from the raw headers. */
   private recordFailure(m: IncomingMessage, message: string): void {
     let params: { appName?: string; labels?: Record<string, string> } = {};
@@ -72,104 +241,50 @@ export class DecodeService implements OnModuleDestroy {
       { at: Date.now(), stage: 'decoder', message },
     );
   }
+}
 
-  async handleBatch(batch: MessageBatch): Promise<void> {
-    const normalized: OutgoingMessage[] = [];
-    const dead: OutgoingMessage[] = [];
-    const decoded: { upload: RawUpload; series: EncodedSeries[] }[] = [];
-    // Decode concurrently: large uploads run on worker threads while small ones run inline.
-    const tasks = batch.messages.map(async (m) => {
-      const stop = this.metrics.time('decode');
-      try {
-        let upload: RawUpload;
-        try {
-          upload = decodeRawUpload(m);
-        } catch (err) {
-          return { m, error: classify(err) };
-        }
-        const r = await this.pool.run({
-          upload,
-          limits: this.limits,
-          maxBodyBytes: this.config.ingest.maxBodyBytes,
-          rules: tenantRuleConfig(this.config, upload.tenant),
-        });
-        return { m, upload, r };
-      } finally {
-        stop();
-      }
-    });
-    for (const t of await Promise.all(tasks)) {
-      const error = 'error' in t ? t.error : 'error' in t.r ? t.r.error : undefined;
-      if (error || !('upload' in t) || !t.upload || 'error' in t.r) {
-        const e = error ?? { reason: 'unknown', message: 'no result', permanent: true };
-        // Transient failures are retried with the batch (not committed), never dead-lettered.
-        if (!e.permanent) throw new RetryableError(e.message);
-        const m = t.m;
-        dead.push(toDeadLetter(m, e.reason, e.message));
-        const tenant = m.headers['ember-tenant'] ?? 'unknown';
-        this.metrics.discarded.inc({ reason: asDiscardReason(e.reason), tenant });
-        this.metrics.deadLettered.inc({ topic: m.topic, reason: e.reason });
-        this.recordFailure(m, e.message);
-        this.log.warn(
-          JSON.stringify({
-            msg: 'upload dead-lettered',
-            reason: e.reason,
-            error: e.message.slice(0, 2000),
-            ...where(m),
-          }),
-        );
-        continue;
-      }
-      const { upload, r } = t;
-      const tenant = upload.tenant;
-      if (r.repairs > 0) this.metrics.labelRepairs.inc({ tenant }, r.repairs);
-      if (r.droppedSamples > 0)
-        this.metrics.relabelDroppedSamples.inc({ tenant }, r.droppedSamples);
-      if (r.droppedSeries > 0)
-        this.metrics.discarded.inc({ reason: 'dropped_by_relabel', tenant }, r.droppedSeries);
-      this.metrics.decodedBytes.inc({ tenant }, r.decodedBytes);
-      decoded.push({ upload, series: r.series });
-      const key = agentKeyOfUpload(tenant, upload.params, upload.format);
-      void this.fleet.decoded(key, {
-        at: Date.now(),
-        series: r.series.length,
-        bytes: r.decodedBytes,
-      });
-    }
-    await batch.heartbeat();
-    // The cardinality guard sees a whole batch per tenant: three round trips, not three per series.
-    const byTenant = new Map<string, EncodedSeries[]>();
-    for (const d of decoded)
-      byTenant.set(d.upload.tenant, [...(byTenant.get(d.upload.tenant) ?? []), ...d.series]);
-    for (const [tenant, list] of byTenant) {
-      const outcome = await this.labelCache.observe(
-        tenant,
-        list.map((s) => s.labels),
+/** The records of one upload: one per series, or one per part of a split series. */
+export function recordsOf(upload: RawUpload, series: readonly EncodedSeries[]): OutgoingMessage[] {
+  const out: OutgoingMessage[] = [];
+  for (const s of series) {
+    const seriesId = `${upload.uploadId}:${s.index}`;
+    const count = s.parts.length;
+    s.parts.forEach((bytes, i) => {
+      const part = count > 1 ? { index: i + 1, count } : undefined;
+      out.push(
+        encodeNormalizedSeries({
+          seriesId: part ? partSeriesId(seriesId, part) : seriesId,
+          profileId: seriesId,
+          ...(part ? { part } : {}),
+          uploadId: upload.uploadId,
+          tenant: upload.tenant,
+          labels: s.labels,
+          profileTypeIds: s.profileTypeIds,
+          startMs: s.startMs,
+          endMs: s.endMs,
+          pprof: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+        }),
       );
-      list.forEach((s, i) => (s.labels = outcome.labels[i]));
-      for (const n of outcome.overflowed.values()) this.metrics.labelOverflow.inc({ tenant }, n);
-    }
-    for (const { upload, series } of decoded) {
-      for (const s of series) {
-        normalized.push(
-          encodeNormalizedSeries({
-            seriesId: `${upload.uploadId}:${s.index}`,
-            uploadId: upload.uploadId,
-            tenant: upload.tenant,
-            labels: s.labels,
-            profileTypeIds: s.profileTypeIds,
-            startMs: s.startMs,
-            endMs: s.endMs,
-            pprof: Buffer.from(s.pprof.buffer, s.pprof.byteOffset, s.pprof.byteLength),
-          }),
-        );
-      }
-      this.metrics.decodedSeries.inc({ tenant: upload.tenant }, series.length);
-    }
-    // Both publishes must be acknowledged before the batch may be committed.
-    if (normalized.length > 0) await this.broker.publish(TOPICS.normalized, normalized);
-    if (dead.length > 0) await this.broker.publish(TOPICS.rawDlq, dead);
+    });
   }
+  return out;
+}
+
+/** Cuts a slice into waves of at most WAVE_BYTES of input (at least one message each). */
+function* waves(messages: readonly IncomingMessage[]): Generator<IncomingMessage[]> {
+  let cur: IncomingMessage[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    const n = letterBytes(m);
+    if (cur.length > 0 && bytes + n > WAVE_BYTES) {
+      yield cur;
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(m);
+    bytes += n;
+  }
+  if (cur.length > 0) yield cur;
 }
 
 function where(m: IncomingMessage): Record<string, string> {

@@ -6,6 +6,7 @@ import { PermanentError, RetryableError } from '../../model/index.js';
 import { Metrics } from '../../observability/index.js';
 import {
   MemoryBroker,
+  MemoryDeadLetterSink,
   TOPICS,
   encodeNormalizedSeries,
   topicSpecs,
@@ -52,17 +53,18 @@ function batchOf(ids: string[], startMs = 1, tenant = (_id: string) => 't'): Mes
 }
 
 async function setup(backends: Backend[]) {
-  const broker = new MemoryBroker({ maxBytes: 1 << 20 });
+  // dead letters go to the in-process queue's dead-letter sink, apart from live topics
+  const sink = new MemoryDeadLetterSink(1 << 20);
+  const broker = new MemoryBroker({ maxBytes: 1 << 20, deadLetters: sink });
   await broker.start(
     topicSpecs({ rawPartitions: 1, normalizedPartitions: 1, maxUploadBytes: 1 << 16 }),
   );
-  const dead: IncomingMessage[] = [];
-  await broker.subscribe({
-    groupId: 'd',
-    topic: TOPICS.normalizedDlq,
-    maxBatchSize: 10,
-    handler: async (b) => void dead.push(...b.messages),
-  });
+  const dead = {
+    get length() {
+      return sink.all().filter((l) => l.topic === TOPICS.normalizedDlq).length;
+    },
+    at: (i: number) => sink.all().filter((l) => l.topic === TOPICS.normalizedDlq)[i],
+  };
   const metrics = new Metrics();
   return { svc: new ExportService(backends, new MemoryStore(), broker, metrics), dead, metrics };
 }
@@ -109,8 +111,8 @@ describe('ExportService', () => {
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(good.received.length, 1);
     assert.equal(dead.length, 1);
-    assert.equal(dead[0].headers['ember-dlq-reason'], 'export_rejected');
-    assert.match(dead[0].headers['ember-dlq-message'], /^bad: 400 invalid labels/);
+    assert.equal(dead.at(0).headers['ember-dlq-reason'], 'export_rejected');
+    assert.match(dead.at(0).headers['ember-dlq-message'], /^bad: 400 invalid labels/);
   });
 
   it('retries with backoff inside the chain, honouring Retry-After, before giving up', async () => {
@@ -162,7 +164,7 @@ describe('ExportService', () => {
       ['new:0'],
     );
     assert.equal(dead.length, 1);
-    assert.equal(dead[0].headers['ember-dlq-reason'], 'not_in_ingestion_window');
+    assert.equal(dead.at(0).headers['ember-dlq-reason'], 'not_in_ingestion_window');
   });
 
   it('isolates the one series a backend refuses; its neighbours are delivered', async () => {
@@ -174,7 +176,7 @@ describe('ExportService', () => {
     await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(a.received.map((s) => s.seriesId).sort(), ['b:0', 'b:2']);
     assert.equal(dead.length, 1);
-    assert.equal(dead[0].headers['ember-series-id'], 'b:1');
+    assert.equal(dead.at(0).headers['ember-series-id'], 'b:1');
   });
 
   it('reports bytes in flight per backend', async () => {

@@ -3,8 +3,9 @@ import type { FastifyReply } from 'fastify';
 import { Metrics, Readiness } from '../../observability/index.js';
 
 // /healthz: the process is alive (never calls out). /readyz: every dependency this process
-// needs answers and its consumers joined; 503 with the failing checks otherwise. /metrics:
-// Prometheus text format.
+// needs answers and its consumers joined; 503 with the failing checks otherwise. A ready process
+// with a stalled consumed partition answers 200 with status "degraded" and says which partition
+// and why (it still serves; an operator must look). /metrics: Prometheus text format.
 @Controller()
 export class HealthController {
   constructor(
@@ -20,9 +21,8 @@ export class HealthController {
   @Get('readyz')
   async readyz(@Res() reply: FastifyReply): Promise<void> {
     const r = await this.readiness.evaluate();
-    await reply
-      .status(r.ok ? 200 : 503)
-      .send({ status: r.ok ? 'ready' : 'not ready', checks: r.checks });
+    const status = !r.ok ? 'not ready' : r.degraded ? 'degraded' : 'ready';
+    await reply.status(r.ok ? 200 : 503).send({ status, checks: r.checks });
   }
 
   @Get('metrics')

@@ -9,6 +9,9 @@ export const DLQ_HEADERS = {
   sourceTopic: 'ember-dlq-source-topic',
   sourceOffset: 'ember-dlq-source-offset',
   failedAt: 'ember-dlq-failed-at',
+  /** failed attempts before it was dead-lettered (retry budget, permanent errors: 1+) */
+  attempts: 'ember-dlq-attempts',
+  firstFailedAt: 'ember-dlq-first-failed-at',
 } as const;
 
 export function toDeadLetter(m: IncomingMessage, reason: string, message: string): OutgoingMessage {

@@ -5,6 +5,11 @@ import { TOPICS } from '../topics.js';
 // profiles.normalized.v1: one series, ready for any backend. It maps one-to-one onto a
 // RawProfileSeries of the Push API (labels + one raw pprof), so the Pyroscope backend needs no
 // conversion. The value is the uncompressed pprof bytes.
+//
+// A series too large for one record travels as parts (docs/adr/0008): records with the same
+// labels, time range and profile id, each holding a disjoint share of the samples, with
+// `ember-part: k/n`. Each part has its own series id (the delivery-dedupe key); backends see
+// the parts of one profile as one profile's samples.
 
 export const NORMALIZED_SERIES_TOPIC = TOPICS.normalized;
 export const NORMALIZED_SERIES_SCHEMA = 'normalized-series.v1';
@@ -14,9 +19,22 @@ export interface SeriesLabel {
   value: string;
 }
 
+export interface SeriesPart {
+  /** 1-based */
+  index: number;
+  count: number;
+}
+
 export interface NormalizedSeries {
-  /** deterministic: `${uploadId}:${index}`; the delivery-dedupe key */
+  /** deterministic: `${uploadId}:${index}` (a part: `${uploadId}:${index}#k/n`); the delivery-dedupe key */
   seriesId: string;
+  /**
+   * The profile this record belongs to: the series id of a whole series, shared by the parts of
+   * a split one. Absent on records written before parts existed (then: the series id).
+   */
+  profileId?: string;
+  /** set on parts of a split series only */
+  part?: SeriesPart;
   uploadId: string;
   tenant: string;
   /** sorted by name, unique names */
@@ -39,6 +57,17 @@ const H = {
   end: 'ember-end-ms',
 } as const;
 
+/** Headers that a record may carry (absent on records of older writers). */
+const OPTIONAL = {
+  profileId: 'ember-profile-id',
+  part: 'ember-part',
+} as const;
+
+/** The series id of part k of n of a series. */
+export function partSeriesId(seriesId: string, part: SeriesPart): string {
+  return `${seriesId}#${part.index}/${part.count}`;
+}
+
 export function encodeNormalizedSeries(s: NormalizedSeries): OutgoingMessage {
   const service = s.labels.find((l) => l.name === 'service_name')?.value ?? '';
   return {
@@ -53,6 +82,8 @@ export function encodeNormalizedSeries(s: NormalizedSeries): OutgoingMessage {
       [H.types]: JSON.stringify(s.profileTypeIds),
       [H.start]: String(s.startMs),
       [H.end]: String(s.endMs),
+      [OPTIONAL.profileId]: s.profileId ?? s.seriesId,
+      ...(s.part ? { [OPTIONAL.part]: `${s.part.index}/${s.part.count}` } : {}),
     },
   };
 }
@@ -85,8 +116,23 @@ export function decodeNormalizedSeries(m: IncomingMessage): NormalizedSeries {
   if (!Array.isArray(labels) || !Array.isArray(types)) {
     throw new PermanentError('normalized series labels are malformed', 'bad_message');
   }
+  let part: SeriesPart | undefined;
+  if (h[OPTIONAL.part] !== undefined) {
+    const m = /^(\d+)\/(\d+)$/.exec(h[OPTIONAL.part]);
+    const index = m ? Number(m[1]) : NaN;
+    const count = m ? Number(m[2]) : NaN;
+    if (!(index >= 1 && index <= count)) {
+      throw new PermanentError(
+        `normalized series part is malformed: ${h[OPTIONAL.part]}`,
+        'bad_message',
+      );
+    }
+    part = { index, count };
+  }
   return {
     seriesId: h[H.seriesId],
+    profileId: h[OPTIONAL.profileId] ?? h[H.seriesId],
+    ...(part ? { part } : {}),
     uploadId: h[H.uploadId],
     tenant: h[H.tenant],
     labels,
@@ -97,4 +143,4 @@ export function decodeNormalizedSeries(m: IncomingMessage): NormalizedSeries {
   };
 }
 
-export const NORMALIZED_SERIES_HEADERS = H;
+export const NORMALIZED_SERIES_HEADERS = { ...H, ...OPTIONAL };

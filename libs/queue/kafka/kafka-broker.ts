@@ -5,39 +5,63 @@ import type {
   IHeaders,
   Producer,
   Kafka as KafkaClient,
+  KafkaMessage,
   logCreator,
 } from 'kafkajs';
 import type {
   IncomingMessage,
   OutgoingMessage,
+  PartitionStatus,
   QueueBroker,
   QueueHealth,
   SubscribeOptions,
   Subscription,
   TopicSpec,
 } from '../queue.port.js';
-import { RetryableError, backoffMs } from '../../model/index.js';
+import { PermanentError, RetryableError, backoffMs } from '../../model/index.js';
+import { ConsumerMonitor } from '../consumer/consumer-monitor.js';
+import { retryPolicy, type FailureRecord } from '../consumer/retry-policy.js';
+import { runSlice, type SliceDriver } from '../consumer/slice-runner.js';
+import { letterBytes } from '../dead-letters/dead-letter-sink.js';
+import { sleep } from '../consumer/abortable-sleep.js';
+import { classifyProduceError } from './produce-errors.js';
 
 const { Kafka, Partitioners, logLevel } = kafkajs;
 
-// The queue port on Apache Kafka through kafkajs, with batch consumption and manual commits
-// (docs/adr/0004-queue-transport-and-offsets.md):
+// The queue port on Apache Kafka through kafkajs (docs/adr/0004, 0008):
 // - producer: acks = -1 (all in-sync replicas), no client-side compression (bodies are mostly
-//   gzip already), the murmur2 default partitioner so keys map like the Java client's;
-// - consumer: eachBatch with auto-resolve and auto-commit off; the handler sees slices of at
-//   most maxBatchSize messages of one partition; after it resolves, the offset after the slice
-//   is committed synchronously. A failing handler is retried in place with backoff and
-//   heartbeats; if the consumer is stopping or the batch went stale (rebalance), we throw, so
-//   kafkajs restarts from the last committed offset and nothing is skipped.
+//   gzip already), the murmur2 default partitioner so keys map like the Java client's. A publish
+//   is split into produce requests that fit the topic's limit as the broker reports it; a
+//   record that can never fit, or that the broker refuses as invalid, is a PermanentError.
+// - consumer: kafkajs fetches; every partition has its own worker with its own buffer, and the
+//   fetch callback only hands messages over and returns. kafkajs's fetch loop waits for every
+//   batch of a fetch before the next one, so work done inside it would let one slow or failing
+//   partition stall all of them; here it never does. A worker runs slices through the shared
+//   slice runner (retry, isolation, retry budget, dead letters) and commits each one itself.
+//   A partition whose buffer is over its share of the byte budget is paused until it drains:
+//   memory is bounded by the budget, not by the backlog.
+// - a rebalance (GROUP_JOIN) retires every worker: a retired worker finishes its slice without
+//   committing, its buffer is dropped, and kafkajs fetches again from the committed offsets, so
+//   nothing is skipped (at-least-once; the stages are idempotent).
 
 export interface KafkaBrokerOptions {
   brokers: string[];
   clientId: string;
   /** per request; producer send and admin calls */
   requestTimeoutMs: number;
-  /** bytes fetched per partition; must be ≥ the largest message (Kafka returns at least one anyway) */
-  maxBytesPerPartition: number;
+  /** bytes fetched per partition and request (Kafka returns a larger first record anyway) */
+  maxBytesPerPartition?: number;
+  /** bytes fetched per request, all partitions */
+  maxBytesPerFetch?: number;
+  /** fetched but unprocessed bytes one subscription may hold, all its partitions together */
+  maxBufferedBytes?: number;
+  /** upper bound of one produce request's record bytes (each topic's own limit applies too) */
+  maxProduceRequestBytes?: number;
   sessionTimeoutMs: number;
+  /** a partition with lag and no commit for this long is reported stalled */
+  stallAfterMs?: number;
+  /** how often consumer lag is read from the broker */
+  lagPollMs?: number;
   /**
    * Prefix for every topic and consumer group this broker touches (EMBER_NAMESPACE), so
    * several environments or test runs can share one cluster. Callers always use the unprefixed
@@ -45,23 +69,55 @@ export interface KafkaBrokerOptions {
    */
   namespace?: string;
   log: (level: 'error' | 'warn' | 'info', message: string) => void;
+  /** counters for /metrics */
+  onRetry?: (group: string, topic: string) => void;
+  onDeadLetter?: (group: string, topic: string, reason: string) => void;
 }
 
-class StopProcessing extends Error {}
+/** Bytes of record-batch framing Kafka adds around records (v2 batch header + record header). */
+const BATCH_OVERHEAD = 512;
+const MiB = 1024 * 1024;
+
+/** Defaults of the optional settings; bootstrap passes the configured ones. */
+export const KAFKA_DEFAULTS: Required<
+  Pick<
+    KafkaBrokerOptions,
+    | 'maxBytesPerPartition'
+    | 'maxBytesPerFetch'
+    | 'maxBufferedBytes'
+    | 'maxProduceRequestBytes'
+    | 'stallAfterMs'
+  >
+> = {
+  maxBytesPerPartition: 2 * MiB,
+  maxBytesPerFetch: 16 * MiB,
+  maxBufferedBytes: 64 * MiB,
+  maxProduceRequestBytes: 8 * MiB,
+  stallAfterMs: 120_000,
+};
+const RECORD_OVERHEAD = 64;
 
 export class KafkaBroker implements QueueBroker {
   readonly kind = 'kafka';
   private readonly kafka: KafkaClient;
   private producer: Producer | undefined;
   private admin: Admin | undefined;
-  private readonly consumers = new Set<Consumer>();
+  private readonly subscriptions = new Set<KafkaSubscription>();
   private producerConnected = false;
   private started: Promise<void> | undefined;
+  /** topic (unprefixed) → the broker's effective max.message.bytes */
+  private readonly limits = new Map<string, number>();
+  private readonly specs = new Map<string, TopicSpec>();
+  readonly monitor: ConsumerMonitor;
 
   private readonly ns: string;
 
-  constructor(private readonly options: KafkaBrokerOptions) {
+  private readonly options: KafkaBrokerOptions & typeof KAFKA_DEFAULTS;
+
+  constructor(options: KafkaBrokerOptions) {
+    this.options = { ...KAFKA_DEFAULTS, ...stripUndefined(options) };
     this.ns = options.namespace ?? '';
+    this.monitor = new ConsumerMonitor(this.options.stallAfterMs);
     const toLog: logCreator =
       () =>
       ({ level, log }) => {
@@ -90,6 +146,7 @@ export class KafkaBroker implements QueueBroker {
   }
 
   private async doStart(topics: TopicSpec[]): Promise<void> {
+    for (const t of topics) this.specs.set(t.name, t);
     this.admin = this.kafka.admin();
     await this.admin.connect();
     const existing = new Set(await this.admin.listTopics());
@@ -111,15 +168,23 @@ export class KafkaBroker implements QueueBroker {
     // Topics that existed already keep their partitions; raise the message limit if ours grew.
     const present = topics.filter((t) => existing.has(this.ns + t.name));
     if (present.length > 0) {
-      await this.admin.alterConfigs({
-        validateOnly: false,
-        resources: present.map((t) => ({
-          type: 2, // ConfigResourceTypes.TOPIC
-          name: this.ns + t.name,
-          configEntries: [{ name: 'max.message.bytes', value: String(t.maxMessageBytes) }],
-        })),
-      });
+      await this.admin
+        .alterConfigs({
+          validateOnly: false,
+          resources: present.map((t) => ({
+            type: 2, // ConfigResourceTypes.TOPIC
+            name: this.ns + t.name,
+            configEntries: [{ name: 'max.message.bytes', value: String(t.maxMessageBytes) }],
+          })),
+        })
+        .catch((err: unknown) =>
+          this.options.log(
+            'warn',
+            `could not raise max.message.bytes of existing topics (${describe(err)}); using the limits the broker reports`,
+          ),
+        );
     }
+    await this.refreshLimits(topics.map((t) => t.name));
     this.producer = this.kafka.producer({
       createPartitioner: Partitioners.DefaultPartitioner,
       allowAutoTopicCreation: false,
@@ -132,23 +197,92 @@ export class KafkaBroker implements QueueBroker {
     this.producerConnected = true;
   }
 
+  /** Reads each topic's effective max.message.bytes from the broker. */
+  private async refreshLimits(topics: readonly string[]): Promise<void> {
+    if (!this.admin) return;
+    const r = await this.admin.describeConfigs({
+      includeSynonyms: false,
+      resources: topics.map((t) => ({
+        type: 2,
+        name: this.ns + t,
+        configNames: ['max.message.bytes'],
+      })),
+    });
+    for (const res of r.resources) {
+      const entry = res.configEntries.find((e) => e.configName === 'max.message.bytes');
+      const value = Number(entry?.configValue);
+      const name = res.resourceName.slice(this.ns.length);
+      if (Number.isFinite(value) && value > 0) this.limits.set(name, value);
+    }
+  }
+
+  maxRecordBytes(topic: string): number {
+    const limit = this.limits.get(topic) ?? this.specs.get(topic)?.maxMessageBytes ?? 1_048_588;
+    return Math.max(1024, limit - BATCH_OVERHEAD);
+  }
+
   async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
     if (!this.producer) throw new RetryableError('kafka producer is not started');
-    try {
-      await this.producer.send({
-        topic: this.ns + topic,
-        acks: -1,
-        timeout: this.options.requestTimeoutMs,
-        messages: messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
-      });
-    } catch (err) {
-      throw new RetryableError(
-        `kafka did not acknowledge the write to ${topic}: ${describe(err)}`,
-        undefined,
-        {
-          cause: err,
-        },
-      );
+    if (messages.length === 0) return;
+    const limit = this.maxRecordBytes(topic);
+    const requestBudget = Math.min(limit, this.options.maxProduceRequestBytes);
+    // Requests in message order, each within the budget: per key, order is kept.
+    const chunks: OutgoingMessage[][] = [];
+    let cur: OutgoingMessage[] = [];
+    let size = 0;
+    for (const m of messages) {
+      const n = letterBytes(m) + RECORD_OVERHEAD;
+      if (n > limit) {
+        throw new PermanentError(
+          `a record of ${n} bytes exceeds the limit of ${topic} (${limit} bytes of records per batch, max.message.bytes ${limit + BATCH_OVERHEAD})`,
+          'message_too_large',
+        );
+      }
+      if (cur.length > 0 && size + n > requestBudget) {
+        chunks.push(cur);
+        cur = [];
+        size = 0;
+      }
+      cur.push(m);
+      size += n;
+    }
+    if (cur.length > 0) chunks.push(cur);
+    for (const chunk of chunks) {
+      try {
+        await this.producer.send({
+          topic: this.ns + topic,
+          acks: -1,
+          timeout: this.options.requestTimeoutMs,
+          messages: chunk.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
+        });
+      } catch (err) {
+        const c = classifyProduceError(err);
+        if (c.permanent) {
+          if (c.tooLarge) {
+            // The broker's limit may have been lowered since we read it: read it again, so the
+            // caller's retry (it re-splits to maxRecordBytes) can succeed.
+            const before = this.maxRecordBytes(topic);
+            await this.refreshLimits([topic]).catch(() => {});
+            if (this.maxRecordBytes(topic) < before) {
+              throw new RetryableError(
+                `${topic} refused a record as too large: its limit is now ${this.maxRecordBytes(topic)} bytes (was ${before}); retrying within it`,
+                undefined,
+                { cause: err },
+              );
+            }
+          }
+          throw new PermanentError(
+            `kafka refused the write to ${topic} for good (${c.type}): ${describe(err)}`,
+            c.reason,
+            { cause: err },
+          );
+        }
+        throw new RetryableError(
+          `kafka did not acknowledge the write to ${topic}: ${describe(err)}`,
+          undefined,
+          { cause: err },
+        );
+      }
     }
   }
 
@@ -158,75 +292,42 @@ export class KafkaBroker implements QueueBroker {
       sessionTimeout: this.options.sessionTimeoutMs,
       heartbeatInterval: Math.max(1000, Math.floor(this.options.sessionTimeoutMs / 10)),
       maxBytesPerPartition: this.options.maxBytesPerPartition,
-      maxBytes: Math.max(this.options.maxBytesPerPartition * 2, 64 * 1024 * 1024),
+      maxBytes: this.options.maxBytesPerFetch,
       allowAutoTopicCreation: false,
       retry: { initialRetryTime: 300, retries: 10, maxRetryTime: 10_000 },
     });
-    await consumer.connect();
-    await consumer.subscribe({ topic: this.ns + options.topic, fromBeginning: true });
-    this.consumers.add(consumer);
-    let stopping = false;
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
-      eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
-        const all = batch.messages;
-        for (let start = 0; start < all.length; start += options.maxBatchSize) {
-          const slice = all.slice(start, start + options.maxBatchSize);
-          const messages: IncomingMessage[] = slice.map((m) => ({
-            topic: options.topic,
-            partition: batch.partition,
-            offset: m.offset,
-            key: m.key ? m.key.toString('utf8') : null,
-            value: m.value ?? Buffer.alloc(0),
-            headers: headersToStrings(m.headers),
-            timestamp: Number(m.timestamp),
-          }));
-          for (let attempt = 0; ; attempt++) {
-            if (stopping || !isRunning() || isStale())
-              throw new StopProcessing('consumer stopping');
-            try {
-              await options.handler({
-                topic: options.topic,
-                partition: batch.partition,
-                messages,
-                heartbeat,
-              });
-              break;
-            } catch (err) {
-              const wait =
-                err instanceof RetryableError && err.retryAfterMs !== undefined
-                  ? err.retryAfterMs
-                  : backoffMs(attempt, 200, 10_000);
-              this.options.log(
-                'warn',
-                `handler for ${batch.topic}[${batch.partition}] failed (attempt ${attempt + 1}), retrying in ${wait} ms: ${describe(err)}`,
-              );
-              await sleepWithHeartbeat(wait, heartbeat);
-            }
-          }
-          const last = slice[slice.length - 1].offset;
-          resolveOffset(last);
-          await consumer.commitOffsets([
-            {
-              topic: batch.topic,
-              partition: batch.partition,
-              offset: (BigInt(last) + 1n).toString(),
-            },
-          ]);
-          await heartbeat();
-        }
-      },
-    });
+    const sub = new KafkaSubscription(this, consumer, options, this.ns, this.options);
+    await sub.start();
+    this.subscriptions.add(sub);
     return {
       close: async () => {
-        if (!this.consumers.has(consumer)) return;
-        stopping = true;
-        this.consumers.delete(consumer);
-        await consumer.disconnect();
+        if (!this.subscriptions.delete(sub)) return;
+        await sub.close();
       },
     };
+  }
+
+  consumerStatus(): PartitionStatus[] {
+    return this.monitor.snapshot();
+  }
+
+  /** committed and end offsets of a group's partitions, for lag */
+  async groupLag(groupId: string, topic: string): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
+    if (!this.admin) return out;
+    const [ends, committed] = await Promise.all([
+      this.admin.fetchTopicOffsets(this.ns + topic),
+      this.admin.fetchOffsets({ groupId: this.ns + groupId, topics: [this.ns + topic] }),
+    ]);
+    const done = new Map<number, bigint>();
+    for (const t of committed)
+      for (const p of t.partitions) done.set(p.partition, BigInt(p.offset));
+    for (const e of ends) {
+      const c = done.get(e.partition) ?? -1n;
+      const from = c >= 0n ? c : BigInt(e.low);
+      out.set(e.partition, Number(BigInt(e.high) - from));
+    }
+    return out;
   }
 
   async health(): Promise<QueueHealth> {
@@ -244,14 +345,296 @@ export class KafkaBroker implements QueueBroker {
   }
 
   async close(): Promise<void> {
-    const consumers = [...this.consumers];
-    this.consumers.clear();
-    await Promise.allSettled(consumers.map((c) => c.disconnect()));
+    const subs = [...this.subscriptions];
+    this.subscriptions.clear();
+    await Promise.allSettled(subs.map((s) => s.close()));
     await Promise.allSettled([this.producer?.disconnect(), this.admin?.disconnect()]);
     this.producer = undefined;
     this.admin = undefined;
     this.started = undefined;
   }
+}
+
+/** One partition's buffer and worker loop, for one generation of the group. */
+interface PartitionWorker {
+  partition: number;
+  buffer: IncomingMessage[];
+  bytes: number;
+  paused: boolean;
+  active: boolean;
+  /** the partition's end offset as last fetched */
+  highWatermark: bigint;
+  /** ends a wait for messages or a backoff */
+  wake: () => void;
+  stop: AbortController;
+  done: Promise<void>;
+}
+
+class KafkaSubscription {
+  private readonly workers = new Map<number, PartitionWorker>();
+  /** per partition, the last worker's loop: a new worker starts after the old one finished */
+  private readonly previous = new Map<number, Promise<void>>();
+  private readonly failures = new Map<number, Map<string, FailureRecord>>();
+  private assignedCount = 1;
+  private bufferedBytes = 0;
+  private closing = false;
+  private lagTimer: NodeJS.Timeout | undefined;
+  private readonly policy;
+  private readonly topic: string;
+
+  constructor(
+    private readonly broker: KafkaBroker,
+    private readonly consumer: Consumer,
+    private readonly options: SubscribeOptions,
+    private readonly ns: string,
+    private readonly settings: KafkaBrokerOptions & typeof KAFKA_DEFAULTS,
+  ) {
+    this.policy = retryPolicy(options.retry);
+    this.topic = options.topic;
+  }
+
+  async start(): Promise<void> {
+    const { consumer } = this;
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      const assigned = e.payload.memberAssignment[this.ns + this.topic] ?? [];
+      this.retireAll();
+      this.assignedCount = Math.max(1, assigned.length);
+      this.broker.monitor.assigned(this.options.groupId, this.topic, assigned);
+      // Pause state outlives a rebalance in kafkajs; the buffers did not, so fetch again.
+      if (assigned.length > 0)
+        consumer.resume([{ topic: this.ns + this.topic, partitions: [...assigned] }]);
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.ns + this.topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: true,
+      partitionsConsumedConcurrently: 1,
+      // Hands the batch to its partition's worker and returns: the fetch loop never waits for
+      // processing. Resolving (auto) advances the fetch position; commits are the worker's.
+      eachBatch: async ({ batch, isStale }) => {
+        if (this.closing || isStale()) return;
+        const w = this.worker(batch.partition);
+        for (const m of batch.messages) {
+          const msg = toIncoming(this.topic, batch.partition, m);
+          w.buffer.push(msg);
+          w.bytes += msg.value.length;
+          this.bufferedBytes += msg.value.length;
+        }
+        w.highWatermark = BigInt(batch.highWatermark);
+        this.broker.monitor.lag(
+          this.options.groupId,
+          this.topic,
+          batch.partition,
+          Number(w.highWatermark - BigInt(batch.messages[0]?.offset ?? batch.highWatermark)),
+        );
+        this.flowControl();
+        w.wake();
+      },
+    });
+    this.lagTimer = setInterval(() => void this.pollLag(), this.settings.lagPollMs ?? 10_000);
+    this.lagTimer.unref();
+  }
+
+  private worker(partition: number): PartitionWorker {
+    const existing = this.workers.get(partition);
+    if (existing) return existing;
+    let wakeUp: () => void = () => {};
+    const w: PartitionWorker = {
+      partition,
+      buffer: [],
+      bytes: 0,
+      paused: false,
+      active: true,
+      highWatermark: 0n,
+      wake: () => wakeUp(),
+      stop: new AbortController(),
+      done: Promise.resolve(),
+    };
+    const before = this.previous.get(partition) ?? Promise.resolve();
+    w.done = before.then(() =>
+      this.workerLoop(w, (r) => {
+        wakeUp = r;
+      }),
+    );
+    this.previous.set(partition, w.done);
+    this.workers.set(partition, w);
+    return w;
+  }
+
+  private async workerLoop(w: PartitionWorker, onWait: (wake: () => void) => void): Promise<void> {
+    let failures = this.failures.get(w.partition);
+    if (!failures) this.failures.set(w.partition, (failures = new Map()));
+    const group = this.options.groupId;
+    const driver: SliceDriver = {
+      group,
+      topic: this.topic,
+      partition: w.partition,
+      handler: this.options.handler,
+      policy: this.policy,
+      deadLetterTopic: this.options.deadLetterTopic,
+      monitor: this.broker.monitor,
+      failures,
+      isActive: () => w.active && !this.closing,
+      commit: (last) => this.commit(w, last),
+      publish: (t, ms) => this.broker.publish(t, ms),
+      sleep: (ms) => sleep(ms, w.stop.signal),
+      heartbeat: async () => {},
+      log: (level, message) => this.settings.log(level, message),
+      onRetry: () => this.settings.onRetry?.(group, this.topic),
+      onDeadLetter: (reason) => this.settings.onDeadLetter?.(group, this.topic, reason),
+    };
+    const maxBatchBytes = this.options.maxBatchBytes ?? Infinity;
+    while (w.active && !this.closing) {
+      if (w.buffer.length === 0) {
+        await new Promise<void>((resolve) => {
+          onWait(resolve);
+          if (!w.active || w.buffer.length > 0) resolve();
+        });
+        continue;
+      }
+      let n = 0;
+      let bytes = 0;
+      while (n < w.buffer.length && n < this.options.maxBatchSize) {
+        const size = w.buffer[n].value.length;
+        if (n > 0 && bytes + size > maxBatchBytes) break;
+        bytes += size;
+        n++;
+      }
+      const slice = w.buffer.slice(0, n);
+      let ok: boolean;
+      try {
+        ok = await runSlice(slice, driver);
+      } catch (err) {
+        // The commit failed for good (the group moved on, or the coordinator is gone): what this
+        // worker did is redone from the committed offset by whoever owns the partition now.
+        this.settings.log(
+          'warn',
+          `${this.topic}[${w.partition}]: commit failed (${describe(err)}); the partition restarts from its last committed offset`,
+        );
+        this.restart(w, slice[0].offset);
+        return;
+      }
+      if (!ok) return;
+      if (!w.active) return;
+      w.buffer.splice(0, n);
+      w.bytes -= bytes;
+      this.bufferedBytes -= bytes;
+      this.flowControl();
+    }
+  }
+
+  private async commit(w: PartitionWorker, lastOffset: string): Promise<void> {
+    const next = BigInt(lastOffset) + 1n;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.consumer.commitOffsets([
+          { topic: this.ns + this.topic, partition: w.partition, offset: next.toString() },
+        ]);
+        break;
+      } catch (err) {
+        if (attempt >= 4 || !w.active || this.closing) throw err;
+        await sleep(backoffMs(attempt, 200, 3_000), w.stop.signal);
+      }
+    }
+    const lag = w.highWatermark > next ? Number(w.highWatermark - next) : 0;
+    this.broker.monitor.committed(this.options.groupId, this.topic, w.partition, lag);
+  }
+
+  /** A worker that could not commit: drop its buffer and fetch again from `offset`. */
+  private restart(w: PartitionWorker, offset: string): void {
+    this.retire(w);
+    try {
+      this.consumer.seek({ topic: this.ns + this.topic, partition: w.partition, offset });
+    } catch (err) {
+      this.settings.log('warn', `${this.topic}[${w.partition}]: seek failed: ${describe(err)}`);
+    }
+  }
+
+  private retire(w: PartitionWorker): void {
+    if (!w.active) return;
+    w.active = false;
+    w.stop.abort();
+    w.wake();
+    this.bufferedBytes -= w.bytes;
+    w.buffer = [];
+    w.bytes = 0;
+    if (this.workers.get(w.partition) === w) this.workers.delete(w.partition);
+    if (w.paused) {
+      w.paused = false;
+      this.consumer.resume([{ topic: this.ns + this.topic, partitions: [w.partition] }]);
+    }
+  }
+
+  private retireAll(): void {
+    for (const w of [...this.workers.values()]) this.retire(w);
+    this.failures.clear();
+  }
+
+  /**
+   * Pauses the partitions over their share of the byte budget (and, when the whole budget is
+   * used, every partition holding anything), resumes the ones that drained.
+   */
+  private flowControl(): void {
+    const budget = this.settings.maxBufferedBytes;
+    const share = Math.max(budget / this.assignedCount, 1);
+    for (const w of this.workers.values()) {
+      if (!w.active) continue;
+      const full = w.bytes >= share || (this.bufferedBytes >= budget && w.bytes > 0);
+      const drained = w.bytes < share / 2 && this.bufferedBytes < budget * 0.75;
+      const tp = [{ topic: this.ns + this.topic, partitions: [w.partition] }];
+      if (full && !w.paused) {
+        w.paused = true;
+        this.consumer.pause(tp);
+      } else if (w.paused && drained) {
+        w.paused = false;
+        this.consumer.resume(tp);
+      }
+    }
+  }
+
+  private async pollLag(): Promise<void> {
+    try {
+      const lag = await this.broker.groupLag(this.options.groupId, this.topic);
+      for (const [partition, n] of lag) {
+        this.broker.monitor.lag(this.options.groupId, this.topic, partition, n);
+      }
+    } catch {
+      // the broker is away: the last known lag stands, and the stall clock keeps running
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    clearInterval(this.lagTimer);
+    const running = [...this.workers.values()];
+    for (const w of running) {
+      w.stop.abort();
+      w.wake();
+    }
+    // In-flight slices finish (without committing) or are cut off by the shutdown timeout.
+    await Promise.allSettled([...this.previous.values()]);
+    for (const w of running) this.retire(w);
+    await this.consumer.disconnect().catch(() => {});
+    this.broker.monitor.released(this.options.groupId, this.topic);
+  }
+}
+
+function stripUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+function toIncoming(topic: string, partition: number, m: KafkaMessage): IncomingMessage {
+  return {
+    topic,
+    partition,
+    offset: m.offset,
+    key: m.key ? m.key.toString('utf8') : null,
+    value: m.value ?? Buffer.alloc(0),
+    headers: headersToStrings(m.headers),
+    timestamp: Number(m.timestamp),
+  };
 }
 
 function headersToStrings(h: IHeaders | undefined): Record<string, string> {
@@ -263,14 +646,6 @@ function headersToStrings(h: IHeaders | undefined): Record<string, string> {
     out[k] = Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
   }
   return out;
-}
-
-async function sleepWithHeartbeat(ms: number, heartbeat: () => Promise<void>): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    await new Promise((r) => setTimeout(r, Math.min(1000, end - Date.now())));
-    await heartbeat().catch(() => {});
-  }
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

@@ -3,9 +3,29 @@ import { it } from 'node:test';
 import { queueBrokerContract } from '../queue.contract.js';
 import { RetryableError } from '../../model/index.js';
 import { MemoryBroker } from './memory-broker.js';
+import { MemoryDeadLetterSink } from '../dead-letters/dead-letter-sink.js';
 
 queueBrokerContract('in-process', {
-  create: () => new MemoryBroker({ maxBytes: 64 * 1024 * 1024, retryBaseMs: 10 }),
+  create: (o) =>
+    new MemoryBroker({
+      maxBytes: 64 * 1024 * 1024,
+      retryBaseMs: 10,
+      stallAfterMs: o?.stallAfterMs,
+      deadLetters: new MemoryDeadLetterSink(16 * 1024 * 1024),
+    }),
+  deadLetters: async (broker, topic) =>
+    ((broker as MemoryBroker).deadLetters as MemoryDeadLetterSink)
+      .all()
+      .filter((l) => l.topic === topic)
+      .map((l) => ({
+        topic: l.topic,
+        partition: 0,
+        offset: String(l.id),
+        key: l.key,
+        value: l.value,
+        headers: l.headers,
+        timestamp: l.storedAt,
+      })),
   deliveryTimeoutMs: 5_000,
 });
 

@@ -1,15 +1,25 @@
 import { createHash } from 'node:crypto';
 import type {
   IncomingMessage,
-  MessageBatch,
   OutgoingMessage,
+  PartitionStatus,
   QueueBroker,
   QueueHealth,
   SubscribeOptions,
   Subscription,
   TopicSpec,
 } from '../queue.port.js';
-import { RetryableError, backoffMs } from '../../model/index.js';
+import { PermanentError, RetryableError } from '../../model/index.js';
+import { fromDeadLetter } from '../contracts/dead-letter.js';
+import { ConsumerMonitor } from '../consumer/consumer-monitor.js';
+import { retryPolicy, type FailureRecord } from '../consumer/retry-policy.js';
+import { runSlice } from '../consumer/slice-runner.js';
+import { sleep } from '../consumer/abortable-sleep.js';
+import {
+  MemoryDeadLetterSink,
+  letterBytes,
+  type DeadLetterSink,
+} from '../dead-letters/dead-letter-sink.js';
 
 // The in-process stand-in for Kafka, used by the embedded default (`npm start` with no brokers)
 // and by unit tests. Same contract as the Kafka broker (queue.contract.ts), minus durability:
@@ -17,7 +27,10 @@ import { RetryableError, backoffMs } from '../../model/index.js';
 //
 // Bounded: it holds at most `maxBytes` of message values that some subscribed group has not
 // committed yet; a publish that would exceed it is refused with a RetryableError (ingest turns
-// that into 503, so agents retry), never buffered beyond the bound.
+// that into 503, so agents retry), never buffered beyond the bound. Dead-letter topics are not
+// held here: they go to the dead-letter sink (SQLite in the data dir on embedded defaults), so
+// dead letters never take budget from live traffic. Each partition of each group runs its own
+// loop, so one failing partition never holds back another.
 
 interface Partition {
   /** messages[0] has offset `base` */
@@ -39,14 +52,26 @@ interface Consumer {
   /** partitions being worked on */
   loops: Promise<void>[];
   wake: () => void;
+  /** ends every backoff wait early when the consumer stops */
+  stopSignal: AbortController;
 }
 
 export interface MemoryBrokerOptions {
   maxBytes: number;
-  /** backoff base for handler retries */
+  /** backoff base for handler retries (tests shorten it) */
   retryBaseMs?: number;
   /** how long close() waits for running handlers */
   drainTimeoutMs?: number;
+  /** where dead-letter topics go; default: an in-memory sink of 64 MiB */
+  deadLetters?: DeadLetterSink;
+  /** how often marked replays are taken back from the sink */
+  replayPollMs?: number;
+  /** stall timeout of the consumer monitor */
+  stallAfterMs?: number;
+  log?: (level: 'error' | 'warn' | 'info', message: string) => void;
+  /** counters for /metrics */
+  onRetry?: (group: string, topic: string) => void;
+  onDeadLetter?: (group: string, topic: string, reason: string) => void;
 }
 
 export class MemoryBroker implements QueueBroker {
@@ -55,8 +80,14 @@ export class MemoryBroker implements QueueBroker {
   private readonly consumers = new Set<Consumer>();
   private heldBytes = 0;
   private closed = false;
+  readonly deadLetters: DeadLetterSink;
+  private readonly monitor: ConsumerMonitor;
+  private replayTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly options: MemoryBrokerOptions) {}
+  constructor(private readonly options: MemoryBrokerOptions) {
+    this.deadLetters = options.deadLetters ?? new MemoryDeadLetterSink(64 * 1024 * 1024);
+    this.monitor = new ConsumerMonitor(options.stallAfterMs ?? 120_000);
+  }
 
   async start(topics: TopicSpec[]): Promise<void> {
     this.closed = false;
@@ -67,6 +98,14 @@ export class MemoryBroker implements QueueBroker {
         partitions.push({ base: 0, messages: [], bytes: 0 });
       this.topics.set(spec.name, { spec, partitions, committed: new Map() });
     }
+    if (!this.replayTimer) {
+      this.replayTimer = setInterval(() => this.takeReplays(), this.options.replayPollMs ?? 2_000);
+      this.replayTimer.unref();
+    }
+  }
+
+  maxRecordBytes(topic: string): number {
+    return this.topic(topic).spec.maxMessageBytes;
   }
 
   async publish(topicName: string, messages: OutgoingMessage[]): Promise<void> {
@@ -74,12 +113,18 @@ export class MemoryBroker implements QueueBroker {
     const topic = this.topic(topicName);
     let total = 0;
     for (const m of messages) {
-      if (m.value.length > topic.spec.maxMessageBytes) {
-        throw new RetryableError(
-          `message of ${m.value.length} bytes exceeds the topic limit of ${topic.spec.maxMessageBytes}`,
+      const size = letterBytes(m);
+      if (size > topic.spec.maxMessageBytes) {
+        throw new PermanentError(
+          `a message of ${size} bytes exceeds the limit of ${topicName} (${topic.spec.maxMessageBytes} bytes)`,
+          'message_too_large',
         );
       }
       total += m.value.length;
+    }
+    if (topic.spec.deadLetter) {
+      this.deadLetters.append(topicName, messages);
+      return;
     }
     if (this.heldBytes + total > this.options.maxBytes) {
       throw new RetryableError(
@@ -88,11 +133,12 @@ export class MemoryBroker implements QueueBroker {
     }
     const now = Date.now();
     for (const m of messages) {
-      const p = topic.partitions[this.partitionFor(m.key, topic.partitions.length)];
+      const index = this.partitionFor(m.key, topic.partitions.length);
+      const p = topic.partitions[index];
       const offset = p.base + p.messages.length;
       p.messages.push({
         topic: topicName,
-        partition: topic.partitions.indexOf(p),
+        partition: index,
         offset: String(offset),
         key: m.key,
         value: m.value,
@@ -119,10 +165,16 @@ export class MemoryBroker implements QueueBroker {
       running: true,
       loops: [],
       wake: () => wakeUp(),
+      stopSignal: new AbortController(),
     };
     const signals = topic.partitions.map(() => ({ resolve: () => {} }));
     wakeUp = () => signals.forEach((s) => s.resolve());
     this.consumers.add(consumer);
+    this.monitor.assigned(
+      options.groupId,
+      options.topic,
+      topic.partitions.map((_, i) => i),
+    );
     consumer.loops = topic.partitions.map((_, i) =>
       this.partitionLoop(topic, i, consumer, (r) => (signals[i].resolve = r)),
     );
@@ -130,11 +182,30 @@ export class MemoryBroker implements QueueBroker {
       close: async () => {
         if (!consumer.running) return;
         consumer.running = false;
+        consumer.stopSignal.abort();
         consumer.wake();
         await Promise.all(consumer.loops);
         this.consumers.delete(consumer);
+        this.monitor.released(options.groupId, options.topic);
       },
     };
+  }
+
+  consumerStatus(): PartitionStatus[] {
+    for (const c of this.consumers) {
+      const topic = this.topics.get(c.options.topic);
+      if (!topic) continue;
+      const committed = topic.committed.get(c.options.groupId) ?? [];
+      topic.partitions.forEach((p, i) =>
+        this.monitor.lag(
+          c.options.groupId,
+          c.options.topic,
+          i,
+          p.base + p.messages.length - (committed[i] ?? p.base),
+        ),
+      );
+    }
+    return this.monitor.snapshot();
   }
 
   private async partitionLoop(
@@ -144,8 +215,41 @@ export class MemoryBroker implements QueueBroker {
     onWait: (resolve: () => void) => void,
   ): Promise<void> {
     const { groupId, handler, maxBatchSize } = consumer.options;
+    const maxBatchBytes = consumer.options.maxBatchBytes ?? Infinity;
+    const policy = retryPolicy({
+      ...(this.options.retryBaseMs !== undefined
+        ? { backoffBaseMs: this.options.retryBaseMs, backoffMaxMs: 5_000 }
+        : {}),
+      ...consumer.options.retry,
+    });
     const p = topic.partitions[index];
-    let attempt = 0;
+    const failures = new Map<string, FailureRecord>();
+    const signal = consumer.stopSignal.signal;
+    const driver = {
+      group: groupId,
+      topic: topic.spec.name,
+      partition: index,
+      handler,
+      policy,
+      deadLetterTopic: consumer.options.deadLetterTopic,
+      monitor: this.monitor,
+      failures,
+      isActive: () => consumer.running,
+      commit: async (lastOffset: string) => {
+        const next = Number(lastOffset) + 1;
+        const offsets = topic.committed.get(groupId)!;
+        if (next > offsets[index]) offsets[index] = next;
+        this.trim(topic, index);
+        this.monitor.committed(groupId, topic.spec.name, index, p.base + p.messages.length - next);
+      },
+      publish: (t: string, ms: OutgoingMessage[]) => this.publish(t, ms),
+      sleep: (ms: number) => sleep(ms, signal),
+      heartbeat: async () => {},
+      log: (level: 'warn' | 'error', message: string) => this.options.log?.(level, message),
+      onRetry: () => this.options.onRetry?.(groupId, topic.spec.name),
+      onDeadLetter: (reason: string) =>
+        this.options.onDeadLetter?.(groupId, topic.spec.name, reason),
+    };
     while (consumer.running) {
       const committed = topic.committed.get(groupId)![index];
       const from = committed - p.base;
@@ -153,24 +257,15 @@ export class MemoryBroker implements QueueBroker {
         await new Promise<void>((resolve) => onWait(resolve));
         continue;
       }
-      const messages = p.messages.slice(from, from + maxBatchSize);
-      const batch: MessageBatch = {
-        topic: topic.spec.name,
-        partition: index,
-        messages,
-        heartbeat: async () => {},
-      };
-      try {
-        await handler(batch);
-        attempt = 0;
-        topic.committed.get(groupId)![index] = committed + messages.length;
-        this.trim(topic, index);
-      } catch (err) {
-        // At-least-once: the same batch comes again after a backoff.
-        void err;
-        const wait = backoffMs(attempt++, this.options.retryBaseMs ?? 100, 5_000);
-        await new Promise((r) => setTimeout(r, wait));
+      const slice: IncomingMessage[] = [];
+      let bytes = 0;
+      for (let i = from; i < p.messages.length && slice.length < maxBatchSize; i++) {
+        const m = p.messages[i];
+        if (slice.length > 0 && bytes + m.value.length > maxBatchBytes) break;
+        slice.push(m);
+        bytes += m.value.length;
       }
+      await runSlice(slice, driver);
     }
   }
 
@@ -189,18 +284,55 @@ export class MemoryBroker implements QueueBroker {
     this.heldBytes -= freed;
   }
 
+  /** Republishes the dead letters `npm run replay` marked, while the live budget allows. */
+  private takeReplays(): void {
+    if (this.closed) return;
+    let batch;
+    try {
+      batch = this.deadLetters.pendingReplays(100);
+    } catch {
+      return; // the store is busy or closing; next round
+    }
+    const done: number[] = [];
+    for (const l of batch) {
+      const { topic, message } = fromDeadLetter({
+        topic: l.topic,
+        partition: 0,
+        offset: String(l.id),
+        key: l.key,
+        value: l.value,
+        headers: l.headers,
+        timestamp: l.storedAt,
+      });
+      const t = this.topics.get(topic);
+      if (!t || t.spec.deadLetter) {
+        done.push(l.id); // its source topic is gone: nothing to put it back into
+        continue;
+      }
+      const size = message.value.length;
+      if (this.heldBytes + size > this.options.maxBytes) break; // full: next round
+      void this.publish(topic, [message]).catch(() => {});
+      done.push(l.id);
+    }
+    if (done.length > 0) this.deadLetters.remove(done);
+  }
+
   async health(): Promise<QueueHealth> {
+    const dl = this.deadLetters.stats();
     return {
       ok: !this.closed,
-      detail: `in-process queue, ${this.heldBytes} of ${this.options.maxBytes} bytes held`,
+      detail: `in-process queue, ${this.heldBytes} of ${this.options.maxBytes} bytes held; ${dl.count} dead letters (${dl.bytes} bytes)`,
     };
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.replayTimer);
+    this.replayTimer = undefined;
     const all = [...this.consumers];
     for (const c of all) {
       c.running = false;
+      c.stopSignal.abort();
       c.wake();
     }
     // A handler still running gets a bounded grace period; its batch stays uncommitted.
