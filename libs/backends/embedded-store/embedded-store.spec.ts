@@ -6,7 +6,9 @@ import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { cpuSeries } from '../../pipeline/query/testing.js';
 import { EmbeddedStore } from './embedded-store.js';
-import { mergeTree } from './query-engine.js';
+import { splitPprof } from '../../model/pprof/index.js';
+import { partSeriesId } from '../../queue/index.js';
+import { mergeTree, selectHeatmap, selectSeries } from './query-engine.js';
 
 const CPU = 'process_cpu:cpu:nanoseconds:cpu:nanoseconds';
 const q = (tenant = 'anonymous') => ({
@@ -82,5 +84,71 @@ describe('embedded store', () => {
     assert.equal(mergeTree(s2, q()).total, 9);
     assert.equal(mergeTree(s2, q('other-tenant')).total, 0);
     await s2.close();
+  });
+
+  it('reads the parts of a split series as one profile: totals, averages and heatmap points', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ember-store-'));
+    const s = new EmbeddedStore({ dataDir: dir, retentionMs: 86_400_000, maxBytes: 1 << 30 });
+    const now = Date.now();
+    const stacks: [string[], number, string?][] = Array.from({ length: 400 }, (_, i) => [
+      ['main', `mod${i % 7}`, `leaf${i}`],
+      i + 1,
+      i % 2 === 0 ? 'aaaaaaaaaaaaaaa1' : undefined,
+    ]);
+    const whole = cpuSeries({ labels: { service_name: 'split' }, stacks, atMs: now });
+    const bytes = splitPprof(whole.pprof, 4096);
+    assert.ok(bytes.length >= 3, `${bytes.length} parts`);
+    await s.send(
+      bytes.map((b, i) => {
+        const part = { index: i + 1, count: bytes.length };
+        return {
+          ...whole,
+          seriesId: partSeriesId(whole.seriesId, part),
+          profileId: whole.seriesId,
+          part,
+          pprof: Buffer.from(b),
+        };
+      }),
+    );
+    const other = cpuSeries({
+      labels: { service_name: 'split' },
+      stacks: [[['x'], 100]],
+      atMs: now,
+    });
+    await s.send([other]);
+    const total = stacks.reduce((n, [, v]) => n + v, 0);
+    const query = { ...q(), labelSelector: '{service_name="split"}' };
+    assert.equal(mergeTree(s, query).total, total + 100);
+    const [avg] = selectSeries(s, query, {
+      groupBy: [],
+      stepSeconds: 3600 * 24,
+      aggregation: 'average',
+      limit: 0,
+    });
+    // two profiles (the split one and the other), not parts + 1
+    assert.equal(avg.points.length, 1);
+    assert.equal(avg.points[0].value, (total + 100) / 2);
+    const [heat] = selectHeatmap(s, query, {
+      groupBy: [],
+      stepSeconds: 3600 * 24,
+      limit: 0,
+      perSpan: false,
+    });
+    assert.equal(
+      heat.slots.reduce((n, slot) => n + slot.counts.reduce((a, b) => a + b, 0), 0),
+      2,
+    );
+    const [spans] = selectHeatmap(s, query, {
+      groupBy: [],
+      stepSeconds: 3600 * 24,
+      limit: 0,
+      perSpan: true,
+    });
+    // one span, its samples spread over every part
+    assert.equal(
+      spans.slots.reduce((n, slot) => n + slot.counts.reduce((a, b) => a + b, 0), 0),
+      1,
+    );
+    await s.close();
   });
 });

@@ -30,6 +30,8 @@ export interface EmbeddedStoreOptions {
 
 export interface StoredSeries {
   seriesId: string;
+  /** the profile this row belongs to: its series id, or the shared id of a split series' parts */
+  profileId: string;
   labels: SeriesLabel[];
   profileTypeIds: string[];
   startMs: number;
@@ -70,6 +72,7 @@ export function parseProfileTypeId(id: string): ParsedProfileType {
 
 interface Row {
   series_id: string;
+  profile_id: string | null;
   labels: string;
   profile_types: string;
   start_ms: number;
@@ -113,6 +116,11 @@ export class EmbeddedStore implements Backend {
     if (!cols.some((c) => c.name === 'stacks')) {
       this.db.exec('ALTER TABLE series ADD COLUMN stacks BLOB');
     }
+    // the parts of a split series share a profile id; rows from before parts existed have none
+    // (each is its own profile)
+    if (!cols.some((c) => c.name === 'profile_id')) {
+      this.db.exec('ALTER TABLE series ADD COLUMN profile_id TEXT');
+    }
     this.db.exec(
       'CREATE INDEX IF NOT EXISTS series_by_service ON series (tenant, service_name, end_ms)',
     );
@@ -120,8 +128,8 @@ export class EmbeddedStore implements Backend {
       'SELECT pprof, stacks FROM series WHERE tenant = ? AND series_id = ?',
     );
     this.insert = this.db.prepare(
-      `INSERT OR IGNORE INTO series (tenant, series_id, service_name, labels, profile_types, start_ms, end_ms, stored_ms, size, pprof, stacks)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR IGNORE INTO series (tenant, series_id, service_name, labels, profile_types, start_ms, end_ms, stored_ms, size, pprof, stacks, profile_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
   }
 
@@ -148,6 +156,7 @@ export class EmbeddedStore implements Backend {
         blob.length + (stacks?.length ?? 0),
         blob,
         stacks,
+        s.profileId && s.profileId !== s.seriesId ? s.profileId : null,
       ] as const;
     });
     try {
@@ -211,12 +220,12 @@ export class EmbeddedStore implements Backend {
       service
         ? this.db
             .prepare(
-              'SELECT series_id, labels, profile_types, start_ms, end_ms FROM series WHERE tenant = ? AND service_name = ? AND end_ms >= ? AND start_ms <= ? ORDER BY start_ms',
+              'SELECT series_id, profile_id, labels, profile_types, start_ms, end_ms FROM series WHERE tenant = ? AND service_name = ? AND end_ms >= ? AND start_ms <= ? ORDER BY start_ms',
             )
             .all(tenant, service.value, startMs, endMs)
         : this.db
             .prepare(
-              'SELECT series_id, labels, profile_types, start_ms, end_ms FROM series WHERE tenant = ? AND end_ms >= ? AND start_ms <= ? ORDER BY start_ms',
+              'SELECT series_id, profile_id, labels, profile_types, start_ms, end_ms FROM series WHERE tenant = ? AND end_ms >= ? AND start_ms <= ? ORDER BY start_ms',
             )
             .all(tenant, startMs, endMs)
     ) as Omit<Row, 'pprof' | 'stacks'>[];
@@ -238,6 +247,7 @@ export class EmbeddedStore implements Backend {
       if (!ok) continue;
       out.push({
         seriesId: r.series_id,
+        profileId: r.profile_id ?? r.series_id,
         labels,
         profileTypeIds,
         startMs: r.start_ms,

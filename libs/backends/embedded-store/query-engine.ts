@@ -117,9 +117,10 @@ export function selectSeries(
     o.stepSeconds > 0
       ? Math.max(1, Math.round(o.stepSeconds * 1000))
       : Math.max(1000, Math.ceil(span / 100));
+  // per step, the value of each profile (the parts of a split series add up to one profile)
   const groups = new Map<
     string,
-    { labels: SeriesLabel[]; buckets: Map<number, { sum: number; n: number }>; total: number }
+    { labels: SeriesLabel[]; buckets: Map<number, Map<string, number>>; total: number }
   >();
   const keep = stackFilter({ spans: q.spanSelector, callSite: q.callSite });
   for (const { series, profile, column } of store.selectProfiles(q)) {
@@ -132,10 +133,9 @@ export function selectSeries(
     if (!g) groups.set(key, (g = { labels, buckets: new Map(), total: 0 }));
     const t = profile.timeMs > 0 ? profile.timeMs : series.startMs;
     const at = q.startMs + Math.floor((Math.max(t, q.startMs) - q.startMs) / stepMs) * stepMs;
-    const b = g.buckets.get(at) ?? { sum: 0, n: 0 };
-    b.sum += v;
-    b.n++;
-    g.buckets.set(at, b);
+    let b = g.buckets.get(at);
+    if (!b) g.buckets.set(at, (b = new Map()));
+    b.set(series.profileId, (b.get(series.profileId) ?? 0) + v);
     g.total += v;
   }
   let list = [...groups.values()];
@@ -146,10 +146,11 @@ export function selectSeries(
       labels: g.labels,
       points: [...g.buckets.entries()]
         .sort((a, b) => a[0] - b[0])
-        .map(([timestamp, b]) => ({
-          timestamp,
-          value: o.aggregation === 'average' ? b.sum / b.n : b.sum,
-        })),
+        .map(([timestamp, b]) => {
+          let sum = 0;
+          for (const v of b.values()) sum += v;
+          return { timestamp, value: o.aggregation === 'average' ? sum / b.size : sum };
+        }),
     }))
     .sort((a, b) => (JSON.stringify(a.labels) < JSON.stringify(b.labels) ? -1 : 1));
 }
@@ -221,6 +222,11 @@ export function selectHeatmap(
   const keep = stackFilter({ spans: q.spanSelector, callSite: q.callSite });
   const points: { key: string; labels: SeriesLabel[]; at: number; v: number }[] = [];
   const totals = new Map<string, number>();
+  // one point per profile (or per span of a profile): a split series' parts add up first
+  const byProfile = new Map<
+    string,
+    { key: string; labels: SeriesLabel[]; at: number; v: number }
+  >();
   for (const { series, profile, column } of store.selectProfiles(q)) {
     const labels = o.groupBy
       .map((name) => ({ name, value: series.labels.find((l) => l.name === name)?.value ?? '' }))
@@ -228,22 +234,25 @@ export function selectHeatmap(
     const key = JSON.stringify(labels);
     const t = profile.timeMs > 0 ? profile.timeMs : series.startMs;
     const at = q.startMs + Math.floor((Math.max(t, q.startMs) - q.startMs) / stepMs) * stepMs;
-    const values: number[] = [];
+    const add = (id: string, v: number): void => {
+      const whole = byProfile.get(id);
+      if (whole) whole.v += v;
+      else byProfile.set(id, { key, labels, at, v });
+    };
     if (o.perSpan) {
-      const bySpan = new Map<number, number>();
       const types = profile.sampleTypes.length;
       for (let i = 0; i < profile.spans.length; i++) {
         if (profile.spans[i] < 0 || (keep && !keep(profile, i))) continue;
-        const id = profile.spans[i];
-        bySpan.set(id, (bySpan.get(id) ?? 0) + profile.values[i * types + column]);
+        // a span is one point however many parts of its profile hold its samples
+        const spanId = profile.names[profile.spans[i]];
+        add(`${series.profileId}\u0000${spanId}`, profile.values[i * types + column]);
       }
-      values.push(...bySpan.values());
-    } else values.push(columnTotal(profile, column, keep));
-    for (const v of values) {
-      if (v === 0) continue;
-      points.push({ key, labels, at, v });
-      totals.set(key, (totals.get(key) ?? 0) + v);
-    }
+    } else add(series.profileId, columnTotal(profile, column, keep));
+  }
+  for (const p of byProfile.values()) {
+    if (p.v === 0) continue;
+    points.push(p);
+    totals.set(p.key, (totals.get(p.key) ?? 0) + p.v);
   }
   if (points.length === 0) return [];
   let keys = [...totals.keys()];

@@ -78,6 +78,28 @@ describe('Pyroscope backend (Push over Connect)', () => {
     );
   });
 
+  it('pushes the parts of a split series in one request as one series with a sample per part', async () => {
+    const part = (k: number, n: number): NormalizedSeries => ({
+      ...series(`p:0#${k}/${n}`),
+      profileId: 'p:0',
+      part: { index: k, count: n },
+      pprof: Buffer.alloc(10, k),
+    });
+    await base().send([part(1, 3), series('q:0'), part(2, 3), part(3, 3)]);
+    assert.equal(fake.received.length, 1);
+    const got = fake.received[0].request.series;
+    assert.equal(got.length, 2);
+    assert.deepEqual(
+      got[0].samples.map((x) => Buffer.from(x.rawProfile)[0]),
+      [1, 2, 3],
+    );
+    assert.deepEqual(
+      got[0].samples.map((x) => x.id),
+      [1, 2, 3].map((k) => sampleIdFor('t1', `p:0#${k}/3`)),
+    );
+    assert.equal(got[1].samples.length, 1);
+  });
+
   it('sends a bearer token', async () => {
     await base({ auth: { bearer: 'tok' } }).send([series('x:0')]);
     assert.equal(fake.received[0].headers['authorization'], 'Bearer tok');

@@ -7,7 +7,8 @@ import { pushSeries, sampleIdFor } from './push-client.js';
 // A Grafana Pyroscope server (or anything speaking its Push API) as a backend. One instance per
 // endpoint: dual shipping is two instances with distinct names, hence distinct delivered-ids.
 // Each normalised series becomes one RawProfileSeries with one RawSample (the pprof as is), so
-// Pyroscope applies the same rules to it as to an agent's Push.
+// Pyroscope applies the same rules to it as to an agent's Push; the parts of a split series in
+// one request share a RawProfileSeries, a RawSample each (toRawSeriesList).
 //
 // Requests never mix tenants (each carries its X-Scope-OrgID) and stay under maxRequestBytes
 // (proto size before gzip); a batch larger than that is split into several requests. Series of a
@@ -81,7 +82,7 @@ export class PyroscopeBackend implements Backend {
         const headers = { ...this.baseHeaders };
         const org = this.orgIdFor(tenant);
         if (org !== '') headers['x-scope-orgid'] = org;
-        await pushSeries(chunk.map(toRawSeries), {
+        await pushSeries(toRawSeriesList(chunk), {
           url: this.settings.url,
           headers,
           compression: this.settings.compression,
@@ -114,6 +115,28 @@ export class PyroscopeBackend implements Backend {
     if (cur.length > 0) out.push(cur);
     return out;
   }
+}
+
+/**
+ * The request's series: one RawProfileSeries per series, except that the parts of a split
+ * series that travel in the same request become one RawProfileSeries with a RawSample per part
+ * (one profile's samples, as an agent would push them). Order is kept.
+ */
+export function toRawSeriesList(list: readonly NormalizedSeries[]): RawProfileSeries[] {
+  const out: RawProfileSeries[] = [];
+  const byProfile = new Map<string, RawProfileSeries>();
+  for (const s of list) {
+    const key = s.part ? `${s.tenant}\u0000${s.profileId ?? s.seriesId}` : undefined;
+    const existing = key ? byProfile.get(key) : undefined;
+    if (existing) {
+      existing.samples.push({ rawProfile: s.pprof, id: sampleIdFor(s.tenant, s.seriesId) });
+      continue;
+    }
+    const raw = toRawSeries(s);
+    if (key) byProfile.set(key, raw);
+    out.push(raw);
+  }
+  return out;
 }
 
 export function toRawSeries(s: NormalizedSeries): RawProfileSeries {
