@@ -98,6 +98,7 @@ async function containerServices() {
       EMBER_TEST_KAFKA_CONTAINER: kafka.getId(),
       EMBER_TEST_KAFKA_BROKERS: `${kafka.getHost()}:${kafka.getMappedPort(9093)}`,
       EMBER_TEST_REDIS_URL: redis.getConnectionUrl(),
+      EMBER_TEST_REDIS_CONTAINER: redis.getId(),
     },
     stop: async () => {
       await Promise.allSettled([kafka.stop(), redis.stop()]);

@@ -7,6 +7,7 @@
 #   bash scripts/services.sh env            EMBER_TEST_KAFKA_BROKERS=... and EMBER_TEST_REDIS_URL=... lines
 #   bash scripts/services.sh restart-kafka  stop and start the broker, keeping its data (broker-restart tests)
 #   bash scripts/services.sh stop-kafka     stop only the broker; start-kafka brings it back (outage tests)
+#   bash scripts/services.sh restart-redis  stop and start Redis (its data is gone: no persistence; fault tests)
 #   bash scripts/services.sh install        only install (Kafka jars via Maven, redis-server via apt)
 #   bash scripts/services.sh logs           tails of both logs
 #
@@ -416,6 +417,13 @@ case "$cmd" in
     stop_kafka
     start_kafka
     say "kafka restarted in $((SECONDS - t0))s"
+    ;;
+  restart-redis)
+    lock
+    t0=$SECONDS
+    stop_redis
+    start_redis
+    say "redis restarted in $((SECONDS - t0))s"
     ;;
   stop-kafka)
     # for failure tests: the broker goes away, Redis stays (start-kafka brings it back)

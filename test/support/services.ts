@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { repoRoot } from './paths.js';
 
@@ -39,6 +39,39 @@ export function controlKafka(action: 'stop' | 'start'): void {
   }
   execFileSync('bash', [join(repoRoot(), 'scripts/services.sh'), `${action}-kafka`], {
     stdio: 'inherit',
+  });
+}
+
+/**
+ * Restarts a service in place, for fault tests: the broker keeps its data, Redis loses its own
+ * (it runs without persistence, as a cache should). Under testcontainers the container restarts.
+ */
+export async function restartService(service: 'kafka' | 'redis'): Promise<void> {
+  // asynchronous: the test's load keeps running while the service is away
+  if (process.env.EMBER_TEST_SERVICES === 'testcontainers') {
+    if (service === 'kafka') {
+      controlKafka('stop');
+      await new Promise((r) => setTimeout(r, 2000));
+      controlKafka('start');
+      return;
+    }
+    // what a restart of a cache does to its clients: an outage, then no data
+    const id = process.env.EMBER_TEST_REDIS_CONTAINER;
+    if (!id) throw new Error('EMBER_TEST_REDIS_CONTAINER is not set');
+    execFileSync('docker', ['pause', id], { stdio: 'inherit' });
+    await new Promise((r) => setTimeout(r, 2000));
+    execFileSync('docker', ['unpause', id], { stdio: 'inherit' });
+    execFileSync('docker', ['exec', id, 'redis-cli', 'FLUSHALL'], { stdio: 'inherit' });
+    return;
+  }
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn('bash', [join(repoRoot(), 'scripts/services.sh'), `restart-${service}`], {
+      stdio: 'inherit',
+    });
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`services.sh restart-${service} exited ${code}`)),
+    );
   });
 }
 
