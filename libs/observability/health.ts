@@ -14,6 +14,19 @@ export type ReadinessCheck = () => Promise<CheckResult>;
 
 export class Readiness {
   private readonly checks = new Map<string, ReadinessCheck>();
+  private drainingSince: number | undefined;
+
+  /**
+   * Shutdown has begun: the process stops taking new work (ingest answers 503) and reports
+   * not ready, while what it already accepted is finished. Safe to call twice.
+   */
+  startDraining(): void {
+    this.drainingSince ??= Date.now();
+  }
+
+  get draining(): boolean {
+    return this.drainingSince !== undefined;
+  }
 
   register(name: string, check: ReadinessCheck): void {
     this.checks.set(name, check);
@@ -33,7 +46,11 @@ export class Readiness {
         }
       }),
     );
-    const checks = Object.fromEntries(entries);
+    const checks: Record<string, CheckResult> = Object.fromEntries(entries);
+    if (this.drainingSince !== undefined) {
+      checks.shutdown = { ok: false, detail: 'shutting down: finishing accepted work' };
+      return { ok: false, degraded: false, checks };
+    }
     return {
       ok: entries.every(([, r]) => r.ok),
       degraded: entries.some(([, r]) => (r as CheckResult).degraded === true),

@@ -245,6 +245,16 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Running
       }, config.shutdownTimeoutMs);
       timer.unref();
       clearInterval(retentionTimer);
+      // New uploads are refused from here on (503, agents retry); the in-process queue is not
+      // durable, so what it holds is finished first, within the shutdown timeout.
+      readiness.startDraining();
+      if (broker instanceof MemoryBroker && broker.bytesHeld > 0) {
+        const drained = await broker.drain(Math.max(1_000, config.shutdownTimeoutMs - 5_000));
+        if (!drained)
+          log.warn(
+            `shutdown: ${broker.bytesHeld} bytes of accepted uploads were still queued and are lost (set EMBER_KAFKA_BROKERS for durability)`,
+          );
+      }
       await app.close(); // HTTP stops, consumers leave (uncommitted work is redelivered)
       await broker.close();
       deadLetters?.close();

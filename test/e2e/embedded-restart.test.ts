@@ -9,6 +9,7 @@ import { ProfileBuilder, encodePprof } from '../../libs/model/index.js';
 import { after, describe, it } from 'node:test';
 import { startEmberflow, tempDataDir, type EmberProcess } from '../support/emberflow-process.js';
 import { repoRoot } from '../support/paths.js';
+import { foldedUpload } from '../support/production-shapes.js';
 import { selectMergeStacktraces, waitFor } from '../support/query-client.js';
 
 // Embedded defaults (no Kafka, no Redis: one process, in-process queue, state in the data dir):
@@ -169,5 +170,56 @@ describe('embedded defaults: dead letters apart from live traffic, state across 
     assert.equal(fixed, 4000 * 10_000_000);
     const after = await replay(['--dry-run', '--tenant', `team-${run}`]);
     assert.match(after.stdout, /would replay 0 /, 'a replayed letter leaves the store');
+  });
+
+  it('finishes the uploads it accepted before a clean stop (SIGTERM), and refuses new ones meanwhile', async () => {
+    const dataDir = tempDataDir('ember-embedded-');
+    const cfg = join(dataDir, 'limits.yaml');
+    writeFileSync(cfg, 'limits:\n  ingestionRateBytes: 0\n');
+    const env = { EMBER_DATA_DIR: dataDir, EMBER_CONFIG: cfg, EMBER_SHUTDOWN_TIMEOUT: '60s' };
+    let app = await startEmberflow({ targets: 'all', env });
+    procs.push(app);
+    const run = randomUUID().slice(0, 6);
+    const now = Math.floor(Date.now() / 1000);
+    let expected = 0;
+    // a backlog the decoder needs seconds for: four 1.5 MB uploads of 12,000 stacks
+    for (let i = 0; i < 4; i++) {
+      const u = foldedUpload(500 + i);
+      expected += u.total * 10_000_000;
+      const r = await fetch(
+        `${app.url}/ingest?name=drain-${run}.cpu&from=${now - 300 + i * 10}&until=${now - 290 + i * 10}`,
+        { method: 'POST', body: u.body },
+      );
+      assert.equal(r.status, 200);
+    }
+    const held = /emberflow_memory_queue_held_bytes (\d+)/.exec(
+      await (await fetch(`${app.url}/metrics`)).text(),
+    );
+    assert.ok(Number(held?.[1]) > 0, 'uploads still queued when the stop begins');
+    const stopping = app.stop();
+    await new Promise((r) => setTimeout(r, 300));
+    const late = await fetch(`${app.url}/ingest?name=late-${run}.cpu`, {
+      method: 'POST',
+      body: 'main;late 1\n',
+    }).catch(() => undefined);
+    if (late) {
+      assert.equal(late.status, 503, 'a new upload during the drain is refused, to be retried');
+      assert.equal(late.headers.get('retry-after'), '5');
+    }
+    await stopping;
+    assert.match(app.output(), /"message":"stopped"/);
+    app = await startEmberflow({ targets: 'all', env });
+    procs.push(app);
+    const total = await selectMergeStacktraces(app.url, {
+      profileTypeID: CPU,
+      labelSelector: `{service_name="drain-${run}"}`,
+      start: (now - 3600) * 1000,
+      end: (now + 60) * 1000,
+    });
+    assert.equal(
+      Number(total.flamegraph.total),
+      expected,
+      'every accepted upload stored before the stop',
+    );
   });
 });

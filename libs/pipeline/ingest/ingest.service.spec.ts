@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MemoryStore } from '../../cache/index.js';
 import { RetryableError } from '../../model/index.js';
-import { Metrics } from '../../observability/index.js';
+import { Metrics, Readiness } from '../../observability/index.js';
 import {
   MemoryBroker,
   TOPICS,
@@ -28,13 +28,33 @@ async function setup(env: Record<string, string> = {}) {
     handler: async (b) => void got.push(...b.messages),
   });
   const store = new MemoryStore();
-  const svc = new IngestService(config, broker, store, new Metrics());
-  return { svc, broker, got, store };
+  const readiness = new Readiness();
+  const svc = new IngestService(config, broker, store, new Metrics(), readiness);
+  return { svc, broker, got, store, readiness };
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 20));
 
 describe('IngestService', () => {
+  it('refuses new uploads with 503 once shutdown began (so accepted ones can be finished)', async () => {
+    const { svc, got, readiness } = await setup();
+    readiness.startDraining();
+    await assert.rejects(
+      svc.accept({
+        tenant: 't1',
+        rawQuery: 'name=app.cpu&from=1700000000&until=1700000010',
+        contentType: '',
+        contentEncoding: '',
+        body: Buffer.from('main;a 1\n'),
+      }),
+      (err) =>
+        err instanceof HttpFailure && err.status === 503 && err.headers['retry-after'] === '5',
+    );
+    await settle();
+    assert.equal(got.length, 0);
+    assert.equal((await readiness.evaluate()).ok, false);
+  });
+
   it('publishes the untouched body with its metadata', async () => {
     const { svc, got } = await setup();
     const body = Buffer.from([0x1f, 0x8b, 1, 2, 3]);

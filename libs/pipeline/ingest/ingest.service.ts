@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { UploadDedupe, keys, type SharedStore } from '../../cache/index.js';
 import { isRetryable } from '../../model/index.js';
-import { Metrics } from '../../observability/index.js';
+import { Metrics, Readiness } from '../../observability/index.js';
 import {
   decodePushBody,
   inflateBounded,
@@ -61,12 +61,26 @@ export class IngestService {
     @Inject(QUEUE_BROKER) private readonly broker: QueueBroker,
     @Inject(SHARED_STORE) private readonly store: SharedStore,
     private readonly metrics: Metrics,
+    private readonly readiness: Readiness,
   ) {
     this.dedupe = new UploadDedupe(store, config.ingest.dedupeWindowMs);
   }
 
+  /** During shutdown new uploads are refused (agents retry), so accepted ones can be finished. */
+  private refuseWhenDraining(): void {
+    if (this.readiness.draining) {
+      throw new HttpFailure(
+        503,
+        'Emberflow is shutting down; retry in a few seconds',
+        'shutting_down',
+        { 'retry-after': '5' },
+      );
+    }
+  }
+
   /** Throws HttpFailure for every rejection; resolves once the upload is durably queued. */
   async accept(input: IngestInput): Promise<IngestOutcome> {
+    this.refuseWhenDraining();
     const { tenant } = input;
     let parsed;
     try {
@@ -93,6 +107,7 @@ export class IngestService {
    * sent; the decoder decodes the profiles. Throws HttpFailure carrying the Connect code.
    */
   async acceptPush(input: PushInput): Promise<IngestOutcome> {
+    this.refuseWhenDraining();
     const { tenant } = input;
     let service = 'push';
     try {

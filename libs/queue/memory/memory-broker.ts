@@ -317,6 +317,17 @@ export class MemoryBroker implements QueueBroker {
     if (done.length > 0) this.deadLetters.remove(done);
   }
 
+  /**
+   * Waits until every live message has been committed by every subscribed group (the queue is
+   * empty), or until `timeoutMs`. Shutdown calls it after ingest stopped accepting, so a clean
+   * stop loses nothing. Resolves whether it drained.
+   */
+  async drain(timeoutMs: number): Promise<boolean> {
+    const end = Date.now() + timeoutMs;
+    while (this.heldBytes > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    return this.heldBytes === 0;
+  }
+
   async health(): Promise<QueueHealth> {
     const dl = this.deadLetters.stats();
     return {
