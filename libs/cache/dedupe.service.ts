@@ -23,17 +23,36 @@ export function uploadDigest(u: UploadIdentity): string {
   return h.digest('base64url');
 }
 
+/**
+ * The upload id of an upload: derived from its identity, so the same upload sent twice gets the
+ * same id (a UUID, version 8). This closes the gap a claim cannot: a publish that timed out may
+ * still have been written; ingest then answers 503 and releases the claim, the agent retries,
+ * and the second copy carries the first one's id, hence the same series ids, which the exporter
+ * and the store drop as repeats.
+ */
+export function uploadIdOf(tenant: string, digest: string): string {
+  const h = createHash('sha256').update(`upload\u0000${tenant}\u0000${digest}`).digest();
+  h[6] = (h[6] & 0x0f) | 0x80; // version 8: custom (RFC 9562)
+  h[8] = (h[8] & 0x3f) | 0x80; // variant 10
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
+
 export class UploadDedupe {
   constructor(
     private readonly store: SharedStore,
     private readonly windowMs: number,
   ) {}
 
-  /** Returns the claim key when this upload is new, or null when it is a duplicate. */
-  async claim(u: UploadIdentity): Promise<string | null> {
-    const key = keys.upload(u.tenant, uploadDigest(u));
+  /**
+   * Claims the upload: `key` is set when it is new (null for a duplicate within the window);
+   * `uploadId` is its identity-derived id either way.
+   */
+  async claim(u: UploadIdentity): Promise<{ key: string | null; uploadId: string }> {
+    const digest = uploadDigest(u);
+    const key = keys.upload(u.tenant, digest);
     const [first] = await this.store.claim([key], this.windowMs);
-    return first ? key : null;
+    return { key: first ? key : null, uploadId: uploadIdOf(u.tenant, digest) };
   }
 
   /** Undoes a claim whose upload was not published. */

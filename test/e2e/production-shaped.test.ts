@@ -92,6 +92,8 @@ describe('production-shaped load: twelve 1.5 MB uploads with 12,000 stacks each,
       0,
       'no series dead-lettered',
     );
+    for (const p of procs)
+      console.log(`# ${p.targets}: peak RSS ${(p.peakRssBytes() / 1048576).toFixed(0)} MiB`);
     for (const p of procs) {
       const ready = (await (await fetch(`${p.url}/readyz`)).json()) as { status: string };
       assert.equal(ready.status, 'ready', `${p.targets}: ${JSON.stringify(ready)}`);

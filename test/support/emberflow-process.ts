@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './paths.js';
@@ -12,7 +12,10 @@ export interface EmberProcess {
   url: string;
   port: number;
   targets: string;
+  pid: number;
   output(): string;
+  /** peak resident set size so far, bytes (VmHWM), while the process runs */
+  peakRssBytes(): number;
   /** SIGKILL: no shutdown, no commits */
   kill(): Promise<void>;
   /** SIGTERM and wait for exit */
@@ -78,7 +81,12 @@ export async function startEmberflow(opts: {
     url,
     port,
     targets: opts.targets,
+    pid: child.pid!,
     output: () => out,
+    peakRssBytes: () => {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+      return m ? Number(m[1]) * 1024 : 0;
+    },
     kill: async () => {
       if (exitCode !== undefined) return;
       child.kill('SIGKILL');

@@ -136,6 +136,34 @@ describe('IngestService', () => {
     assert.equal((await svc.accept(input)).duplicate, false);
   });
 
+  it('regression: a publish written but timed out, then retried by the agent, carries the same upload id (stored once, not twice)', async () => {
+    const { svc, broker, got } = await setup();
+    const input = {
+      tenant: 't',
+      rawQuery: 'name=a&from=10&until=20',
+      contentType: '',
+      contentEncoding: '',
+      body: Buffer.from('main;a 1'),
+    };
+    const publish = broker.publish.bind(broker);
+    // the broker holds the record, but the acknowledgement never arrives (a broker restart)
+    broker.publish = async (topic, messages) => {
+      await publish(topic, messages);
+      throw new RetryableError('request timed out');
+    };
+    await assert.rejects(svc.accept(input), (e) => e instanceof HttpFailure && e.status === 503);
+    broker.publish = publish;
+    const retry = await svc.accept(input);
+    assert.equal(retry.duplicate, false);
+    await settle();
+    assert.equal(got.length, 2, 'both copies are in the topic');
+    assert.equal(decodeRawUpload(got[0]).uploadId, decodeRawUpload(got[1]).uploadId);
+    assert.equal(decodeRawUpload(got[1]).uploadId, retry.uploadId);
+    // a different upload gets a different id
+    const other = await svc.accept({ ...input, rawQuery: 'name=a&from=20&until=30' });
+    assert.notEqual(other.uploadId, retry.uploadId);
+  });
+
   it('limits each tenant’s rate with a token bucket and says when to retry', async () => {
     const { svc } = await setup();
     // default: 4 MiB/s with a 4 MiB burst (the burst is at least the rate)

@@ -1,5 +1,4 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import { UploadDedupe, keys, type SharedStore } from '../../cache/index.js';
 import { isRetryable } from '../../model/index.js';
 import { Metrics, Readiness } from '../../observability/index.js';
@@ -181,8 +180,8 @@ export class IngestService {
         body: input.body,
       }),
     );
-    const uploadId = randomUUID();
-    if (claim === null) {
+    const { uploadId } = claim;
+    if (claim.key === null) {
       this.metrics.ingestDuplicates.inc({ tenant });
       return { uploadId, duplicate: true, format, params };
     }
@@ -202,7 +201,7 @@ export class IngestService {
       ]);
     } catch (err) {
       // Not published: forget the claim so the agent's retry is not taken for a duplicate.
-      await this.dedupe.release(claim).catch(() => {});
+      await this.dedupe.release(claim.key).catch(() => {});
       if (isRetryable(err)) {
         this.log.warn(`upload not queued (503): ${err.message}`);
         throw new HttpFailure(
