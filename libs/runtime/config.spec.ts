@@ -75,6 +75,25 @@ describe('loadConfig', () => {
   });
 });
 
+describe('tenant limits', () => {
+  it('a tenant that overrides one limit keeps the global value of the others', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ember-cfg-'));
+    const file = join(dir, 'limits.yaml');
+    writeFileSync(
+      file,
+      'limits:\n  ingestionRateBytes: 8388608\n  maxProfileBytes: 2097152\ntenants:\n  acme:\n    limits:\n      maxProfileBytes: 1048576\n',
+    );
+    const c = loadConfig({ EMBER_CONFIG: file });
+    assert.deepEqual(c.file.tenants.acme.limits, { maxProfileBytes: 1048576 });
+    assert.deepEqual(tenantLimits(c, 'acme'), {
+      ingestionRateBytes: 8388608,
+      ingestionBurstBytes: 2 * 1024 * 1024,
+      maxProfileBytes: 1048576,
+    });
+    assert.equal(tenantLimits(c, 'other').maxProfileBytes, 2097152);
+  });
+});
+
 describe('parseTargets', () => {
   it('expands all and keeps a stable order', () => {
     assert.deepEqual(parseTargets('exporter,ingest'), ['ingest', 'exporter']);

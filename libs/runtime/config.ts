@@ -129,6 +129,16 @@ const limitsSchema = z.object({
     .default(4 * MiB),
 });
 
+/**
+ * A tenant's overrides: the keys of limitsSchema without their defaults, so a key the tenant
+ * leaves out keeps the global value (`limitsSchema.partial()` would fill in the defaults).
+ */
+const tenantLimitsSchema = z.object(
+  Object.fromEntries(
+    Object.entries(limitsSchema.shape).map(([k, v]) => [k, v.unwrap().optional()]),
+  ),
+) as unknown as z.ZodType<Partial<z.infer<typeof limitsSchema>>>;
+
 /** In the YAML file: milliseconds as a number, or "500ms", "30s", "10m", "1h", "7d". */
 const durationYaml = z.union([
   z.number().int().min(0),
@@ -295,7 +305,7 @@ const fileSchema = z
         z.string().min(1),
         z.object({
           credentials: z.array(credentialSchema).default([]),
-          limits: limitsSchema.partial().default({}),
+          limits: tenantLimitsSchema.default({}),
           relabel: z.array(relabelRuleSchema).optional(),
           sampleRelabel: z.array(relabelRuleSchema).optional(),
         }),
