@@ -40,8 +40,11 @@ RUN npm run build \
 
 # ---------------------------------------------------------------------------------------- runtime
 FROM ${NODE_IMAGE} AS runtime
+# EMBER_HTTP_HOST: a container must listen on every interface to be reachable through a published
+# port (unset, embedded defaults would bind 127.0.0.1 inside the container).
 ENV NODE_ENV=production \
   EMBER_HTTP_PORT=9529 \
+  EMBER_HTTP_HOST=0.0.0.0 \
   EMBER_DATA_DIR=/var/lib/emberflow
 WORKDIR /app
 

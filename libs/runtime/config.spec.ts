@@ -75,6 +75,29 @@ describe('loadConfig', () => {
   });
 });
 
+describe('the bind address', () => {
+  it('is 127.0.0.1 on embedded defaults with no credentials, else 0.0.0.0, unless set', () => {
+    const local = loadConfig({});
+    assert.equal(local.http.host, '127.0.0.1');
+    assert.equal(local.http.loopbackByDefault, true);
+    assert.equal(loadConfig({ EMBER_KAFKA_BROKERS: 'k:9092' }).http.host, '0.0.0.0');
+    assert.equal(loadConfig({ EMBER_REDIS_URL: 'redis://r:6379' }).http.host, '0.0.0.0');
+    const dir = mkdtempSync(join(tmpdir(), 'ember-cfg-'));
+    const creds = join(dir, 'creds.yaml');
+    writeFileSync(creds, 'tenants:\n  shop:\n    credentials: [{ bearer: t0ken }]\n');
+    const withCreds = loadConfig({ EMBER_CONFIG: creds });
+    assert.equal(withCreds.http.host, '0.0.0.0');
+    assert.equal(withCreds.http.loopbackByDefault, false);
+    const set = loadConfig({ EMBER_HTTP_HOST: '0.0.0.0' });
+    assert.equal(set.http.host, '0.0.0.0');
+    assert.equal(set.http.loopbackByDefault, false);
+    assert.equal(
+      loadConfig({ EMBER_HTTP_HOST: '127.0.0.1', EMBER_KAFKA_BROKERS: 'k:9092' }).http.host,
+      '127.0.0.1',
+    );
+  });
+});
+
 describe('tenant limits', () => {
   it('a tenant that overrides one limit keeps the global value of the others', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ember-cfg-'));

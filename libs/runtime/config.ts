@@ -46,9 +46,10 @@ const bool = z
   .refine((s) => ['true', 'false', '1', '0', 'yes', 'no'].includes(s), 'must be true or false')
   .transform((s) => ['true', '1', 'yes'].includes(s));
 
-const envSchema = z.object({
+export const envSchema = z.object({
   EMBER_HTTP_PORT: intFromEnv(0, 65535).default(9529),
-  EMBER_HTTP_HOST: z.string().trim().min(1).default('0.0.0.0'),
+  /** unset: 127.0.0.1 on embedded defaults with no credentials configured, else 0.0.0.0 */
+  EMBER_HTTP_HOST: z.string().trim().min(1).optional(),
   EMBER_DATA_DIR: z.string().trim().min(1).default('./data'),
   EMBER_TARGETS: z.string().default('all'),
   EMBER_KAFKA_BROKERS: z.string().trim().optional(),
@@ -276,7 +277,7 @@ const relabelRuleSchema = z
 
 const relabelSchema = z.array(relabelRuleSchema).default([]);
 
-const fileSchema = z
+export const fileSchema = z
   .object({
     /** added to every series at the lowest precedence (Datakit's [inputs.pyroscope.tags]) */
     globalTags: z.record(z.string(), z.string()).default({}),
@@ -322,7 +323,12 @@ export type FileConfig = z.infer<typeof fileSchema>;
 export type TenantLimits = z.infer<typeof limitsSchema>;
 
 export interface EmberConfig {
-  http: { port: number; host: string };
+  http: {
+    port: number;
+    host: string;
+    /** EMBER_HTTP_HOST was unset and the safe default (loopback) applied: boot says so */
+    loopbackByDefault: boolean;
+  };
   dataDir: string;
   targets: Target[];
   kafka: {
@@ -434,8 +440,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   const e = parsed.data;
+  // Embedded defaults (no Kafka, no Redis) with no credentials: a laptop's trial run, which no
+  // other machine should reach unless EMBER_HTTP_HOST says so.
+  const loopbackByDefault =
+    e.EMBER_HTTP_HOST === undefined &&
+    brokers.length === 0 &&
+    !e.EMBER_REDIS_URL &&
+    !Object.values(file.tenants).some((t) => t.credentials.length > 0);
   return {
-    http: { port: e.EMBER_HTTP_PORT, host: e.EMBER_HTTP_HOST },
+    http: {
+      port: e.EMBER_HTTP_PORT,
+      host: e.EMBER_HTTP_HOST ?? (loopbackByDefault ? '127.0.0.1' : '0.0.0.0'),
+      loopbackByDefault,
+    },
     dataDir: resolve(e.EMBER_DATA_DIR),
     targets,
     kafka:

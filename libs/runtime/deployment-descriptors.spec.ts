@@ -67,6 +67,18 @@ function tryConfig(
   }
 }
 
+/**
+ * Unset, EMBER_HTTP_HOST depends on the other settings (127.0.0.1 on embedded defaults with no
+ * credentials): a deployment that must be reachable says where it binds.
+ */
+function explicitHostProblems(where: string, env: Record<string, string>): string[] {
+  return env.EMBER_HTTP_HOST
+    ? []
+    : [
+        `${where}: EMBER_HTTP_HOST is not set (unset, the bind address depends on the other settings; 127.0.0.1 on embedded defaults)`,
+      ];
+}
+
 /** An entry point must be dist/apps/<name>/main.js compiled from an existing apps/<name>/main.ts. */
 function entryPointProblems(where: string, entry: string | undefined): string[] {
   if (entry === undefined) return [`${where}: no entry point (dist/apps/<target>/main.js)`];
@@ -256,6 +268,7 @@ function checkDockerfile(f: DockerfileFacts): string[] {
   problems.push(...unknownEnvProblems('Dockerfile ENV', Object.keys(env)));
   if (env.EMBER_HTTP_PORT !== String(PORT))
     problems.push(`Dockerfile: ENV EMBER_HTTP_PORT is ${env.EMBER_HTTP_PORT}, not ${PORT}`);
+  problems.push(...explicitHostProblems('Dockerfile ENV', env));
   const ember = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('EMBER_')));
   problems.push(...tryConfig('Dockerfile ENV', ember).problems);
 
@@ -341,6 +354,7 @@ function checkCompose(doc: Obj, pomKafkaVersion: string): string[] {
     const where = `docker-compose.yml ${name}`;
     if (!isEmberflowService(svc, image)) continue;
     const env = { ...IMAGE_ENV, ...composeEnv(svc) };
+    problems.push(...explicitHostProblems(where, composeEnv(svc)));
     const { config, problems: cp } = tryConfig(where, env);
     problems.push(...cp);
     // Without a command the image's CMD (the default entry point) runs.
@@ -575,16 +589,18 @@ function checkK8s(docs: Obj[], where: string, pomKafkaVersion: string): string[]
     images.add(splitImage(String(c.image))[0]);
 
     const env: Record<string, string> = { ...IMAGE_ENV };
+    const declared: Record<string, string> = {}; // what the manifests themselves set
     for (const ef of arr(c.envFrom).map(obj)) {
       const ref = str(obj(ef.configMapRef).name);
       if (ref === undefined) continue;
       const data = configMaps.get(ref);
       if (!data) problems.push(`${wn}: envFrom ConfigMap ${ref} is not in ${where}`);
-      else for (const [k, v] of Object.entries(data)) env[k] = str(v) ?? '';
+      else for (const [k, v] of Object.entries(data)) env[k] = declared[k] = str(v) ?? '';
     }
     if (arr(c.envFrom).length === 0) problems.push(`${wn}: takes no env from a ConfigMap`);
     for (const e of arr(c.env).map(obj))
-      if (e.value !== undefined) env[String(e.name)] = str(e.value)!;
+      if (e.value !== undefined) env[String(e.name)] = declared[String(e.name)] = str(e.value)!;
+    problems.push(...explicitHostProblems(wn, declared));
     if (env.EMBER_TARGETS === undefined) problems.push(`${wn}: EMBER_TARGETS is not set`);
     const { config, problems: cp } = tryConfig(wn, env);
     problems.push(...cp);
@@ -871,6 +887,7 @@ describe('deployment descriptors agree with the code', () => {
       );
       rejects(broken(/'\/healthz'/, "'/health'"), /probe path \/health is not/);
       rejects(broken(/npm prune --omit=dev/, 'true'), /npm prune --omit=dev/);
+      rejects(broken(/EMBER_HTTP_HOST=0\.0\.0\.0/, 'NODE_OPTIONS='), /EMBER_HTTP_HOST is not set/);
       rejects(
         broken(/^ENTRYPOINT .*$/m, 'ENTRYPOINT node --enable-source-maps'),
         /exec \(JSON array\)/,
@@ -891,6 +908,10 @@ describe('deployment descriptors agree with the code', () => {
       let b = services();
       obj(b.s('ingest').environment).EMBER_HTTP_PROT = '9529';
       rejects(checkCompose(b.doc, pomKafkaVersion), /EMBER_HTTP_PROT is not an env var/);
+
+      b = services();
+      delete obj(b.s('exporter').environment).EMBER_HTTP_HOST;
+      rejects(checkCompose(b.doc, pomKafkaVersion), /exporter: EMBER_HTTP_HOST is not set/);
 
       b = services();
       obj(b.s('decoder').environment).EMBER_TARGETS = 'decoders';
@@ -988,6 +1009,10 @@ describe('deployment descriptors agree with the code', () => {
         checkK8s(d, 'b', pomKafkaVersion),
         /maxReplicas 6 exceeds EMBER_KAFKA_RAW_PARTITIONS 4/,
       );
+
+      d = base();
+      delete obj(findDoc(d, 'ConfigMap', 'emberflow-config').data).EMBER_HTTP_HOST;
+      rejects(checkK8s(d, 'b', pomKafkaVersion), /emberflow-ingest: EMBER_HTTP_HOST is not set/);
 
       d = base();
       obj(findDoc(d, 'ConfigMap', 'emberflow-config').data).EMBER_LOG_LEVEL = 'verbose';
