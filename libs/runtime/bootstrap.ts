@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { ConsoleLogger, type DynamicModule, Logger, Module, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import type { Backend } from '../backends/backend.port.js';
 import { EmbeddedStore } from '../backends/embedded-store/embedded-store.js';
@@ -27,6 +28,7 @@ import {
   topicSpecs,
   type QueueBroker,
 } from '../queue/index.js';
+import { parseCli } from './cli.js';
 import { ConfigError, loadConfig, type EmberConfig } from './config.js';
 import type { Target } from './targets.js';
 
@@ -51,6 +53,8 @@ export interface BootstrapOptions {
   targets?: Target[];
   /** install SIGTERM/SIGINT handlers (entry points do; tests don't) */
   handleSignals?: boolean;
+  /** the HTTP port, bound by main() before anything else; closed right before Fastify listens */
+  portHold?: Server | null;
 }
 
 export async function bootstrap(options: BootstrapOptions = {}): Promise<RunningEmberflow> {
@@ -66,6 +70,7 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Running
   });
   Logger.overrideLogger(logger);
   const log = new Logger('Bootstrap');
+  const portHold = options.portHold ?? null;
   const logFn = (scope: string) => (level: 'error' | 'warn' | 'info', message: string) => {
     const l = new Logger(scope);
     if (level === 'error') l.error(message);
@@ -228,13 +233,25 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Running
 
   await app.init();
   await app.startAllMicroservices();
-  await app.listen({ port: config.http.port, host: config.http.host });
+  await new Promise<void>((resolve) => (portHold ? portHold.close(() => resolve()) : resolve()));
+  try {
+    await app.listen({ port: config.http.port, host: config.http.host });
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    await broker.close().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    throw listenError(err, config.http.host, config.http.port);
+  }
   const address = fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;
   const url = `http://127.0.0.1:${port}`;
   log.log(
     `Emberflow listening on ${config.http.host}:${port}; targets ${config.targets.join(',')}; ${durabilityLine(config, broker, store, embedded)}`,
   );
+  if (config.http.loopbackByDefault)
+    log.warn(
+      `listening on 127.0.0.1 only: embedded defaults with no credentials configured, so other machines cannot reach it. Set EMBER_HTTP_HOST=0.0.0.0 to accept agents from elsewhere (and configure tenant credentials).`,
+    );
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -308,14 +325,69 @@ export function durabilityLine(
   return parts.join('; ');
 }
 
-/** The entry points' main: bootstrap, or print why not and exit non-zero. */
-export async function main(targets?: Target[]): Promise<void> {
+/** A start that cannot succeed for a reason one line explains (a port in use). */
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+}
+
+function listenError(err: unknown, host: string, port: number): Error {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'EADDRINUSE')
+    return new StartupError(
+      `Emberflow cannot start: port ${port} on ${host} is already in use (another Emberflow?). Stop what listens there, or set EMBER_HTTP_PORT to a free port.`,
+    );
+  if (code === 'EACCES')
+    return new StartupError(
+      `Emberflow cannot start: no permission to listen on port ${port} on ${host}. Set EMBER_HTTP_PORT to a port above 1023.`,
+    );
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
+    return new StartupError(
+      `Emberflow cannot start: ${host} is not an address of this machine. Set EMBER_HTTP_HOST to one of its addresses, or 0.0.0.0.`,
+    );
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/** Binds host:port (then free for Fastify once closed); throws StartupError when it cannot. */
+async function holdPort(host: string, port: number): Promise<Server | null> {
+  if (port === 0) return null; // any free port: nothing to check
+  const server = createServer();
   try {
-    await bootstrap({ targets, handleSignals: true });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ port, host, exclusive: true }, () => resolve());
+    });
+    return server;
+  } catch (err) {
+    throw listenError(err, host, port);
+  }
+}
+
+/** The entry points' main: bootstrap, or print why not and exit non-zero. */
+export async function main(targets?: Target[], args = process.argv.slice(2)): Promise<void> {
+  const cli = parseCli(args);
+  if (cli.kind === 'print') {
+    process.stdout.write(cli.text);
+    return;
+  }
+  if (cli.kind === 'fail') {
+    process.stderr.write(cli.text);
+    process.exit(2);
+  }
+  try {
+    // The port is taken before anything is connected or logged, so a port in use is one line
+    // (StartupError), not a half-started process.
+    const env = { ...process.env, ...(targets ? { EMBER_TARGETS: targets.join(',') } : {}) };
+    const { http } = loadConfig(env);
+    const portHold = await holdPort(http.host, http.port);
+    await bootstrap({ targets, handleSignals: true, portHold });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
       process.exit(2);
+    }
+    if (err instanceof StartupError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
     }
     process.stderr.write(`Emberflow failed to start: ${(err as Error)?.stack ?? String(err)}\n`);
     process.exit(1);
