@@ -5,7 +5,10 @@
 //   e2e         test/e2e/**/*.test.js: real Kafka + Redis, real processes
 //   all         all three, in that order
 // Integration and e2e suites need the services; this script starts them (scripts/services.sh,
-// or testcontainers when a Docker engine answers) and fails loudly when it cannot.
+// or testcontainers when a Docker engine answers) and fails loudly when it cannot. It stops
+// what it started when it ends (passed, failed, Ctrl-C or SIGTERM); services that were already
+// up stay up, and EMBER_TEST_KEEP_SERVICES=1 keeps the ones it started (the next run reuses
+// them; `bash scripts/services.sh down` stops them).
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
@@ -44,6 +47,10 @@ function run(files, label, extraEnv = {}, concurrency) {
     stdio: 'inherit',
     env: { ...process.env, ...extraEnv },
   });
+  if (interrupted) {
+    process.exitCode = 130;
+    throw new Error(`${label} tests interrupted (${interrupted})`);
+  }
   if (r.status !== 0) {
     console.error(`run-tests: ${label} tests failed (exit ${r.status})`);
     process.exitCode = r.status ?? 1;
@@ -61,9 +68,26 @@ function dockerAvailable() {
   return r.status === 0 && r.stdout.trim() !== '';
 }
 
+const keepServices = ['1', 'true', 'yes'].includes(
+  (process.env.EMBER_TEST_KEEP_SERVICES ?? '').toLowerCase(),
+);
+
+// Ctrl-C and SIGTERM reach the test runner child too (same process group); this process only
+// notes them, so that the `finally` below stops the services once the child has ended.
+let interrupted = null;
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'])
+  process.on(sig, () => {
+    interrupted = sig;
+  });
+
 function localServices() {
-  const r = spawnSync('bash', [join(root, 'scripts/services.sh'), 'up'], { stdio: 'inherit' });
+  const sh = join(root, 'scripts/services.sh');
+  const alreadyUp =
+    spawnSync('bash', [sh, 'status'], { stdio: 'ignore', timeout: 60_000 }).status === 0;
+  const r = spawnSync('bash', [sh, 'up'], { stdio: 'inherit' });
   if (r.status !== 0) {
+    // whichever of the two did start is not left behind
+    if (!alreadyUp && !keepServices) spawnSync('bash', [sh, 'down'], { stdio: 'inherit' });
     console.error('run-tests: could not start Kafka and Redis (scripts/services.sh up failed)');
     process.exit(1);
   }
@@ -73,7 +97,21 @@ function localServices() {
     const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
     if (m) out[m[1]] = m[2];
   }
-  return { env: out, stop: async () => {} };
+  const stop = async () => {
+    if (alreadyUp) {
+      console.log('run-tests: Kafka and Redis were already running before this run: left running');
+      return;
+    }
+    if (keepServices) {
+      console.log(
+        'run-tests: EMBER_TEST_KEEP_SERVICES is set: Kafka and Redis left running (bash scripts/services.sh down stops them)',
+      );
+      return;
+    }
+    console.log('run-tests: stopping the Kafka broker and Redis this run started');
+    spawnSync('bash', [sh, 'down'], { stdio: 'inherit' });
+  };
+  return { env: out, stop };
 }
 
 async function containerServices() {
@@ -115,6 +153,7 @@ async function main() {
       `services (${env.EMBER_TEST_SERVICES}): kafka=${env.EMBER_TEST_KAFKA_BROKERS} redis=${env.EMBER_TEST_REDIS_URL}`,
     );
     try {
+      if (interrupted) throw new Error(`interrupted (${interrupted})`);
       if (mode !== 'e2e')
         run(suiteFiles('integration'), 'integration (real Kafka + Redis)', env, 1);
       if (mode !== 'integration') run(suiteFiles('e2e'), 'e2e (real Kafka + Redis)', env, 1);
