@@ -48,7 +48,8 @@ export const ENV_SETTINGS: Record<EnvVar, EnvSetting> = {
   },
   EMBER_DATA_DIR: {
     default: './data',
-    meaning: 'where the embedded store keeps its files (store/)',
+    meaning:
+      'where the embedded defaults keep their files: the store (store/), state.sqlite, deadletters.sqlite',
     example: '/var/lib/emberflow',
   },
   EMBER_TARGETS: {
@@ -92,7 +93,8 @@ export const ENV_SETTINGS: Record<EnvVar, EnvSetting> = {
   },
   EMBER_REDIS_URL: {
     default: null,
-    unset: 'an in-memory store, per process (dedupe, rate limits, label cache)',
+    unset:
+      'this process only: dedupe claims, delivered ids and the fleet view in EMBER_DATA_DIR/state.sqlite, rate limits and label caches in memory',
     meaning: 'Redis for state shared by every replica, `redis://` or `rediss://`',
     example: 'redis://redis:6379',
   },
@@ -167,6 +169,47 @@ export const ENV_SETTINGS: Record<EnvVar, EnvSetting> = {
     unset: 'as the file says (`backends.embedded.enabled`, on by default)',
     meaning: '`false` turns the embedded store off (then an exporter may scale out)',
     example: 'false',
+  },
+  EMBER_CONSUMER_BATCH_BYTES: {
+    default: '8388608',
+    meaning:
+      'value bytes a consumer hands a stage per call (8 MiB; one larger message still goes alone)',
+    example: '16777216',
+  },
+  EMBER_CONSUMER_BUFFER_BYTES: {
+    default: '67108864',
+    meaning:
+      'fetched, unprocessed bytes one consumer holds (64 MiB); past it, full partitions are paused',
+    example: '134217728',
+  },
+  EMBER_STALL_TIMEOUT: {
+    default: '2m',
+    meaning:
+      'a partition with lag and no commit this long is reported stalled (`/readyz` degraded, `emberflow_consumer_stalled`)',
+    example: '5m',
+  },
+  EMBER_RETRY_BUDGET: {
+    default: '1h',
+    meaning:
+      'a message still failing after this long (and EMBER_RETRY_MIN_ATTEMPTS attempts) is dead-lettered',
+    example: '30m',
+  },
+  EMBER_RETRY_MIN_ATTEMPTS: {
+    default: '5',
+    meaning: 'attempts a failing message gets before the retry budget may dead-letter it',
+    example: '10',
+  },
+  EMBER_MAX_SERIES_BYTES: {
+    default: '4194304',
+    meaning:
+      'largest pprof of one normalised record (4 MiB, Pyroscope’s per-profile limit); larger series are split into parts',
+    example: '8388608',
+  },
+  EMBER_DEAD_LETTER_BYTES: {
+    default: '1073741824',
+    meaning:
+      'embedded topology only: bound of `deadletters.sqlite` (1 GiB), the oldest letters go first',
+    example: '268435456',
   },
 };
 
