@@ -55,15 +55,19 @@ function run(args: string[], env: Record<string, string> = {}, untilStdout?: Reg
 }
 
 /** Waits until 127.0.0.1:port answers /healthz (then its signal handlers are installed). */
-async function untilServing(port: string | undefined): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+async function untilServing(port: string | undefined): Promise<boolean> {
+  for (let i = 0; i < 300; i++) {
     try {
-      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return;
+      const r = await fetch(`http://127.0.0.1:${port}/healthz`, {
+        signal: AbortSignal.timeout(2000),
+      });
+      if (r.ok) return true;
     } catch {
-      // not yet
+      // not yet (or a connection that got no answer in time)
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+  return false;
 }
 
 const listen = (server: Server, port: number, host: string): Promise<Server> =>

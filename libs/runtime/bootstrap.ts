@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { ConsoleLogger, type DynamicModule, Logger, Module, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { createServer, type Server } from 'node:net';
+import type { Server } from 'node:net';
 import { join } from 'node:path';
 import type { Backend } from '../backends/backend.port.js';
 import { EmbeddedStore } from '../backends/embedded-store/embedded-store.js';
@@ -29,6 +29,7 @@ import {
   type QueueBroker,
 } from '../queue/index.js';
 import { parseCli } from './cli.js';
+import { holdPort, listenError, StartupError } from './port-hold.js';
 import { ConfigError, loadConfig, type EmberConfig } from './config.js';
 import type { Target } from './targets.js';
 
@@ -323,43 +324,6 @@ export function durabilityLine(
   );
   if (embedded) parts.push(`profiles persist in ${join(config.dataDir, 'store')}`);
   return parts.join('; ');
-}
-
-/** A start that cannot succeed for a reason one line explains (a port in use). */
-export class StartupError extends Error {
-  override readonly name = 'StartupError';
-}
-
-function listenError(err: unknown, host: string, port: number): Error {
-  const code = (err as NodeJS.ErrnoException)?.code;
-  if (code === 'EADDRINUSE')
-    return new StartupError(
-      `Emberflow cannot start: port ${port} on ${host} is already in use (another Emberflow?). Stop what listens there, or set EMBER_HTTP_PORT to a free port.`,
-    );
-  if (code === 'EACCES')
-    return new StartupError(
-      `Emberflow cannot start: no permission to listen on port ${port} on ${host}. Set EMBER_HTTP_PORT to a port above 1023.`,
-    );
-  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
-    return new StartupError(
-      `Emberflow cannot start: ${host} is not an address of this machine. Set EMBER_HTTP_HOST to one of its addresses, or 0.0.0.0.`,
-    );
-  return err instanceof Error ? err : new Error(String(err));
-}
-
-/** Binds host:port (then free for Fastify once closed); throws StartupError when it cannot. */
-async function holdPort(host: string, port: number): Promise<Server | null> {
-  if (port === 0) return null; // any free port: nothing to check
-  const server = createServer();
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ port, host, exclusive: true }, () => resolve());
-    });
-    return server;
-  } catch (err) {
-    throw listenError(err, host, port);
-  }
 }
 
 /** The entry points' main: bootstrap, or print why not and exit non-zero. */
