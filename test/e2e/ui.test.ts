@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -21,6 +29,8 @@ import { testServices } from '../support/services.js';
 
 const CHROMIUM = process.env.EMBER_CHROMIUM ?? '/usr/bin/chromium';
 const CPU = 'process_cpu:cpu:nanoseconds:cpu:nanoseconds';
+const CPU_SAMPLES = 'process_cpu:samples:count:cpu:nanoseconds';
+const WALL = 'wall:wall:microseconds:wall:microseconds';
 const MIN = 60_000;
 const SHOTS = join(repoRoot(), 'artifacts', 'screenshots');
 
@@ -88,8 +98,53 @@ function cpuPprofWithSpans(samples: { stack: string[]; count: number; spanId?: s
   return Buffer.from(p.encode());
 }
 
-async function post(url: string, tenant: string, r: AgentRequest): Promise<void> {
-  const res = await send(url, r, { 'x-scope-orgid': tenant });
+/** A Node.js wall profile as @pyroscope/nodejs sends it: samples (count) and wall (µs). */
+function nodeWallPprof(samples: { stack: string[]; count: number }[]): Buffer {
+  const strings = new StringTable();
+  const ids = new Map<string, number>();
+  const functions: { id: number; name: number; systemName: number; filename: number }[] = [];
+  const locations: { id: number; line: { functionId: number; line: number }[] }[] = [];
+  const locOf = (name: string): number => {
+    let id = ids.get(name);
+    if (id === undefined) {
+      id = functions.length + 1;
+      ids.set(name, id);
+      const n = strings.dedup(name);
+      functions.push({ id, name: n, systemName: n, filename: strings.dedup('app.js') });
+      locations.push({ id, line: [{ functionId: id, line: 1 }] });
+    }
+    return id;
+  };
+  const wall = strings.dedup('wall');
+  const us = strings.dedup('microseconds');
+  const p = new PprofProfile({
+    sampleType: [
+      { type: strings.dedup('samples'), unit: strings.dedup('count') },
+      { type: wall, unit: us },
+    ],
+    sample: samples.map((x) => ({
+      locationId: [...x.stack].reverse().map(locOf),
+      value: [x.count, x.count * 10_000],
+      label: [],
+    })),
+    location: locations,
+    function: functions,
+    stringTable: strings,
+    periodType: { type: wall, unit: us },
+    period: 10_000,
+    timeNanos: BigInt(Date.now()) * 1_000_000n,
+    durationNanos: 10_000_000_000n,
+  });
+  return Buffer.from(p.encode());
+}
+
+async function post(
+  url: string,
+  tenant: string,
+  r: AgentRequest,
+  headers: Record<string, string> = {},
+): Promise<void> {
+  const res = await send(url, r, { 'x-scope-orgid': tenant, ...headers });
   assert.equal(res.status, 200, `${r.way}: ${await res.text()}`);
 }
 
@@ -105,6 +160,17 @@ describe('web UI in Chromium (real Kafka and Redis)', () => {
   const baselineAt = [50, 46, 42, 38, 34].map((m) => now - m * MIN);
   const comparisonAt = [22, 18, 14, 10, 6].map((m) => now - m * MIN);
   const devAt = [20, 12].map((m) => now - m * MIN);
+  const nodeService = `node-${id}`;
+  const otherTenant = `other-${id}`;
+  const otherService = `billing-${id}`;
+  const secureTenant = `secure-${id}`;
+  const secureService = `vault-${id}`;
+  const securePassword = `pw-${randomUUID()}`;
+  const secureToken = `tok-${randomUUID()}`;
+  const basic = `Basic ${Buffer.from(`ui:${securePassword}`).toString('base64')}`;
+  const backfillTenant = `backfill-${id}`;
+  const backfillService = `old-${id}`;
+  const backfillAt = now - 3 * 24 * 60 * MIN;
   const spanA = 'a1b2c3d4e5f60718';
   const spanB = '0f1e2d3c4b5a6978';
   let app: EmberProcess;
@@ -135,12 +201,26 @@ describe('web UI in Chromium (real Kafka and Redis)', () => {
       `${CHROMIUM} is missing: run scripts/install-chromium.sh (apt packages chromium, chromium-driver)`,
     );
     mkdirSync(SHOTS, { recursive: true });
+    const dataDir = tempDataDir();
+    const configFile = join(dataDir, 'emberflow.yaml');
+    writeFileSync(
+      configFile,
+      [
+        'tenants:',
+        `  ${secureTenant}:`,
+        '    credentials:',
+        `      - basic: { username: ui, password: ${securePassword} }`,
+        `      - bearer: ${secureToken}`,
+        '',
+      ].join('\n'),
+    );
     app = await startEmberflow({
       targets: 'all',
       env: {
         EMBER_KAFKA_BROKERS: svc.kafkaBrokers,
         EMBER_REDIS_URL: svc.redisUrl,
-        EMBER_DATA_DIR: tempDataDir(),
+        EMBER_DATA_DIR: dataDir,
+        EMBER_CONFIG: configFile,
       },
     });
     for (const at of baselineAt)
@@ -168,6 +248,34 @@ describe('web UI in Chromium (real Kafka and Redis)', () => {
           { stack: ['main.main', 'main.backgroundSync'], count: 30 },
         ]),
       ),
+    );
+    const nodeWall = goPprofForm(
+      nodeService,
+      nodeWallPprof([
+        { stack: ['(program)', 'processTicksAndRejections', 'handleRequest'], count: 40 },
+        { stack: ['(program)', '(idle)'], count: 60 },
+      ]),
+    );
+    await post(app.url, tenant, { ...nodeWall, query: { ...nodeWall.query, spyName: 'nodespy' } });
+    await post(
+      app.url,
+      otherTenant,
+      foldedAt(`${otherService}.cpu`, 'main.main;main.invoice 30\n', now - 5 * MIN),
+    );
+    await post(
+      app.url,
+      secureTenant,
+      foldedAt(
+        `${secureService}.cpu`,
+        'main.main;main.seal 20\nmain.main;main.open 5\n',
+        now - 5 * MIN,
+      ),
+      { authorization: basic },
+    );
+    await post(
+      app.url,
+      backfillTenant,
+      foldedAt(`${backfillService}.cpu`, 'main.main;main.replayed 12\n', backfillAt),
     );
     // everything is queryable before the browser looks (on failure, show what the process said)
     const expected = (5 * 110 + 5 * 145 + 2 * 40) * 10_000_000;
@@ -198,6 +306,24 @@ describe('web UI in Chromium (real Kafka and Redis)', () => {
         );
         return a.flamegraph.total !== '0' ? a : undefined;
       });
+      const stored = (t: string, svc: string, type: string, from: number, h = {}) =>
+        waitFor(`${svc} in the store`, 60_000, async () => {
+          const a = await selectMergeStacktraces(
+            app.url,
+            {
+              profileTypeID: type,
+              labelSelector: `{service_name="${svc}"}`,
+              start: from,
+              end: now + MIN,
+            },
+            { 'x-scope-orgid': t, ...h },
+          );
+          return a.flamegraph.total !== '0' ? a : undefined;
+        });
+      await stored(tenant, nodeService, WALL, now - 60 * MIN);
+      await stored(otherTenant, otherService, CPU, now - 60 * MIN);
+      await stored(secureTenant, secureService, CPU, now - 60 * MIN, { authorization: basic });
+      await stored(backfillTenant, backfillService, CPU, backfillAt - 60 * MIN);
     } catch (err) {
       throw new Error(
         `${(err as Error).message}\n--- emberflow output (tail) ---\n${app.output().slice(-4000)}`,
@@ -512,6 +638,168 @@ describe('web UI in Chromium (real Kafka and Redis)', () => {
     await page.goto(`${app.url}/?tenant=someone-else-${id}`);
     await page.getByText('No service has profiles in this range for this tenant.').waitFor();
     assert.equal(await page.locator(`#service option[value="${service}"]`).count(), 0);
+  });
+
+  it('drops the tooltip when the profile type changes or the graph zooms under a still pointer', async () => {
+    await page.goto(
+      `${app.url}/?${new URLSearchParams({ tenant, service: spanService, type: CPU })}`,
+    );
+    await frame('main.serveOrder').waitFor();
+    await frame('main.serveOrder').hover();
+    const tooltip = page.locator('[role="tooltip"]');
+    assert.match(await tooltip.innerText(), /main\.serveOrder[\s\S]*total\s+700 ms \(70(\.0)?%\)/);
+    // another profile type, chosen with the keyboard: the pointer does not move
+    await page.focus('#profile-type');
+    await page.selectOption('#profile-type', CPU_SAMPLES);
+    await page.waitForURL((u) => u.searchParams.get('type') === CPU_SAMPLES);
+    await frame('main.serveOrder').waitFor();
+    await tooltip.waitFor({ state: 'detached' });
+    await shot('tooltip-after-type-switch');
+    // moving again shows the frame under the pointer in the new profile, in its unit
+    await frame('main.serveOrder').hover({ position: { x: 5, y: 5 } });
+    assert.match(await tooltip.innerText(), /total\s+70 \(70(\.0)?%\)/);
+    // zooming: the click is the last pointer event, the graph redraws under it
+    await frame('main.serveOrder').locator('rect').click();
+    await page.locator('nav.breadcrumbs[data-root="main.serveOrder"]').waitFor();
+    assert.equal(await tooltip.count(), 0);
+    await shot('tooltip-after-zoom');
+    await page.mouse.move(0, 0);
+  });
+
+  it('after a tenant switch the Service box shows the new tenant’s service', async () => {
+    await open({ from: 'now-1h', until: 'now' });
+    await frame('main.handleCheckout').waitFor();
+    await page.fill('#tenant', otherTenant);
+    await page.press('#tenant', 'Enter');
+    await page.waitForURL((u) => u.searchParams.get('tenant') === otherTenant);
+    await page.locator(`#service option[value="${otherService}"]`).waitFor({ state: 'attached' });
+    await frame('main.invoice').waitFor();
+    assert.equal(await page.inputValue('#service'), otherService);
+    assert.equal(new URL(page.url()).searchParams.get('service'), otherService);
+    assert.equal(await page.locator(`#service option[value="${service}"]`).count(), 0);
+    await shot('tenant-switch');
+  });
+
+  it('opens a Node.js wall profile on wall time, not on the sample count', async () => {
+    await page.goto(`${app.url}/?${new URLSearchParams({ tenant, service: nodeService })}`);
+    await page.waitForURL((u) => u.searchParams.get('type') !== null);
+    assert.equal(new URL(page.url()).searchParams.get('type'), WALL);
+    assert.equal(await page.inputValue('#profile-type'), WALL);
+    await frame('handleRequest').hover();
+    // 40 samples of 10 ms of wall time
+    assert.match(
+      await page.locator('[role="tooltip"]').innerText(),
+      /total\s+400 ms \(40(\.0)?%\)/,
+    );
+    await shot('node-wall-default');
+    await page.mouse.move(0, 0);
+  });
+
+  it('draws the timeline’s "max" label clear of the bars', async () => {
+    await open({ from: String(now - 25 * MIN), until: String(now - 5 * MIN) });
+    await frame('encoding/json.Marshal').waitFor();
+    const label = page.locator('[data-testid="timeline-max"]');
+    assert.match(await label.innerText(), /^max \d/);
+    const lb = await label.boundingBox();
+    assert.ok(lb);
+    const bars = await page.locator('[data-testid="timeline"] g.bars rect').evaluateAll((rs) =>
+      rs.map((r) => {
+        const { x, y, width, height } = r.getBoundingClientRect();
+        return { x, y, width, height };
+      }),
+    );
+    assert.ok(bars.length > 0);
+    for (const b of bars) {
+      const overlaps =
+        lb.x < b.x + b.width &&
+        b.x < lb.x + lb.width &&
+        lb.y < b.y + b.height &&
+        b.y < lb.y + lb.height;
+      assert.ok(!overlaps, `the label ${JSON.stringify(lb)} overlaps a bar ${JSON.stringify(b)}`);
+    }
+    await page
+      .locator('[data-testid="timeline"]')
+      .screenshot({ path: join(SHOTS, 'timeline-max.png') });
+  });
+
+  it('signs in to a tenant with credentials and keeps them in the page only', async () => {
+    const errorsBefore = pageErrors.length;
+    await page.goto(`${app.url}/?${new URLSearchParams({ tenant: secureTenant })}`);
+    const form = page.locator('[data-testid="sign-in"]');
+    await form.waitFor();
+    assert.match(await form.innerText(), new RegExp(`Sign in to tenant ${secureTenant}`));
+    await shot('sign-in');
+    // a wrong password is refused with the server's reason
+    await page.fill('#sign-in-user', 'ui');
+    await page.fill('#sign-in-secret', 'wrong');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'invalid credentials' }).waitFor();
+    await page.fill('#sign-in-user', 'ui');
+    await page.fill('#sign-in-secret', securePassword);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await frame('main.seal').waitFor();
+    assert.equal(await page.inputValue('#service'), secureService);
+    await shot('signed-in');
+    // nowhere but in the page's memory
+    const b64 = Buffer.from(`ui:${securePassword}`).toString('base64');
+    const url = page.url();
+    assert.ok(!url.includes(securePassword) && !url.includes(b64), url);
+    const stored = await page.evaluate(() => {
+      type Store = {
+        length: number;
+        key(i: number): string | null;
+        getItem(k: string): string | null;
+      };
+      const w = globalThis as unknown as { localStorage: Store; sessionStorage: Store };
+      const all: string[] = [];
+      for (const st of [w.localStorage, w.sessionStorage])
+        for (let i = 0; i < st.length; i++) all.push(`${st.key(i)}=${st.getItem(st.key(i)!)}`);
+      return all.join('\n');
+    });
+    assert.ok(!stored.includes(securePassword) && !stored.includes(b64), stored);
+    assert.equal(
+      await page.evaluate(
+        () =>
+          (globalThis as unknown as { sessionStorage: { length: number } }).sessionStorage.length,
+      ),
+      0,
+    );
+    // a reload forgets it; a Bearer token works as well
+    await page.reload();
+    await form.waitFor();
+    await page.getByLabel('Token (Bearer)').check();
+    await page.fill('#sign-in-secret', secureToken);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await frame('main.seal').waitFor();
+    // another tenant never gets this tenant's credential
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await form.waitFor();
+    // the 401s that ask for the sign-in (Chromium logs each refused request) are this test's
+    // protocol; anything else it logged stays for the check below
+    const mine = pageErrors.splice(errorsBefore);
+    const other = mine.filter((e) => !/status of 401 \(Unauthorized\)/.test(e));
+    assert.ok(mine.length > other.length, 'the sign-in was asked for by a 401');
+    pageErrors.push(...other);
+  });
+
+  it('says where the data is when the selected range has none, and shows it on request', async () => {
+    await page.goto(`${app.url}/?${new URLSearchParams({ tenant: backfillTenant })}`);
+    const notice = page.locator('[data-testid="no-data-notice"]');
+    await notice.waitFor();
+    assert.match(
+      await notice.innerText(),
+      /No profiles in the selected range\. This tenant \(old-/,
+    );
+    await shot('no-data-notice');
+    await notice.getByRole('button', { name: 'Show that range' }).click();
+    await frame('main.replayed').waitFor();
+    const u = new URL(page.url());
+    assert.equal(u.searchParams.get('service'), backfillService);
+    const from = Number(u.searchParams.get('from'));
+    const until = Number(u.searchParams.get('until'));
+    assert.ok(from <= backfillAt && backfillAt <= until, `${from}..${until} misses ${backfillAt}`);
+    assert.ok(until - from < 7 * 24 * 60 * MIN, 'a range around the data, not the whole year');
+    assert.equal(await notice.count(), 0);
   });
 
   it('raised no page or console error on the way', () => {

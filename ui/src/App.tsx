@@ -1,8 +1,11 @@
 import { useEffect, useMemo, useState } from 'react';
-import { createApi, type ProfileType, type Selection } from './api';
+import { ApiError, createApi, type ProfileType, type Selection } from './api';
 import { LabelFilters } from './components/LabelFilters';
+import { NoDataNotice } from './components/NoDataNotice';
+import { SignIn } from './components/SignIn';
 import { rangeText } from './format';
 import { useAsync } from './hooks';
+import { defaultProfileType } from './profile-types';
 import { labelSelector, parseTime, unitOf, useUiState, type View } from './state';
 import { DiffView } from './views/DiffView';
 import { FleetView } from './views/FleetView';
@@ -29,13 +32,17 @@ export function App() {
   const [nonce, setNonce] = useState(0);
   const [tenantDraft, setTenantDraft] = useState(s.tenant);
   useEffect(() => setTenantDraft(s.tenant), [s.tenant]);
-  const api = useMemo(() => createApi(s.tenant), [s.tenant]);
+  // A tenant's credential (sign-in form): in memory only, for that tenant only.
+  const [auth, setAuth] = useState<{ tenant: string; authorization: string } | null>(null);
+  const authorization = auth?.tenant === s.tenant ? auth.authorization : undefined;
+  useEffect(() => setAuth((a) => (a && a.tenant === s.tenant ? a : null)), [s.tenant]);
+  const api = useMemo(() => createApi(s.tenant, '', authorization), [s.tenant, authorization]);
 
   // relative times ("now-1h") are resolved once per change or refresh, so every panel of one
   // render asks about the same instant
-  const { start, end } = useMemo(() => {
+  const { start, end, now } = useMemo(() => {
     const now = Date.now();
-    return { start: parseTime(s.from, now), end: parseTime(s.until, now) };
+    return { start: parseTime(s.from, now), end: parseTime(s.until, now), now };
     // nonce: Refresh re-resolves "now"
   }, [s.from, s.until, nonce]);
 
@@ -56,22 +63,31 @@ export function App() {
     return mine && mine.length > 0 ? all.filter((t) => mine.includes(t.ID)) : all;
   }, [allTypes.data, serviceTypes.data]);
 
-  // pick a service and a profile type when none is chosen (or the chosen one is gone)
+  // pick a service and a profile type when none is chosen (or the chosen one is gone), from
+  // answers about the current tenant and range only: right after a tenant switch the previous
+  // tenant's list is still on screen
   useEffect(() => {
     const list = services.data;
     // a service named in the address is kept even when it has no data in this range
-    if (list && list.length > 0 && s.service === '') update({ service: list[0] });
-  }, [services.data, s.service, update]);
+    if (services.current && list && list.length > 0 && s.service === '')
+      update({ service: list[0] });
+  }, [services.data, services.current, s.service, update]);
+  const typesCurrent = allTypes.current && (s.service === '' || serviceTypes.current);
   useEffect(() => {
-    if (types.length === 0 || types.some((t) => t.ID === s.type)) return;
-    const cpu = types.find((t) => t.ID.startsWith('process_cpu:cpu:')) ?? types[0];
-    update({ type: cpu.ID });
-  }, [types, s.type, update]);
+    if (!typesCurrent || types.length === 0 || types.some((t) => t.ID === s.type)) return;
+    const t = defaultProfileType(types);
+    if (t) update({ type: t.ID });
+  }, [types, typesCurrent, s.type, update]);
+
+  // 401: this tenant has credentials; ask for one (again, when the one sent was refused)
+  const denied = [services.error, allTypes.error].find(
+    (e): e is ApiError => e instanceof ApiError && e.status === 401,
+  );
 
   const selector = labelSelector(s.service, s.filters);
   const q: Selection = { profileTypeID: s.type, labelSelector: selector, start, end };
   const unit = types.find((t) => t.ID === s.type)?.sampleUnit ?? unitOf(s.type);
-  const ready = s.service !== '' && s.type !== '';
+  const ready = !denied && s.service !== '' && s.type !== '';
   const half = Math.round((start + end) / 2);
   const left = s.left ?? [start, half];
   const right = s.right ?? [half, end];
@@ -119,6 +135,11 @@ export function App() {
               update({ tenant: tenantDraft.trim(), service: '', type: '', filters: [] })
             }
           />
+          {authorization && (
+            <button type="button" className="sign-out" onClick={() => setAuth(null)}>
+              Sign out
+            </button>
+          )}
         </form>
         <nav className="tabs" role="tablist">
           {TABS.map(([v, label]) => (
@@ -135,7 +156,16 @@ export function App() {
         </nav>
       </header>
 
-      {s.view !== 'fleet' && (
+      {denied && (
+        <SignIn
+          key={s.tenant}
+          tenant={s.tenant}
+          refused={authorization ? denied.message : null}
+          onSignIn={(a) => setAuth({ tenant: s.tenant, authorization: a })}
+        />
+      )}
+
+      {!denied && s.view !== 'fleet' && (
         <section className="controls panel">
           <div className="row">
             <label htmlFor="service">Service</label>
@@ -237,14 +267,32 @@ export function App() {
           {(services.error ?? allTypes.error) && (
             <p className="error">{(services.error ?? allTypes.error)?.message}</p>
           )}
-          {services.data && services.data.length === 0 && (
-            <p className="muted">No service has profiles in this range for this tenant.</p>
-          )}
+          {services.current &&
+            services.data &&
+            (services.data.length === 0 ||
+              (s.service !== '' && !services.data.includes(s.service))) && (
+              <NoDataNotice
+                api={api}
+                service={s.service}
+                now={now}
+                onShow={(service, from, until) =>
+                  update({
+                    service,
+                    type: service === s.service ? s.type : '',
+                    filters: service === s.service ? s.filters : [],
+                    from: String(from),
+                    until: String(until),
+                    left: null,
+                    right: null,
+                  })
+                }
+              />
+            )}
         </section>
       )}
 
       <main>
-        {s.view === 'fleet' && (
+        {s.view === 'fleet' && !denied && (
           <FleetView
             api={api}
             nonce={nonce}

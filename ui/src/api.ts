@@ -90,13 +90,18 @@ export interface Api {
 
 const QUERIER = 'querier.v1.QuerierService';
 
-export function createApi(tenant: string, baseUrl = ''): Api {
+/**
+ * The query API of one tenant. `authorization` (a tenant's Basic or Bearer credential, from the
+ * sign-in form) is sent with every request; it is held by the caller in memory only.
+ */
+export function createApi(tenant: string, baseUrl = '', authorization?: string): Api {
   const headers = (contentType: string): Record<string, string> => {
     const h: Record<string, string> = {
       'content-type': contentType,
       'connect-protocol-version': '1',
     };
     if (tenant.trim() !== '') h['x-scope-orgid'] = tenant.trim();
+    if (authorization) h.authorization = authorization;
     return h;
   };
 

@@ -67,6 +67,10 @@ export function Timeline({
 
   return (
     <div ref={box} className="timeline" data-testid={testId ?? 'timeline'}>
+      {/* above the chart, not in it: inside, the label sat on the last bars */}
+      <div className="timeline-max" data-testid="timeline-max">
+        {max > 0 ? `max ${formatValue(max, unit)}` : '\u00a0'}
+      </div>
       <svg
         width={width}
         height={H}
@@ -118,11 +122,6 @@ export function Timeline({
             {dateTime(t).slice(5, 16)}
           </text>
         ))}
-        {max > 0 && (
-          <text x={width - 4} y={11} className="tick" textAnchor="end">
-            max {formatValue(max, unit)}
-          </text>
-        )}
         {drag && (
           <rect
             className="drag"

@@ -37,6 +37,10 @@ export function FlameGraph({ tree, unit, search, title }: Props) {
   const [hover, setHover] = useState<{ f: Frame; x: number; y: number } | null>(null);
 
   useEffect(() => setFocus(null), [tree]);
+  // The tooltip describes the frame under the pointer in the graph as drawn; another profile
+  // (a switch of type or range) or another zoom redraws what is under the pointer, so it goes
+  // until the pointer moves again (it would show the old frame with the new total's percent).
+  useEffect(() => setHover(null), [tree, focus]);
   useEffect(() => {
     const el = box.current;
     if (!el) return;
