@@ -34,14 +34,18 @@ async function findData(api: Api, service: string, now: number): Promise<DataEls
   ]);
   const type = defaultProfileType(own.length > 0 ? all.filter((t) => own.includes(t.ID)) : all);
   if (!type) return null;
-  const step = Math.max(10, Math.round((end - start) / 1000 / POINTS));
-  const series = await api.selectSeries(
-    { profileTypeID: type.ID, labelSelector: selector, start, end },
-    step,
-  );
-  const times = series.flatMap((s) => (s.points ?? []).map((p) => Number(p.timestamp)));
-  if (times.length === 0) return null;
-  return { service: svc, first: Math.min(...times), last: Math.max(...times) + step * 1000 };
+  // a coarse look over the whole window, then a finer one over what it found
+  let span: [number, number] | null = [start, end];
+  for (let pass = 0; pass < 2 && span; pass++) {
+    const step = Math.max(10, Math.round((span[1] - span[0]) / 1000 / POINTS));
+    const series = await api.selectSeries(
+      { profileTypeID: type.ID, labelSelector: selector, start: span[0], end: span[1] },
+      step,
+    );
+    const times = series.flatMap((s) => (s.points ?? []).map((p) => Number(p.timestamp)));
+    span = times.length === 0 ? null : [Math.min(...times), Math.max(...times) + step * 1000];
+  }
+  return span && { service: svc, first: span[0], last: span[1] };
 }
 
 export function NoDataNotice({
