@@ -34,7 +34,9 @@ COPY libs ./libs
 COPY ui ./ui
 # Unit specs beside the code import test/support; tsc compiles them with everything else.
 COPY test ./test
-RUN npm run build \
+# The two halves of `npm run build` (scripts/build.mjs, which only adds the record of what was
+# built for `npm start`; scripts/ is not in the build context).
+RUN npm run build:ts && npm run build:ui \
   && npm prune --omit=dev --no-audit --no-fund \
   && find dist -name '*.spec.js' -delete -o -name '*.spec.js.map' -delete
 
