@@ -253,7 +253,16 @@ function checkDockerfile(f: DockerfileFacts): string[] {
     .filter((i) => i.op === 'RUN')
     .map((i) => i.args)
     .join('\n');
-  for (const step of ['npm ci', 'npm run build', 'npm prune --omit=dev', 'python3', 'make', 'g++'])
+  // build:ts and build:ui, not `npm run build`: its scripts/build.mjs is not in the build context
+  for (const step of [
+    'npm ci',
+    'npm run build:ts',
+    'npm run build:ui',
+    'npm prune --omit=dev',
+    'python3',
+    'make',
+    'g++',
+  ])
     if (!runs.includes(step)) problems.push(`Dockerfile: the build stage does not run ${step}`);
 
   const ins = (op: string) => runtime.instructions.filter((i) => i.op === op);
