@@ -896,6 +896,10 @@ describe('deployment descriptors agree with the code', () => {
       );
       rejects(broken(/'\/healthz'/, "'/health'"), /probe path \/health is not/);
       rejects(broken(/npm prune --omit=dev/, 'true'), /npm prune --omit=dev/);
+      rejects(
+        broken(/npm run build:ts && npm run build:ui/, 'npm run build'),
+        /does not run npm run build:ts/,
+      );
       rejects(broken(/EMBER_HTTP_HOST=0\.0\.0\.0/, 'NODE_OPTIONS='), /EMBER_HTTP_HOST is not set/);
       rejects(
         broken(/^ENTRYPOINT .*$/m, 'ENTRYPOINT node --enable-source-maps'),
