@@ -122,7 +122,8 @@ export const ENV_SETTINGS: Record<EnvVar, EnvSetting> = {
   },
   EMBER_MEMORY_QUEUE_BYTES: {
     default: '536870912',
-    meaning: 'bytes the in-process queue may hold (512 MiB; embedded topology only); 429 when full',
+    meaning:
+      'bytes the in-process queue may hold (512 MiB; embedded topology only); past it, uploads get 503',
     example: '1073741824',
   },
   EMBER_DEDUPE_WINDOW: {
