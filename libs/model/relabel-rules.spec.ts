@@ -87,3 +87,35 @@ describe('relabel rules', () => {
     );
   });
 });
+
+describe('relabel rules on RE2', () => {
+  it('expand $$, ${name} and Go-style bare names from named groups', () => {
+    const rules = compileRelabelRules([
+      {
+        sourceLabels: ['pod'],
+        regex: '(?P<app>[a-z]+)-(?P<hash>[0-9a-f]+)',
+        targetLabel: 'workload',
+        replacement: '${app}$$$hash$1x',
+      },
+    ]);
+    // $$ is a literal $, $hash a named group, $1x names group "1x" (none: empty), as in Go
+    assert.equal(M(applyRelabelRules(L({ pod: 'api-7f9c' }), rules))!.workload, 'api$7f9c');
+  });
+
+  it(
+    'drop a hostile value in linear time (regression: backtracking regex in relabel rules)',
+    { timeout: 60_000 },
+    () => {
+      const rules = compileRelabelRules([{ action: 'drop', sourceLabels: ['k'], regex: '(a+)+' }]);
+      assert.notEqual(applyRelabelRules(L({ k: `${'a'.repeat(100_000)}!` }), rules), null);
+      assert.equal(applyRelabelRules(L({ k: 'a'.repeat(100_000) }), rules), null);
+    },
+  );
+
+  it('reject Perl-only syntax at compile time', () => {
+    assert.throws(
+      () => compileRelabelRules([{ action: 'keep', sourceLabels: ['a'], regex: '(?!x).*' }]),
+      /\[0\].*invalid regex/,
+    );
+  });
+});

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { LabelPair } from './labels.js';
+import { compileLabelRegex, type LabelRegex, type LabelRegexMatch } from './label-regex.js';
 
 // Prometheus-style relabelling, as users know it from Prometheus, Alloy and Pyroscope: each rule
-// reads `sourceLabels` joined by `separator`, matches the fully anchored `regex`, and acts.
+// reads `sourceLabels` joined by `separator`, matches the fully anchored `regex` (RE2 syntax and
+// linear-time matching, label-regex.ts), and acts.
 // Applied to series labels and to sample labels. `compileRelabelRules` validates once (at boot,
 // through the config schema) and returns rules that never throw while applied.
 
@@ -23,7 +25,7 @@ export interface RelabelRule {
   action: RelabelAction;
   sourceLabels: string[];
   separator: string;
-  regex: RegExp;
+  regex: LabelRegex;
   targetLabel: string;
   replacement: string;
   modulus: number;
@@ -40,11 +42,11 @@ export function compileRelabelRules(
   const rules = configs.map((c, i): RelabelRule => {
     const action = c.action ?? 'replace';
     const at = `${where}[${i}] (${action})`;
-    let regex = /^(?:(.*))$/s;
+    let regex = compileLabelRegex('(.*)');
     try {
-      regex = new RegExp(`^(?:${c.regex ?? '(.*)'})$`, 's');
+      regex = compileLabelRegex(c.regex ?? '(.*)');
     } catch (err) {
-      problems.push(`${at}: invalid regex: ${(err as Error).message}`);
+      problems.push(`${at}: ${(err as Error).message}`);
     }
     const r: RelabelRule = {
       action,
@@ -75,14 +77,20 @@ export function compileRelabelRules(
   return rules;
 }
 
-/** Expands $1, ${1}, $name in a replacement from a regex match. */
-function expand(template: string, m: RegExpExecArray): string {
+/**
+ * Expands a replacement as Go's Regexp.Expand does (Prometheus relabelling): `$$` is a `$`;
+ * `$1`, `${1}`, `$name`, `${name}` are groups, a bare name taking the longest run of letters,
+ * digits and `_` (so `$1x` names group "1x"); a missing group is empty.
+ */
+function expand(template: string, m: LabelRegexMatch): string {
   return template.replace(
-    /\$(?:\{(\w+)\}|(\w+))/g,
-    (_, braced: string | undefined, bare: string | undefined) => {
-      const key = braced ?? bare!;
-      if (/^\d+$/.test(key)) return m[Number(key)] ?? '';
-      return m.groups?.[key] ?? '';
+    /\$(?:(\$)|\{(\w+)\}|(\w+))/g,
+    (whole, dollar: string | undefined, braced: string | undefined, bare: string | undefined) => {
+      if (dollar) return '$';
+      const key = braced ?? bare;
+      if (key === undefined) return whole;
+      if (/^\d+$/.test(key)) return m.groups[Number(key)] ?? '';
+      return Object.hasOwn(m.named, key) ? m.named[key] : '';
     },
   );
 }
@@ -108,11 +116,9 @@ export function applyRelabelRules(
     const value = r.sourceLabels.map((n) => map.get(n) ?? '').join(r.separator);
     switch (r.action) {
       case 'drop':
-        r.regex.lastIndex = 0;
         if (r.regex.test(value)) return null;
         break;
       case 'keep':
-        r.regex.lastIndex = 0;
         if (!r.regex.test(value)) return null;
         break;
       case 'replace': {

@@ -64,3 +64,35 @@ describe('parseSelector', () => {
     );
   });
 });
+
+describe('selector regexes', () => {
+  it(
+    'match a hostile value in linear time (regression: k=~"(a+)+" blocked the process for 23 s)',
+    { timeout: 60_000 },
+    () => {
+      const ms = parseSelector('{k=~"(a+)+", j!~"(a|aa)+$"}');
+      const hostile = `${'a'.repeat(50_000)}!`;
+      assert.equal(matches(new Map([['k', hostile]]), ms), false);
+      assert.equal(
+        matches(
+          new Map([
+            ['k', 'aaaa'],
+            ['j', hostile],
+          ]),
+          ms,
+        ),
+        true,
+      );
+    },
+  );
+
+  it('take RE2 syntax and refuse what RE2 refuses, as Pyroscope does', () => {
+    assert.equal(matches(new Map([['k', 'x\ny']]), parseSelector('{k=~"x.y"}')), true);
+    assert.equal(matches(new Map([['k', 'ab']]), parseSelector('{k=~"(?i)AB"}')), true);
+    assert.throws(
+      () => parseSelector('{k=~"a(?=b)"}'),
+      (e) => e instanceof SelectorError && /k=~/.test(e.message),
+    );
+    assert.throws(() => parseSelector('{k=~"(a)\\\\1"}'), SelectorError);
+  });
+});

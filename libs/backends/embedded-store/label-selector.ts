@@ -1,6 +1,8 @@
 // Prometheus-style label selectors as Pyroscope's query API takes them:
-// `{service_name="app", env=~"prod|dev", pod!="x", region!~"eu-.*"}`. Regexes are fully
-// anchored, as in Prometheus. Throws SelectorError with the position of the problem.
+// `{service_name="app", env=~"prod|dev", pod!="x", region!~"eu-.*"}`. Regexes are RE2, fully
+// anchored, as in Prometheus, and match in linear time (model/label-regex.ts): no selector can
+// make a match backtrack. Throws SelectorError with the position of the problem.
+import { LabelRegexError, compileLabelRegex, type LabelRegex } from '../../model/index.js';
 
 export type MatchOp = '=' | '!=' | '=~' | '!~';
 
@@ -9,7 +11,7 @@ export interface Matcher {
   op: MatchOp;
   value: string;
   /** compiled for =~ and !~ */
-  re?: RegExp;
+  re?: LabelRegex;
 }
 
 export class SelectorError extends Error {
@@ -62,9 +64,10 @@ export function parseSelector(input: string): Matcher[] {
     const m: Matcher = { name, op, value };
     if (op === '=~' || op === '!~') {
       try {
-        m.re = new RegExp(`^(?:${value})$`);
+        m.re = compileLabelRegex(value);
       } catch (err) {
-        throw new SelectorError(`invalid regex for ${name}: ${(err as Error).message}`);
+        if (!(err instanceof LabelRegexError)) throw err;
+        throw new SelectorError(`${name}${op}: ${err.message}`);
       }
     }
     out.push(m);
