@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { repoRoot } from '../test/support/paths.js';
 import { formatBenchTable, type BenchResult } from './bench-result.js';
 import { runJfrBench } from './jfr.js';
+import { runOverloadBench } from './overload.js';
 import { runPprofBench } from './pprof-decode.js';
 import { runQueryMergeBench } from './query-merge.js';
 
@@ -15,7 +16,10 @@ const suites: Record<string, () => Promise<BenchResult[]>> = {
   pprof: runPprofBench,
   jfr: runJfrBench,
   query: runQueryMergeBench,
+  overload: runOverloadBench,
 };
+/** minutes long and needs Kafka and Redis: runs only when named (`npm run bench -- overload`) */
+const onlyWhenNamed = new Set(['overload']);
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
@@ -26,7 +30,8 @@ async function main(): Promise<void> {
     );
     process.exit(2);
   }
-  const names = wanted.length > 0 ? wanted : Object.keys(suites);
+  const names =
+    wanted.length > 0 ? wanted : Object.keys(suites).filter((n) => !onlyWhenNamed.has(n));
   const machine = `${cpus()[0]?.model ?? 'cpu'} x${availableParallelism()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   console.log(`# Emberflow benchmarks on ${machine}\n`);
   const all: Record<string, BenchResult[]> = {};

@@ -11,6 +11,8 @@ import { freePort } from './ports.js';
 export interface EmberProcess {
   url: string;
   port: number;
+  /** the process id (for /proc readings in benchmarks) */
+  pid: number;
   targets: string;
   pid: number;
   output(): string;
@@ -80,6 +82,7 @@ export async function startEmberflow(opts: {
   return {
     url,
     port,
+    pid: child.pid!,
     targets: opts.targets,
     pid: child.pid!,
     output: () => out,
