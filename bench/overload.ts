@@ -19,7 +19,8 @@
 // Settings (environment): EMBER_BENCH_SENDERS (200), EMBER_BENCH_DURATION_S (30),
 // EMBER_BENCH_TOPOLOGIES (embedded,cluster), EMBER_BENCH_RESPECT_RETRY_AFTER (false: senders
 // send again at once, the harsher case), EMBER_BENCH_TENANTS (1), EMBER_BENCH_SERVER_ENV (extra
-// KEY=VALUE,... for the Emberflow processes).
+// KEY=VALUE,... for the Emberflow processes). Tenants have no ingestion rate limit here (a config
+// file with limits.ingestionRateBytes: 0): the process is under test, not a tenant's policy.
 //
 // Run alone:  npx tsc -p tsconfig.build.json && node dist/bench/overload.js
 import { spawn, spawnSync } from 'node:child_process';
@@ -185,7 +186,16 @@ async function runTopology(
   pprofBytes: number,
 ): Promise<TopologyFigures> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ember-overload-'));
-  const base = { EMBER_DATA_DIR: dataDir, EMBER_LOG_LEVEL: 'warn', ...SERVER_ENV };
+  // No per-tenant rate limit: the benchmark measures the process under load, not a tenant's
+  // policy (EMBER_BENCH_SERVER_ENV=EMBER_CONFIG=... brings one back).
+  const configPath = join(dataDir, 'bench.yaml');
+  writeFileSync(configPath, 'limits:\n  ingestionRateBytes: 0\n');
+  const base = {
+    EMBER_DATA_DIR: dataDir,
+    EMBER_LOG_LEVEL: 'warn',
+    EMBER_CONFIG: configPath,
+    ...SERVER_ENV,
+  };
   const procs: EmberProcess[] = [];
   try {
     if (topology === 'embedded') {
@@ -217,9 +227,10 @@ async function runTopology(
       await new Promise((r) => setTimeout(r, 200));
     await new Promise((r) => setTimeout(r, 2_000));
     const baseline = procs.map((p) => rssBytes(p.pid));
-    const budgets = await Promise.all(
-      procs.map((p) => metric(p.url, 'emberflow_ingest_inflight_budget_bytes')),
-    );
+    // 0 where the process runs no ingest
+    const budgets = (
+      await Promise.all(procs.map((p) => metric(p.url, 'emberflow_ingest_inflight_budget_bytes')))
+    ).map((b) => (b > 0 ? b : NaN));
     const storedBefore = (await sent()) || 0;
 
     const probers = procs.map((p) => healthProber(p.url));

@@ -46,7 +46,7 @@ export interface LoadReport {
 const CLIENT_TIMEOUT_MS = 120_000;
 
 function quantiles(xs: number[]): { p50: number; p99: number; max: number } {
-  if (xs.length === 0) return { p50: NaN, p99: NaN, max: NaN };
+  if (xs.length === 0) return { p50: -1, p99: -1, max: -1 };
   const s = Float64Array.from(xs).sort();
   const at = (q: number): number => s[Math.min(s.length - 1, Math.floor(q * s.length))];
   return { p50: at(0.5), p99: at(0.99), max: s[s.length - 1] };

@@ -167,6 +167,54 @@ export class Metrics {
     },
   });
 
+  readonly shedRequests = new Counter({
+    name: 'emberflow_ingest_shed_requests_total',
+    help: 'Uploads answered 429 or 503 by admission control before their body was read, by reason (process_full, tenant_over_share, downstream_full, event_loop_overloaded, waiting_room_full) and status.',
+    labelNames: ['reason', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly httpTimeouts = new Counter({
+    name: 'emberflow_http_timeouts_total',
+    help: 'Requests cut off by a timeout of the HTTP edge, by phase (body: 408, the body arrived below EMBER_HTTP_BODY_MIN_RATE; handler: 503, no answer within EMBER_HTTP_HANDLER_TIMEOUT).',
+    labelNames: ['phase'] as const,
+    registers: [this.registry],
+  });
+  /** set by bootstrap where ingest runs: admission state for the gauges below */
+  admissionSource:
+    (() => { bytes: number; requests: number; waiting: number; budgetBytes: number }) | undefined;
+  readonly inflightBytes = new Gauge({
+    name: 'emberflow_ingest_inflight_bytes',
+    help: 'Bytes of upload bodies admitted and not yet answered (bounded by emberflow_ingest_inflight_budget_bytes).',
+    registers: [this.registry],
+    collect: () => {
+      if (this.admissionSource) this.inflightBytes.set(this.admissionSource().bytes);
+    },
+  });
+  readonly inflightUploads = new Gauge({
+    name: 'emberflow_ingest_inflight_uploads',
+    help: 'Uploads admitted and not yet answered (bounded by EMBER_INGEST_MAX_CONCURRENT).',
+    registers: [this.registry],
+    collect: () => {
+      if (this.admissionSource) this.inflightUploads.set(this.admissionSource().requests);
+    },
+  });
+  readonly admissionWaiting = new Gauge({
+    name: 'emberflow_ingest_admission_waiting',
+    help: 'Uploads waiting for room in the in-flight budget, their bodies not read yet.',
+    registers: [this.registry],
+    collect: () => {
+      if (this.admissionSource) this.admissionWaiting.set(this.admissionSource().waiting);
+    },
+  });
+  readonly inflightBudget = new Gauge({
+    name: 'emberflow_ingest_inflight_budget_bytes',
+    help: 'The in-flight budget of upload bodies (EMBER_INGEST_INFLIGHT_BYTES, by default derived from the memory available).',
+    registers: [this.registry],
+    collect: () => {
+      if (this.admissionSource) this.inflightBudget.set(this.admissionSource().budgetBytes);
+    },
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'emberflow_' });
   }

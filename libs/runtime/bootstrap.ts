@@ -19,6 +19,8 @@ import {
   PyroscopeErrorFilter,
   WebUiModule,
 } from '../pipeline/index.js';
+import { admissionFor, httpServerOptions, installHttpEdge } from '../pipeline/http/http-edge.js';
+import { TenantResolver } from '../pipeline/tenancy/tenant-resolver.js';
 import {
   KafkaBroker,
   MemoryBroker,
@@ -192,19 +194,35 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Running
   @Module({ imports: modules })
   class AppModule {}
 
-  const adapter = new FastifyAdapter({ bodyLimit: config.ingest.maxBodyBytes });
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.ingest.maxBodyBytes,
+    requestTimeout: config.http.requestTimeoutMs,
+    http: httpServerOptions(config),
+  });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule, adapter, {
     logger,
     bodyParser: false,
   });
   const fastify = app.getHttpAdapter().getInstance();
-  // Every body arrives as raw bytes: ingest must publish it untouched, whatever it claims to be.
-  fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser(
-    '*',
-    { parseAs: 'buffer', bodyLimit: config.ingest.maxBodyBytes },
-    (_req, body, done) => done(null, body),
-  );
+  // Admission control, body limits and timeouts (libs/pipeline/http/http-edge.ts). In the
+  // one-process topology the in-process queue is the downstream: no body is read that it could
+  // not take.
+  const edge = admissionFor(config, {
+    downstreamRoom:
+      broker instanceof MemoryBroker && has('ingest')
+        ? () => config.memoryQueueBytes - broker.bytesHeld
+        : undefined,
+  });
+  metrics.admissionSource = () => ({
+    ...edge.admission.stats(),
+    budgetBytes: has('ingest') ? config.ingest.inflightBytes : 0,
+  });
+  installHttpEdge(fastify, {
+    config,
+    metrics,
+    admission: edge.admission,
+    tenants: new TenantResolver(config),
+  });
   app.useGlobalFilters(
     new PyroscopeErrorFilter(config.ingest.maxBodyBytes, () =>
       metrics.discarded.inc({ reason: 'body_size_limit', tenant: 'unknown' }),
@@ -273,6 +291,8 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Running
             `shutdown: ${broker.bytesHeld} bytes of accepted uploads were still queued and are lost (set EMBER_KAFKA_BROKERS for durability)`,
           );
       }
+      edge.admission.close();
+      edge.monitor.close();
       await app.close(); // HTTP stops, consumers leave (uncommitted work is redelivered)
       await broker.close();
       deadLetters?.close();

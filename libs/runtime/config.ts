@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -98,6 +98,22 @@ export const envSchema = z.object({
   EMBER_MAX_SERIES_BYTES: intFromEnv(64 * 1024, 1024 * MiB).default(4 * MiB),
   /** bound of the embedded dead-letter store (data dir); the oldest letters go first */
   EMBER_DEAD_LETTER_BYTES: intFromEnv(MiB, 1024 * 1024 * MiB).default(1024 * MiB),
+  /** bytes of upload bodies held at once; unset = derived from the memory available */
+  EMBER_INGEST_INFLIGHT_BYTES: intFromEnv(MiB, 64 * 1024 * MiB).optional(),
+  /** uploads received or handled at once */
+  EMBER_INGEST_MAX_CONCURRENT: intFromEnv(1, 100_000).default(128),
+  /** how long an upload waits (body unread) for room before it is shed; 0 = shed at once */
+  EMBER_INGEST_ADMISSION_WAIT: durationFromEnv.default(1_000),
+  /** new uploads are shed while the event loop lags more than this; 0 = never */
+  EMBER_INGEST_MAX_EVENT_LOOP_DELAY: durationFromEnv.default(500),
+  /** request line and headers must arrive within this (408) */
+  EMBER_HTTP_HEADERS_TIMEOUT: durationFromEnv.default(10_000),
+  /** a whole request (headers and body) must arrive within this (408) */
+  EMBER_HTTP_REQUEST_TIMEOUT: durationFromEnv.default(120_000),
+  /** average bytes/s a body must keep up after its first 5 s (408); 0 = no rate check */
+  EMBER_HTTP_BODY_MIN_RATE: intFromEnv(0, 1024 * MiB).default(16 * 1024),
+  /** an upload whose body arrived must be answered within this (503 + Retry-After) */
+  EMBER_HTTP_HANDLER_TIMEOUT: durationFromEnv.default(10_000),
 });
 
 /**
@@ -328,6 +344,10 @@ export interface EmberConfig {
     host: string;
     /** EMBER_HTTP_HOST was unset and the safe default (loopback) applied: boot says so */
     loopbackByDefault: boolean;
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    bodyMinBytesPerSecond: number;
+    handlerTimeoutMs: number;
   };
   dataDir: string;
   targets: Target[];
@@ -342,7 +362,16 @@ export interface EmberConfig {
   } | null;
   redis: { url: string; namespace: string } | null;
   log: { level: 'error' | 'warn' | 'info' | 'debug'; format: 'json' | 'text' };
-  ingest: { maxBodyBytes: number; dedupeWindowMs: number; requireTenant: boolean };
+  ingest: {
+    maxBodyBytes: number;
+    dedupeWindowMs: number;
+    requireTenant: boolean;
+    /** admission control (libs/pipeline/http/admission.ts) */
+    inflightBytes: number;
+    maxConcurrent: number;
+    admissionWaitMs: number;
+    maxEventLoopDelayMs: number;
+  };
   memoryQueueBytes: number;
   shutdownTimeoutMs: number;
   decode: {
@@ -452,6 +481,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       port: e.EMBER_HTTP_PORT,
       host: e.EMBER_HTTP_HOST ?? (loopbackByDefault ? '127.0.0.1' : '0.0.0.0'),
       loopbackByDefault,
+      headersTimeoutMs: e.EMBER_HTTP_HEADERS_TIMEOUT,
+      requestTimeoutMs: e.EMBER_HTTP_REQUEST_TIMEOUT,
+      bodyMinBytesPerSecond: e.EMBER_HTTP_BODY_MIN_RATE,
+      handlerTimeoutMs: e.EMBER_HTTP_HANDLER_TIMEOUT,
     },
     dataDir: resolve(e.EMBER_DATA_DIR),
     targets,
@@ -472,6 +505,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxBodyBytes: e.EMBER_MAX_BODY_BYTES,
       dedupeWindowMs: e.EMBER_DEDUPE_WINDOW,
       requireTenant: e.EMBER_REQUIRE_TENANT,
+      inflightBytes: e.EMBER_INGEST_INFLIGHT_BYTES ?? defaultInflightBytes(),
+      maxConcurrent: e.EMBER_INGEST_MAX_CONCURRENT,
+      admissionWaitMs: e.EMBER_INGEST_ADMISSION_WAIT,
+      maxEventLoopDelayMs: e.EMBER_INGEST_MAX_EVENT_LOOP_DELAY,
     },
     memoryQueueBytes: e.EMBER_MEMORY_QUEUE_BYTES,
     shutdownTimeoutMs: e.EMBER_SHUTDOWN_TIMEOUT,
@@ -536,6 +573,21 @@ function resolveBackends(
   const embedded = { ...file.backends.embedded };
   if (env?.EMBER_EMBEDDED_STORE !== undefined) embedded.enabled = env.EMBER_EMBEDDED_STORE;
   return { pyroscope: list, embedded };
+}
+
+/**
+ * The default in-flight budget of upload bodies: 1/16 of the memory available to the process
+ * (its cgroup limit when it has one, else the machine's), between 32 MiB and 512 MiB. A body in
+ * flight costs about its size once more while it is published, and the rest of the process
+ * (decode, export, the in-process queue) has its own bounds, so 1/16 leaves room for all of it
+ * in a container sized for the workload: 64 MiB in a 1 GiB pod, 256 MiB in 4 GiB.
+ */
+export function defaultInflightBytes(
+  total = totalmem(),
+  constrained = (process as { constrainedMemory?: () => number | undefined }).constrainedMemory?.(),
+): number {
+  const available = constrained && constrained > 0 && constrained < total ? constrained : total;
+  return Math.min(512 * MiB, Math.max(32 * MiB, Math.floor(available / 16)));
 }
 
 /** The limits in force for a tenant: its overrides on top of the global ones. */

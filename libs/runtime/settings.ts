@@ -212,6 +212,51 @@ export const ENV_SETTINGS: Record<EnvVar, EnvSetting> = {
       'embedded topology only: bound of `deadletters.sqlite` (1 GiB), the oldest letters go first',
     example: '268435456',
   },
+  EMBER_INGEST_INFLIGHT_BYTES: {
+    default: null,
+    unset:
+      '1/16 of the memory available to the process (cgroup limit, else the machine), 32-512 MiB',
+    meaning:
+      'bytes of upload bodies held at once; past it uploads wait, body unread, then get 429/503 with Retry-After',
+    example: '268435456',
+  },
+  EMBER_INGEST_MAX_CONCURRENT: {
+    default: '128',
+    meaning: 'uploads received or handled at once (a backstop next to the byte budget)',
+    example: '64',
+  },
+  EMBER_INGEST_ADMISSION_WAIT: {
+    default: '1s',
+    meaning:
+      'how long an upload may wait, its body unread, for room before it is shed (0: at once)',
+    example: '500ms',
+  },
+  EMBER_INGEST_MAX_EVENT_LOOP_DELAY: {
+    default: '1s',
+    meaning: 'new uploads are shed (503) while the event loop lags more than this (0: never)',
+    example: '500ms',
+  },
+  EMBER_HTTP_HEADERS_TIMEOUT: {
+    default: '10s',
+    meaning: 'request line and headers must arrive within this (408, connection closed)',
+    example: '5s',
+  },
+  EMBER_HTTP_REQUEST_TIMEOUT: {
+    default: '120s',
+    meaning: 'a whole request, headers and body, must arrive within this (408)',
+    example: '60s',
+  },
+  EMBER_HTTP_BODY_MIN_RATE: {
+    default: '16384',
+    meaning:
+      'bytes/s a body must average once its first 5 s are over (408, connection closed; 0: no check)',
+    example: '65536',
+  },
+  EMBER_HTTP_HANDLER_TIMEOUT: {
+    default: '10s',
+    meaning: 'an upload must be answered this long after its body arrived (503 with Retry-After)',
+    example: '5s',
+  },
 };
 
 export interface FileSetting {

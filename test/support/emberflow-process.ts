@@ -14,7 +14,6 @@ export interface EmberProcess {
   /** the process id (for /proc readings in benchmarks) */
   pid: number;
   targets: string;
-  pid: number;
   output(): string;
   /** peak resident set size so far, bytes (VmHWM), while the process runs */
   peakRssBytes(): number;
@@ -84,7 +83,6 @@ export async function startEmberflow(opts: {
     port,
     pid: child.pid!,
     targets: opts.targets,
-    pid: child.pid!,
     output: () => out,
     peakRssBytes: () => {
       const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));

@@ -25,6 +25,12 @@ export class PyroscopeErrorFilter implements ExceptionFilter {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     let status = 500;
     let message = 'internal error';
+    // the HTTP edge's body errors carry their headers (Connection: close, Retry-After)
+    const extra = (exception as { headers?: unknown })?.headers;
+    const headers =
+      typeof extra === 'object' && extra !== null && !(exception instanceof HttpException)
+        ? (extra as Record<string, string>)
+        : {};
     if (exception instanceof HttpException) {
       status = exception.getStatus();
       message = exception.message;
@@ -38,6 +44,10 @@ export class PyroscopeErrorFilter implements ExceptionFilter {
       this.onBodyTooLarge();
       message = `request body too large: the limit is ${this.maxBodyBytes} bytes (EMBER_MAX_BODY_BYTES)`;
     }
-    void reply.status(status).type('application/json').send(errorBody(status, message));
+    void reply
+      .status(status)
+      .headers(headers)
+      .type('application/json')
+      .send(errorBody(status, message));
   }
 }
