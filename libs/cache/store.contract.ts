@@ -53,6 +53,24 @@ export function sharedStoreContract(name: string, create: () => Promise<SharedSt
       assert.equal((await store.takeTokens(key, 10, 5, 3)).allowed, true);
     });
 
+    it('charges a cost above the burst in full: the bucket goes into debt and later takes wait', async () => {
+      const key = k('debt');
+      // empty bucket of 5: a cost of 15 needs the bucket full (5), not 15
+      const first = await store.takeTokens(key, 10, 5, 15);
+      assert.equal(first.allowed, true);
+      // 5 - 15 = -10 tokens: a cost of 1 waits for 11 tokens, 1.1 s at 10/s
+      const next = await store.takeTokens(key, 10, 5, 1);
+      assert.equal(next.allowed, false);
+      assert.ok(
+        next.retryAfterMs > 1_000 && next.retryAfterMs <= 1_100,
+        `wait ${next.retryAfterMs}`,
+      );
+      // a second oversize cost also waits for a full bucket: 15 tokens, 1.5 s
+      const big = await store.takeTokens(key, 10, 5, 50);
+      assert.equal(big.allowed, false);
+      assert.ok(big.retryAfterMs > 1_400 && big.retryAfterMs <= 1_500, `wait ${big.retryAfterMs}`);
+    });
+
     it('sets, merges, lists and deletes hash fields', async () => {
       const key = k('hash');
       assert.deepEqual(await store.hashGetAll(key), {});

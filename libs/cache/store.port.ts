@@ -23,8 +23,10 @@ export interface SharedStore {
   mark(keys: readonly string[], ttlMs: number): Promise<void>;
   /**
    * Token bucket shared by all replicas: refills `ratePerSec` tokens a second up to `burst`,
-   * takes `cost` when available. Returns whether it was taken, and if not, how long until it
-   * would be.
+   * takes `cost` when at least min(cost, burst) tokens are there. A cost above the burst is
+   * charged in full from a full bucket, which goes into debt: later takes wait until the debt
+   * is paid off, so the long-run rate holds whatever the sizes. Returns whether it was taken,
+   * and if not, how long until it would be.
    */
   takeTokens(
     key: string,

@@ -317,6 +317,16 @@ export const fileSchema = z
         exempt: ['service_name', '__name__', 'pyroscope_spy', '__delta__'],
       }),
     limits: limitsSchema.default(limitsSchema.parse({})),
+    /** who may send: see libs/pipeline/tenancy/tenant-resolver.ts */
+    tenancy: z
+      .object({
+        /** refuse (401) every tenant not listed under `tenants` */
+        closed: z.boolean().default(false),
+        /** every tenant must present one of its credentials (401 otherwise) */
+        requireCredentials: z.boolean().default(false),
+      })
+      .strict()
+      .default({ closed: false, requireCredentials: false }),
     tenants: z
       .record(
         z.string().min(1),
@@ -441,6 +451,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         for (const [t, tc] of Object.entries(file.tenants)) {
           check(tc.relabel ?? [], `tenants.${t}.relabel`);
           check(tc.sampleRelabel ?? [], `tenants.${t}.sampleRelabel`);
+          if (file.tenancy.requireCredentials && tc.credentials.length === 0)
+            problems.push(
+              `${configPath}: tenants.${t}: no credentials, but tenancy.requireCredentials is on: the tenant could never send`,
+            );
         }
       } else
         for (const issue of f.error.issues)

@@ -48,11 +48,13 @@ export class MemoryStore implements SharedStore {
     b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 1000) * ratePerSec);
     b.at = now;
     this.buckets.set(key, b);
-    if (b.tokens >= cost) {
+    // a cost above the burst needs a full bucket and leaves it in debt (store.port.ts)
+    const need = Math.min(cost, burst);
+    if (b.tokens >= need) {
       b.tokens -= cost;
       return { allowed: true, retryAfterMs: 0 };
     }
-    const missing = cost - b.tokens;
+    const missing = need - b.tokens;
     return { allowed: false, retryAfterMs: Math.ceil((missing / ratePerSec) * 1000) };
   }
 

@@ -6,7 +6,8 @@ import { RetryableError } from '../../model/index.js';
 // (research/performance.md §5: a serial await caps at ~18k ops/s, a pipeline of 100 at ~180k).
 // Redis being down is retryable for the caller (ingest answers 503, stages back off).
 
-// Token bucket as one atomic script: state is {tokens, at} in a hash with an expiry.
+// Token bucket as one atomic script: state is {tokens, at} in a hash with an expiry. Tokens may
+// go negative: a cost above the burst is taken from a full bucket, in full (store.port.ts).
 const TAKE_TOKENS = `
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
@@ -17,16 +18,18 @@ local s = redis.call('HMGET', KEYS[1], 'tokens', 'at')
 local tokens = tonumber(s[1]) or burst
 local at = tonumber(s[2]) or now
 tokens = math.min(burst, tokens + (now - at) / 1000 * rate)
+local need = math.min(cost, burst)
 local allowed = 0
 local wait = 0
-if tokens >= cost then
+if tokens >= need then
   tokens = tokens - cost
   allowed = 1
 else
-  wait = math.ceil((cost - tokens) / rate * 1000)
+  wait = math.ceil((need - tokens) / rate * 1000)
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
-redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
+-- kept until the bucket is full again, debt included
+redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / rate * 1000) + 1000)
 return {allowed, wait}
 `;
 

@@ -1,8 +1,10 @@
-import { All, Controller, Logger, Req, Res } from '@nestjs/common';
+import { All, Controller, Inject, Logger, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Metrics } from '../../observability/index.js';
 import { PUSH_ACCEPT_POST } from '../../protocol/index.js';
+import type { EmberConfig } from '../../runtime/config.js';
 import { HttpFailure, errorBody } from '../core/http-error.js';
+import { EMBER_CONFIG } from '../core/tokens.js';
 import { TenantResolver } from '../tenancy/tenant-resolver.js';
 import { FleetRecorder, parseUserAgent, type AgentKey } from '../fleet/fleet.recorder.js';
 import { agentKeyOfUpload } from '../fleet/upload-identity.js';
@@ -20,7 +22,40 @@ export class IngestController {
     private readonly tenants: TenantResolver,
     private readonly metrics: Metrics,
     private readonly fleet: FleetRecorder,
+    @Inject(EMBER_CONFIG) private readonly config: EmberConfig,
   ) {}
+
+  /**
+   * Runs an upload's handling (envelope, dedupe, rate limit, publish) within
+   * EMBER_HTTP_HANDLER_TIMEOUT of its body having arrived: past it the agent gets 503 with
+   * Retry-After, and `signal` tells the service to give up its dedupe claim.
+   */
+  private async withDeadline<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const ms = this.config.http.handlerTimeoutMs;
+    const ac = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        ac.abort();
+        this.metrics.httpTimeouts.inc({ phase: 'handler' });
+        reject(
+          new HttpFailure(
+            503,
+            `the upload was not handled within ${ms} ms (EMBER_HTTP_HANDLER_TIMEOUT): the queue or shared state is slow; retry later`,
+            'handler_timeout',
+            { 'retry-after': '5' },
+          ),
+        );
+      }, ms);
+    });
+    const work = run(ac.signal);
+    work.catch(() => {}); // settles after the deadline when it expired: nobody waits for it then
+    try {
+      return await Promise.race([work, expired]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 
   /** Best effort: the fleet view never fails an upload (the recorder swallows store errors). */
   private record(
@@ -62,13 +97,16 @@ export class IngestController {
       }
       tenant = this.tenants.resolve(req.headers);
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      const outcome = await this.ingest.accept({
-        tenant,
-        rawQuery,
-        contentType: header(req, 'content-type'),
-        contentEncoding: header(req, 'content-encoding'),
-        body,
-      });
+      const outcome = await this.withDeadline((signal) =>
+        this.ingest.accept({
+          tenant,
+          rawQuery,
+          contentType: header(req, 'content-type'),
+          contentEncoding: header(req, 'content-encoding'),
+          body,
+          signal,
+        }),
+      );
       format = outcome.format;
       spy = outcome.params.spyName;
       this.metrics.ingestRequests.inc({ format, spy, tenant, status: '200' });
@@ -124,13 +162,16 @@ export class IngestController {
       }
       tenant = this.tenants.resolve(req.headers);
       const contentType = header(req, 'content-type');
-      await this.ingest.acceptPush({
-        tenant,
-        contentType,
-        contentEncoding: header(req, 'content-encoding'),
-        connectProtocolVersion: header(req, 'connect-protocol-version'),
-        body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
-      });
+      await this.withDeadline((signal) =>
+        this.ingest.acceptPush({
+          tenant,
+          contentType,
+          contentEncoding: header(req, 'content-encoding'),
+          connectProtocolVersion: header(req, 'connect-protocol-version'),
+          body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+          signal,
+        }),
+      );
       this.metrics.ingestRequests.inc({ format: 'push', spy: 'push', tenant, status: '200' });
       // An empty PushResponse in the request's codec.
       if (contentType.startsWith('application/json'))

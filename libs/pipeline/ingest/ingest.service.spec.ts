@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { MemoryStore } from '../../cache/index.js';
 import { RetryableError } from '../../model/index.js';
@@ -185,5 +188,56 @@ describe('IngestService', () => {
       false,
       'other tenants are not affected',
     );
+  });
+
+  it('charges an upload larger than the burst in full (regression: a 200 KB/s tenant pushed 786 KB/s)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ember-rate-'));
+    writeFileSync(
+      join(dir, 'c.yaml'),
+      'tenants:\n  slow:\n    limits: {ingestionRateBytes: 200000, ingestionBurstBytes: 200000}\n',
+    );
+    const { svc } = await setup({ EMBER_CONFIG: join(dir, 'c.yaml') });
+    const q = (i: number, bytes: number) => ({
+      tenant: 'slow',
+      rawQuery: `name=a&from=${i}&until=${i + 1}`,
+      contentType: '',
+      contentEncoding: '',
+      body: Buffer.alloc(bytes, i),
+    });
+    // 786 KB from a full bucket of 200 KB passes and leaves 586 KB of debt
+    assert.equal((await svc.accept(q(1, 786_000))).duplicate, false);
+    // so even a small upload waits until the debt is paid off at 200 KB/s: about 3 s
+    await assert.rejects(
+      svc.accept(q(2, 1_000)),
+      (e) =>
+        e instanceof HttpFailure &&
+        e.status === 429 &&
+        Number(e.headers['retry-after']) === 3 &&
+        /while adding 1000 bytes/.test(e.message),
+    );
+  });
+
+  it('gives up its dedupe claim when the caller gave up waiting, so the agent retry is published', async () => {
+    const { svc, broker } = await setup();
+    const input = {
+      tenant: 't',
+      rawQuery: 'name=a&from=1&until=2',
+      contentType: '',
+      contentEncoding: '',
+      body: Buffer.from('a 1'),
+    };
+    const publish = broker.publish.bind(broker);
+    let release: () => void = () => {};
+    broker.publish = (topic, messages) =>
+      new Promise((resolve) => (release = () => resolve(publish(topic, messages))));
+    const ac = new AbortController();
+    const first = svc.accept({ ...input, signal: ac.signal });
+    await settle();
+    ac.abort(); // the handler timed out and answered 503
+    await settle();
+    broker.publish = publish;
+    assert.equal((await svc.accept(input)).duplicate, false, 'the retry is not a duplicate');
+    release();
+    assert.equal((await first).duplicate, false);
   });
 });

@@ -33,6 +33,8 @@ export interface IngestInput {
   contentType: string;
   contentEncoding: string;
   body: Buffer;
+  /** aborted when the caller gave up waiting (handler timeout): the dedupe claim is dropped */
+  signal?: AbortSignal;
 }
 
 export interface PushInput {
@@ -41,6 +43,7 @@ export interface PushInput {
   contentEncoding: string;
   connectProtocolVersion: string;
   body: Buffer;
+  signal?: AbortSignal;
 }
 
 export interface IngestOutcome {
@@ -167,7 +170,7 @@ export class IngestService {
     tenant: string,
     format: UploadFormat,
     params: IngestParams,
-    input: { contentType: string; contentEncoding: string; body: Buffer },
+    input: { contentType: string; contentEncoding: string; body: Buffer; signal?: AbortSignal },
   ): Promise<IngestOutcome> {
     const claim = await this.guard(() =>
       this.dedupe.claim({
@@ -186,6 +189,11 @@ export class IngestService {
       return { uploadId, duplicate: true, format, params };
     }
     const stop = this.metrics.time('ingest_publish');
+    // The agent was told 503 and will retry: forget the claim now, so the retry is published
+    // rather than answered as a duplicate of an upload that may never be acknowledged. Should
+    // this publish still succeed, the upload is queued twice (at least once, never lost).
+    const forget = (): void => void this.dedupe.release(claim).catch(() => {});
+    input.signal?.addEventListener('abort', forget, { once: true });
     try {
       await this.broker.publish(TOPICS.raw, [
         encodeRawUpload({
@@ -215,20 +223,24 @@ export class IngestService {
       }
       throw err;
     } finally {
+      input.signal?.removeEventListener('abort', forget);
       stop();
     }
     return { uploadId, duplicate: false, format, params };
   }
 
-  /** Per-tenant ingestion rate, a token bucket of body bytes shared by every ingest replica. */
+  /**
+   * Per-tenant ingestion rate, a token bucket of body bytes shared by every ingest replica. An
+   * upload is charged its full size: one larger than the burst passes when the bucket is full
+   * and leaves it in debt, so the tenant's next uploads wait (regression: a tenant limited to
+   * 200 KB/s pushed 786 KB/s in uploads larger than its burst, charged only the burst).
+   */
   private async checkRate(tenant: string, bytes: number): Promise<void> {
     const limits = tenantLimits(this.config, tenant);
     if (limits.ingestionRateBytes <= 0) return;
     const burst = Math.max(limits.ingestionBurstBytes, limits.ingestionRateBytes);
-    // A single upload larger than the burst could never pass; charge it the whole burst instead.
-    const cost = Math.min(bytes, burst);
     const r = await this.guard(() =>
-      this.store.takeTokens(keys.rate(tenant), limits.ingestionRateBytes, burst, cost),
+      this.store.takeTokens(keys.rate(tenant), limits.ingestionRateBytes, burst, bytes),
     );
     if (!r.allowed) {
       const seconds = Math.max(1, Math.ceil(r.retryAfterMs / 1000));

@@ -64,4 +64,66 @@ describe('TenantResolver', () => {
       'other',
     );
   });
+
+  it('takes the auth scheme in any case, as RFC 9110 says (regression: "bearer <token>" was refused)', () => {
+    const r = resolver(YAML);
+    for (const scheme of ['bearer', 'BEARER', 'BeArEr']) {
+      assert.equal(
+        r.resolve({ 'x-scope-orgid': 'acme', authorization: `${scheme} s3cret-token` }),
+        'acme',
+      );
+    }
+    const b64 = Buffer.from('123456:glc_abc').toString('base64');
+    assert.equal(r.resolve({ 'x-scope-orgid': 'acme', authorization: `basic ${b64}` }), 'acme');
+    assert.equal(r.resolve({ 'x-scope-orgid': 'acme', authorization: `BASIC ${b64}` }), 'acme');
+    // the scheme is not the secret: a bearer token sent as Basic does not pass, nor the reverse
+    assert.throws(
+      () =>
+        r.resolve({
+          'x-scope-orgid': 'acme',
+          authorization: `Basic ${Buffer.from('s3cret-token').toString('base64')}`,
+        }),
+      unauthorized(/invalid credentials/),
+    );
+    assert.throws(
+      () => r.resolve({ 'x-scope-orgid': 'acme', authorization: 'Bearer 123456:glc_abc' }),
+      unauthorized(/invalid credentials/),
+    );
+    assert.throws(
+      () => r.resolve({ 'x-scope-orgid': 'acme', authorization: 'Digest x' }),
+      unauthorized(/invalid credentials/),
+    );
+  });
+
+  it('refuses tenants that are not configured in closed mode', () => {
+    const r = resolver(`${YAML}\n  open-team: {}\ntenancy: {closed: true}`);
+    assert.equal(r.resolve({ 'x-scope-orgid': 'open-team' }), 'open-team');
+    assert.throws(
+      () => r.resolve({ 'x-scope-orgid': 'invented-42' }),
+      unauthorized(/unknown tenant invented-42.*tenancy\.closed/),
+    );
+    // no header: the default tenant, which is not configured either
+    assert.throws(() => r.resolve({}), unauthorized(/unknown tenant anonymous/));
+  });
+
+  it('requires credentials of every tenant with tenancy.requireCredentials (regression: unconfigured tenants needed none)', () => {
+    const r = resolver(`${YAML}\ntenancy: {requireCredentials: true}`, {
+      EMBER_REQUIRE_TENANT: 'true',
+    });
+    assert.throws(
+      () => r.resolve({ 'x-scope-orgid': 'invented-7' }),
+      unauthorized(/has no credentials configured .*requireCredentials/),
+    );
+    assert.throws(() => r.resolve({}), unauthorized(/X-Scope-OrgID/));
+    assert.equal(
+      r.resolve({ 'x-scope-orgid': 'acme', authorization: 'Bearer s3cret-token' }),
+      'acme',
+    );
+    // a configured tenant without credentials could never send: refused at boot
+    assert.throws(
+      () => resolver(`${YAML}\n  nokey: {}\ntenancy: {requireCredentials: true}`),
+      (e: Error) =>
+        /tenants\.nokey: no credentials, but tenancy\.requireCredentials is on/.test(e.message),
+    );
+  });
 });

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { parseAuthorization } from '../../protocol/index.js';
 import type { EmberConfig } from '../../runtime/config.js';
 import { HttpFailure } from '../core/http-error.js';
 import { EMBER_CONFIG } from '../core/tokens.js';
@@ -7,11 +8,20 @@ import { EMBER_CONFIG } from '../core/tokens.js';
 // Tenant resolution and inbound credentials, shared by ingest and every read API so a tenant
 // never sees another's data. Tenant = X-Scope-OrgID (default `anonymous`, as Pyroscope); with
 // EMBER_REQUIRE_TENANT the header is mandatory. A tenant with credentials in the config file
-// must present one of them (Basic or Bearer, as the agents send them). Credentials are never
-// logged or echoed back.
+// must present one of them (Basic or Bearer, as the agents send them; the scheme is
+// case-insensitive, RFC 9110 §11.1). With `tenancy.closed` only tenants listed in the config
+// exist; with `tenancy.requireCredentials` every tenant must present credentials.
+//
+// Credentials are compared as SHA-256 digests with timingSafeEqual against every configured
+// credential of the tenant, without an early exit, so the time taken says nothing about how
+// much of a secret matched or which one. They are never logged or echoed back.
 
 export const DEFAULT_TENANT = 'anonymous';
 const TENANT_RE = /^[A-Za-z0-9!\-_.*'()]{1,150}$/;
+
+function digest(kind: 'basic' | 'bearer', secret: string): Buffer {
+  return createHash('sha256').update(kind).update('\u0000').update(secret).digest();
+}
 
 @Injectable()
 export class TenantResolver {
@@ -22,11 +32,9 @@ export class TenantResolver {
       this.expected.set(
         tenant,
         t.credentials.map((c) =>
-          Buffer.from(
-            'bearer' in c
-              ? `Bearer ${c.bearer}`
-              : `Basic ${Buffer.from(`${c.basic.username}:${c.basic.password}`).toString('base64')}`,
-          ),
+          'bearer' in c
+            ? digest('bearer', c.bearer)
+            : digest('basic', `${c.basic.username}:${c.basic.password}`),
         ),
       );
     }
@@ -56,8 +64,23 @@ export class TenantResolver {
   }
 
   private check(tenant: string, headers: Record<string, string | string[] | undefined>): string {
+    const tenancy = this.config.file.tenancy;
     const creds = this.expected.get(tenant);
-    if (!creds || creds.length === 0) return tenant;
+    if (creds === undefined && tenancy.closed) {
+      throw new HttpFailure(
+        401,
+        `unknown tenant ${tenant}: this collector accepts only the tenants of its configuration (tenancy.closed)`,
+        'unauthorized',
+      );
+    }
+    if (!creds || creds.length === 0) {
+      if (!tenancy.requireCredentials) return tenant;
+      throw new HttpFailure(
+        401,
+        `tenant ${tenant} has no credentials configured and this collector requires them for every tenant (tenancy.requireCredentials)`,
+        'unauthorized',
+      );
+    }
     const auth = first(headers['authorization']);
     if (!auth) {
       throw new HttpFailure(
@@ -66,9 +89,17 @@ export class TenantResolver {
         'unauthorized',
       );
     }
-    const given = Buffer.from(auth.trim());
-    const ok = creds.some((c) => c.length === given.length && timingSafeEqual(c, given));
-    if (!ok) throw new HttpFailure(401, `invalid credentials for tenant ${tenant}`, 'unauthorized');
+    const c = parseAuthorization(auth.trim());
+    const given =
+      c.scheme === 'bearer'
+        ? digest('bearer', c.token)
+        : c.scheme === 'basic'
+          ? digest('basic', `${c.username}:${c.password}`)
+          : undefined;
+    let ok = 0;
+    for (const e of creds) ok |= given !== undefined && timingSafeEqual(e, given) ? 1 : 0;
+    if (ok === 0)
+      throw new HttpFailure(401, `invalid credentials for tenant ${tenant}`, 'unauthorized');
     return tenant;
   }
 }
