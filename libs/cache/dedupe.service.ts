@@ -3,22 +3,50 @@ import type { SharedStore } from './store.port.js';
 import { keys } from './store.port.js';
 
 // Upload dedupe: agents retry on 5xx and 429 (the Java agent up to 8 times), so the same upload
-// can arrive again after ingest already published it. Identical = same tenant, name, time range,
-// format and body digest. The claim is taken before publishing and released if publishing
-// fails, so a retry after a 503 is not mistaken for a duplicate.
+// can arrive again after ingest already published it. Identical = same tenant, format, body
+// digest and every query parameter that changes what is stored: the app name and labels of
+// `name`, from/until, spyName, sampleRate, units and aggregationType (regression: the same body
+// sent at 100 Hz and at 50 Hz was stored once, although its CPU values differ by 2x). The claim
+// is taken before publishing and released if publishing fails, so a retry after a 503 is not
+// mistaken for a duplicate.
 
 export interface UploadIdentity {
   tenant: string;
-  name: string;
-  from: string;
-  until: string;
   format: string;
+  /** the parameters that shape the stored profile (a Push body carries its own: pass '' / 0) */
+  params: {
+    appName: string;
+    labels: Readonly<Record<string, string>>;
+    fromNanos: string;
+    untilNanos: string;
+    spyName: string;
+    sampleRate: number;
+    units: string;
+    aggregationType: string;
+  };
   body: Uint8Array;
 }
 
 export function uploadDigest(u: UploadIdentity): string {
+  const p = u.params;
+  // labels in a canonical order: `app{a=1,b=2}` and `app{b=2,a=1}` store the same series
+  const labels = Object.entries(p.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const h = createHash('sha256');
-  h.update(`${u.name}\u0000${u.from}\u0000${u.until}\u0000${u.format}\u0000`);
+  h.update(
+    JSON.stringify([
+      'v2',
+      u.format,
+      p.appName,
+      labels,
+      p.fromNanos,
+      p.untilNanos,
+      p.spyName,
+      p.sampleRate,
+      p.units,
+      p.aggregationType,
+    ]),
+  );
+  h.update('\u0000');
   h.update(u.body);
   return h.digest('base64url');
 }

@@ -175,11 +175,12 @@ export class IngestService {
     const claim = await this.guard(() =>
       this.dedupe.claim({
         tenant,
-        name: params.name,
-        // a Push body carries its own timestamps; its digest is the identity
-        from: format === 'push' ? '' : params.fromNanos,
-        until: format === 'push' ? '' : params.untilNanos,
         format,
+        // a Push body carries its own labels and timestamps: its digest is the identity
+        params:
+          format === 'push'
+            ? { ...params, fromNanos: '', untilNanos: '', appName: '', labels: {} }
+            : params,
         body: input.body,
       }),
     );

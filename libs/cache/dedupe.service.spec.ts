@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { MemoryStore } from './memory/memory-store.js';
+import { UploadDedupe, uploadDigest, type UploadIdentity } from './dedupe.service.js';
+
+const base: UploadIdentity = {
+  tenant: 't',
+  format: 'groups',
+  params: {
+    appName: 'app.cpu',
+    labels: { env: 'prod', region: 'eu' },
+    fromNanos: '1700000000000000000',
+    untilNanos: '1700000010000000000',
+    spyName: 'gospy',
+    sampleRate: 100,
+    units: 'samples',
+    aggregationType: 'sum',
+  },
+  body: Buffer.from('main;work 10\n'),
+};
+
+describe('upload dedupe keys', () => {
+  it('differ in every parameter that changes what is stored (regression: 100 Hz and 50 Hz were one upload)', () => {
+    const d = uploadDigest(base);
+    const variants: [string, UploadIdentity][] = [
+      ['format', { ...base, format: 'lines' }],
+      ['body', { ...base, body: Buffer.from('main;work 11\n') }],
+      ...(
+        [
+          ['appName', 'app.alloc_objects'],
+          ['labels', { env: 'dev', region: 'eu' }],
+          ['fromNanos', '1700000000000000001'],
+          ['untilNanos', '1700000010000000001'],
+          ['spyName', 'pyspy'],
+          ['sampleRate', 50],
+          ['units', 'objects'],
+          ['aggregationType', 'average'],
+        ] as const
+      ).map(([k, v]): [string, UploadIdentity] => [
+        k,
+        { ...base, params: { ...base.params, [k]: v } },
+      ]),
+    ];
+    for (const [what, v] of variants) assert.notEqual(uploadDigest(v), d, what);
+  });
+
+  it('are the same for the same labels in another order', () => {
+    const reordered = {
+      ...base,
+      params: { ...base.params, labels: { region: 'eu', env: 'prod' } },
+    };
+    assert.equal(uploadDigest(reordered), uploadDigest(base));
+  });
+
+  it('claim once per tenant within the window, and again after release', async () => {
+    const dd = new UploadDedupe(new MemoryStore(), 60_000);
+    const k = await dd.claim(base);
+    assert.ok(k);
+    assert.equal(await dd.claim(base), null);
+    assert.ok(await dd.claim({ ...base, tenant: 'other' }));
+    assert.ok(await dd.claim({ ...base, params: { ...base.params, sampleRate: 50 } }));
+    await dd.release(k);
+    assert.ok(await dd.claim(base));
+  });
+});
