@@ -1,4 +1,12 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  collectDefaultMetrics,
+  type CounterConfiguration,
+} from 'prom-client';
+import { TenantLabels, boundedLabel } from './label-bounds.js';
 
 // Every metric Emberflow exports, in one registry per process, named emberflow_<stage>_<thing>.
 // Stage latencies are histograms; counts carry tenant where a tenant exists. Metrics never carry
@@ -17,27 +25,64 @@ export interface ConsumedPartition {
 
 const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/**
+ * A counter whose tenant, spy, format, reason and status labels are bounded (label-bounds.ts)
+ * whoever increments it, so no call site can add a series per invented value.
+ */
+class BoundedCounter<T extends string> extends Counter<T> {
+  constructor(config: CounterConfiguration<T>, tenants: TenantLabels) {
+    super(config);
+    // prom-client assigns `inc` per instance in its constructor, so it is wrapped here rather
+    // than overridden on the prototype
+    const inc = this.inc.bind(this) as (
+      labels?: Partial<Record<T, string | number>> | number,
+      value?: number,
+    ) => void;
+    this.inc = ((a?: Partial<Record<T, string | number>> | number, value?: number): void => {
+      if (a === undefined || typeof a === 'number') {
+        inc(a);
+        return;
+      }
+      const bounded: Partial<Record<T, string | number>> = {};
+      for (const [k, v] of Object.entries(a) as [T, string | number][])
+        bounded[k] = boundedLabel(k, String(v), tenants);
+      inc(bounded, value);
+    }) as Counter<T>['inc'];
+  }
+}
+
 export class Metrics {
   readonly registry = new Registry();
+  /** which tenants get their own label value (bootstrap: the config's, EMBER_METRICS_MAX_TENANTS) */
+  readonly tenantLabels = new TenantLabels();
 
-  readonly ingestRequests = new Counter({
-    name: 'emberflow_ingest_requests_total',
-    help: 'Uploads received, by format, agent, tenant and HTTP status.',
-    labelNames: ['format', 'spy', 'tenant', 'status'] as const,
-    registers: [this.registry],
-  });
-  readonly ingestBytes = new Counter({
-    name: 'emberflow_ingest_received_bytes_total',
-    help: 'Request body bytes received, as sent (compressed) and after inflating gzip (decompressed).',
-    labelNames: ['tenant', 'encoding'] as const,
-    registers: [this.registry],
-  });
-  readonly ingestDuplicates = new Counter({
-    name: 'emberflow_ingest_duplicate_uploads_total',
-    help: 'Uploads identical to one accepted within the dedupe window: answered 200, not published again.',
-    labelNames: ['tenant'] as const,
-    registers: [this.registry],
-  });
+  readonly ingestRequests = new BoundedCounter(
+    {
+      name: 'emberflow_ingest_requests_total',
+      help: 'Uploads received, by format, agent, tenant and HTTP status.',
+      labelNames: ['format', 'spy', 'tenant', 'status'] as const,
+      registers: [this.registry],
+    },
+    this.tenantLabels,
+  );
+  readonly ingestBytes = new BoundedCounter(
+    {
+      name: 'emberflow_ingest_received_bytes_total',
+      help: 'Request body bytes received, as sent (compressed) and after inflating gzip (decompressed).',
+      labelNames: ['tenant', 'encoding'] as const,
+      registers: [this.registry],
+    },
+    this.tenantLabels,
+  );
+  readonly ingestDuplicates = new BoundedCounter(
+    {
+      name: 'emberflow_ingest_duplicate_uploads_total',
+      help: 'Uploads identical to one accepted within the dedupe window: answered 200, not published again.',
+      labelNames: ['tenant'] as const,
+      registers: [this.registry],
+    },
+    this.tenantLabels,
+  );
   readonly stageDuration = new Histogram({
     name: 'emberflow_stage_duration_seconds',
     help: 'Time spent per unit of work in each stage (ingest publish, decode, export).',
@@ -45,48 +90,69 @@ export class Metrics {
     buckets: latencyBuckets,
     registers: [this.registry],
   });
-  readonly discarded = new Counter({
-    name: 'emberflow_discarded_profiles_total',
-    help: 'Uploads or series dropped, by reason (after Pyroscope validation.Reason) and tenant.',
-    labelNames: ['reason', 'tenant'] as const,
-    registers: [this.registry],
-  });
-  readonly decodedSeries = new Counter({
-    name: 'emberflow_decoder_series_total',
-    help: 'Normalised series published by the decoder.',
-    labelNames: ['tenant'] as const,
-    registers: [this.registry],
-  });
-  readonly decodedBytes = new Counter({
-    name: 'emberflow_decoder_decompressed_bytes_total',
-    help: 'Bytes decoded after inflating, per tenant (the decompressed size of what ingest received).',
-    labelNames: ['tenant'] as const,
-    registers: [this.registry],
-  });
-  readonly labelRepairs = new Counter({
-    name: 'emberflow_decoder_label_repairs_total',
-    help: 'Series labels repaired where a backend would have rejected them (e.g. a rule removed service_name).',
-    labelNames: ['tenant'] as const,
-    registers: [this.registry],
-  });
-  readonly relabelDroppedSamples = new Counter({
-    name: 'emberflow_decoder_relabel_dropped_samples_total',
-    help: 'Samples dropped by sample relabel rules.',
-    labelNames: ['tenant'] as const,
-    registers: [this.registry],
-  });
-  readonly labelOverflow = new Counter({
-    name: 'emberflow_decoder_label_overflow_total',
-    help: 'Label values replaced by the overflow marker because their label reached the cardinality cap.',
-    labelNames: ['tenant'] as const,
-    registers: [this.registry],
-  });
-  readonly deadLettered = new Counter({
-    name: 'emberflow_dead_lettered_messages_total',
-    help: 'Messages sent to a dead-letter topic, by source topic and reason.',
-    labelNames: ['topic', 'reason'] as const,
-    registers: [this.registry],
-  });
+  readonly discarded = new BoundedCounter(
+    {
+      name: 'emberflow_discarded_profiles_total',
+      help: 'Uploads or series dropped, by reason (after Pyroscope validation.Reason) and tenant.',
+      labelNames: ['reason', 'tenant'] as const,
+      registers: [this.registry],
+    },
+    this.tenantLabels,
+  );
+  readonly decodedSeries = new BoundedCounter(
+    {
+      name: 'emberflow_decoder_series_total',
+      help: 'Normalised series published by the decoder.',
+      labelNames: ['tenant'] as const,
+      registers: [this.registry],
+    },
+    this.tenantLabels,
+  );
+  readonly decodedBytes = new BoundedCounter(
+    {
+      name: 'emberflow_decoder_decompressed_bytes_total',
+      help: 'Bytes decoded after inflating, per tenant (the decompressed size of what ingest received).',
+      labelNames: ['tenant'] as const,
+      registers: [this.registry],
+    },
+    this.tenantLabels,
+  );
+  readonly labelRepairs = new BoundedCounter(
+    {
+      name: 'emberflow_decoder_label_repairs_total',
+      help: 'Series labels repaired where a backend would have rejected them (e.g. a rule removed service_name).',
+      labelNames: ['tenant'] as const,
+      registers: [this.registry],
+    },
+    this.tenantLabels,
+  );
+  readonly relabelDroppedSamples = new BoundedCounter(
+    {
+      name: 'emberflow_decoder_relabel_dropped_samples_total',
+      help: 'Samples dropped by sample relabel rules.',
+      labelNames: ['tenant'] as const,
+      registers: [this.registry],
+    },
+    this.tenantLabels,
+  );
+  readonly labelOverflow = new BoundedCounter(
+    {
+      name: 'emberflow_decoder_label_overflow_total',
+      help: 'Label values replaced by the overflow marker because their label reached the cardinality cap.',
+      labelNames: ['tenant'] as const,
+      registers: [this.registry],
+    },
+    this.tenantLabels,
+  );
+  readonly deadLettered = new BoundedCounter(
+    {
+      name: 'emberflow_dead_lettered_messages_total',
+      help: 'Messages sent to a dead-letter topic, by source topic and reason.',
+      labelNames: ['topic', 'reason'] as const,
+      registers: [this.registry],
+    },
+    this.tenantLabels,
+  );
   readonly exportedSeries = new Counter({
     name: 'emberflow_exporter_series_total',
     help: 'Series delivered, by backend and outcome (sent, skipped_duplicate).',

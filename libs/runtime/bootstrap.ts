@@ -82,6 +82,7 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Running
   };
 
   const metrics = new Metrics();
+  metrics.tenantLabels.configure(Object.keys(config.file.tenants), config.metrics.maxTenants);
   const readiness = new Readiness();
   const has = (t: Target): boolean => config.targets.includes(t);
 

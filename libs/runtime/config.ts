@@ -114,6 +114,8 @@ export const envSchema = z.object({
   EMBER_HTTP_BODY_MIN_RATE: intFromEnv(0, 1024 * MiB).default(16 * 1024),
   /** an upload whose body arrived must be answered within this (503 + Retry-After) */
   EMBER_HTTP_HANDLER_TIMEOUT: durationFromEnv.default(10_000),
+  /** tenants not named in the config that get their own metric label value; later ones: other */
+  EMBER_METRICS_MAX_TENANTS: intFromEnv(0, 100_000).default(10),
 });
 
 /**
@@ -383,6 +385,8 @@ export interface EmberConfig {
     maxEventLoopDelayMs: number;
   };
   memoryQueueBytes: number;
+  /** label bounds of the self-metrics (observability/label-bounds.ts) */
+  metrics: { maxTenants: number };
   shutdownTimeoutMs: number;
   decode: {
     workers: number;
@@ -525,6 +529,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxEventLoopDelayMs: e.EMBER_INGEST_MAX_EVENT_LOOP_DELAY,
     },
     memoryQueueBytes: e.EMBER_MEMORY_QUEUE_BYTES,
+    metrics: { maxTenants: e.EMBER_METRICS_MAX_TENANTS },
     shutdownTimeoutMs: e.EMBER_SHUTDOWN_TIMEOUT,
     decode: {
       workers: e.EMBER_DECODE_WORKERS ?? Math.max(1, availableParallelism() - 1),
