@@ -12,3 +12,4 @@ export * from './pprof-form.js';
 export * from './jfr-form.js';
 export * from './auth.js';
 export * from './push/index.js';
+export * from './json-limits.js';

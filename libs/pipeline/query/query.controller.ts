@@ -18,6 +18,7 @@ import {
   toFlamegraph,
 } from '../../backends/index.js';
 import { encodePprof } from '../../model/pprof/index.js';
+import { MAX_JSON_DEPTH, jsonTooDeepAt } from '../../protocol/index.js';
 import { HttpFailure, errorBody } from '../core/http-error.js';
 import { EMBEDDED_STORE } from '../core/tokens.js';
 import { TenantResolver } from '../tenancy/tenant-resolver.js';
@@ -277,9 +278,15 @@ function decodeBody(
   if (encoding === 'proto')
     return decodeProto(spec, new Uint8Array(body.buffer, body.byteOffset, body.length));
   if (body.length === 0) return fromJson(spec, {});
+  const text = body.toString('utf8');
+  const deep = jsonTooDeepAt(text);
+  if (deep >= 0)
+    throw invalid(
+      `request body nests more than ${MAX_JSON_DEPTH} arrays or objects (at offset ${deep})`,
+    );
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body.toString('utf8'));
+    parsed = JSON.parse(text);
   } catch (err) {
     throw invalid(`request body is not valid JSON: ${(err as Error).message}`);
   }

@@ -8,6 +8,7 @@ import type {
   RawProfileSeries,
   RawSample,
 } from './push-request.js';
+import { MAX_JSON_DEPTH, jsonPreview, jsonTooDeepAt } from '../json-limits.js';
 
 export class PushJsonError extends Error {
   override readonly name = 'PushJsonError';
@@ -66,7 +67,7 @@ function field(o: Obj, jsonName: string, protoName: string): unknown {
 
 function asObject(v: unknown, what: string): Obj {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-    throw new PushJsonError(`invalid value for ${what}: ${JSON.stringify(v) ?? 'undefined'}`);
+    throw new PushJsonError(`invalid value for ${what}: ${jsonPreview(v)}`);
   }
   return v as Obj;
 }
@@ -82,7 +83,7 @@ function str(o: Obj, jsonName: string, protoName: string, what: string): string 
   const v = field(o, jsonName, protoName);
   if (v === undefined || v === null) return '';
   if (typeof v !== 'string')
-    throw new PushJsonError(`invalid value for string field ${what}: ${JSON.stringify(v)}`);
+    throw new PushJsonError(`invalid value for string field ${what}: ${jsonPreview(v)}`);
   return v;
 }
 
@@ -93,8 +94,7 @@ function str(o: Obj, jsonName: string, protoName: string, what: string): string 
 function bytes(o: Obj, what: string): Uint8Array {
   const v = field(o, 'rawProfile', 'raw_profile');
   if (v === undefined || v === null) return new Uint8Array(0);
-  const bad = () =>
-    new PushJsonError(`invalid value for bytes field ${what}: ${JSON.stringify(v)}`);
+  const bad = () => new PushJsonError(`invalid value for bytes field ${what}: ${jsonPreview(v)}`);
   if (typeof v !== 'string') throw bad();
   const urlSafe = /[-_]/.test(v);
   const alphabet = urlSafe ? '[A-Za-z0-9_-]' : '[A-Za-z0-9+/]';
@@ -110,6 +110,11 @@ function bytes(o: Obj, what: string): Uint8Array {
 export function decodePushRequestJson(text: string | Uint8Array): PushRequest {
   const s =
     typeof text === 'string' ? text : new TextDecoder('utf-8', { ignoreBOM: true }).decode(text);
+  const deep = jsonTooDeepAt(s);
+  if (deep >= 0)
+    throw new PushJsonError(
+      `exceeded max recursion depth (${MAX_JSON_DEPTH} nested arrays or objects) at offset ${deep}`,
+    );
   let doc: unknown;
   try {
     doc = JSON.parse(s);
