@@ -116,6 +116,14 @@ export const envSchema = z.object({
   EMBER_HTTP_HANDLER_TIMEOUT: durationFromEnv.default(10_000),
   /** tenants not named in the config that get their own metric label value; later ones: other */
   EMBER_METRICS_MAX_TENANTS: intFromEnv(0, 100_000).default(10),
+  /** query worker threads of the process hosting the embedded store; 0 = on the event loop */
+  EMBER_QUERY_WORKERS: intFromEnv(0, 64).default(1),
+  /** a query's time budget, waiting included; past it, it is cancelled (503) */
+  EMBER_QUERY_TIMEOUT: durationFromEnv.default(30_000),
+  /** queries waiting for a worker; more get 503 at once */
+  EMBER_QUERY_MAX_QUEUED: intFromEnv(0, 10_000).default(16),
+  /** heap of a query worker, MiB; a query needing more gets 422 */
+  EMBER_QUERY_MEMORY_MB: intFromEnv(64, 64 * 1024).default(1024),
 });
 
 /**
@@ -387,6 +395,8 @@ export interface EmberConfig {
   memoryQueueBytes: number;
   /** label bounds of the self-metrics (observability/label-bounds.ts) */
   metrics: { maxTenants: number };
+  /** the query API's executor (libs/pipeline/query/query-executor.ts) */
+  query: { workers: number; timeoutMs: number; maxQueued: number; memoryMb: number };
   shutdownTimeoutMs: number;
   decode: {
     workers: number;
@@ -530,6 +540,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     memoryQueueBytes: e.EMBER_MEMORY_QUEUE_BYTES,
     metrics: { maxTenants: e.EMBER_METRICS_MAX_TENANTS },
+    query: {
+      workers: e.EMBER_QUERY_WORKERS,
+      timeoutMs: e.EMBER_QUERY_TIMEOUT,
+      maxQueued: e.EMBER_QUERY_MAX_QUEUED,
+      memoryMb: e.EMBER_QUERY_MEMORY_MB,
+    },
     shutdownTimeoutMs: e.EMBER_SHUTDOWN_TIMEOUT,
     decode: {
       workers: e.EMBER_DECODE_WORKERS ?? Math.max(1, availableParallelism() - 1),

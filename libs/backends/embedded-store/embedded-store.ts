@@ -26,6 +26,11 @@ export interface EmbeddedStoreOptions {
   dataDir: string;
   retentionMs: number;
   maxBytes: number;
+  /**
+   * A reader of a store another connection owns (the query workers): opened read-only, no
+   * schema changes; it must exist. Writes and retention then fail.
+   */
+  readOnly?: boolean;
 }
 
 export interface StoredSeries {
@@ -89,6 +94,17 @@ export class EmbeddedStore implements Backend {
   private closed = false;
 
   constructor(private readonly options: EmbeddedStoreOptions) {
+    if (options.readOnly) {
+      this.db = new Database(join(options.dataDir, 'profiles.sqlite'), {
+        readonly: true,
+        fileMustExist: true,
+      });
+      this.readBlobs = this.db.prepare(
+        'SELECT pprof, stacks FROM series WHERE tenant = ? AND series_id = ?',
+      );
+      this.insert = this.readBlobs; // never run: send() refuses on a reader
+      return;
+    }
     mkdirSync(options.dataDir, { recursive: true });
     this.db = new Database(join(options.dataDir, 'profiles.sqlite'));
     this.db.pragma('journal_mode = WAL');
@@ -133,8 +149,14 @@ export class EmbeddedStore implements Backend {
     );
   }
 
+  /** the directory of the SQLite file (query workers open their own reader on it) */
+  get dataDir(): string {
+    return this.options.dataDir;
+  }
+
   async send(series: readonly NormalizedSeries[]): Promise<void> {
     if (this.closed) throw new RetryableError('embedded store is closed');
+    if (this.options.readOnly) throw new Error('embedded store opened read-only');
     const now = Date.now();
     const rows: (readonly unknown[])[] = [];
     for (const s of series) {

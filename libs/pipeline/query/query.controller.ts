@@ -30,6 +30,12 @@ import {
   type MessageSpec,
 } from './proto-wire.js';
 import * as M from './querier-messages.js';
+import {
+  QueryExecutor,
+  type Encoding,
+  type QueryAnswer,
+  type QueryTask,
+} from './query-executor.js';
 
 // Grafana Pyroscope's query API (querier.v1.QuerierService) over the embedded store, in the
 // Connect protocol (unary): POST /querier.v1.QuerierService/<Method> with a binary proto body
@@ -39,8 +45,6 @@ import * as M from './querier-messages.js';
 // Every read is scoped to the caller's tenant (TenantResolver: X-Scope-OrgID + credentials).
 
 const HOUR = 3600_000;
-
-type Encoding = 'proto' | 'json';
 
 interface Method {
   spec: MessageSpec;
@@ -126,6 +130,7 @@ export class QueryController {
   constructor(
     @Optional() @Inject(EMBEDDED_STORE) private readonly store: EmbeddedStore | null,
     private readonly tenants: TenantResolver,
+    @Optional() @Inject(QueryExecutor) private readonly executor: QueryExecutor | null = null,
   ) {}
 
   @Post(':method')
@@ -135,10 +140,9 @@ export class QueryController {
     @Req() req: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<unknown> {
-    let encoding: Encoding = 'json';
+    let answer: QueryAnswer;
     try {
-      const method = Object.hasOwn(this.methods, name) ? this.methods[name] : undefined;
-      if (!method)
+      if (!Object.hasOwn(this.methods, name))
         throw new HttpFailure(
           404,
           `unknown method querier.v1.QuerierService/${name}`,
@@ -146,34 +150,66 @@ export class QueryController {
           {},
           'unimplemented',
         );
-      encoding = encodingOf(req.headers['content-type']);
+      const encoding = encodingOf(req.headers['content-type']);
       const tenant = this.tenants.resolve(req.headers);
       if (!this.store) {
         throw new HttpFailure(
-          501,
-          'the embedded store is disabled in this process (backends.embedded.enabled)',
+          404,
+          'the embedded store is disabled in this process (backends.embedded.enabled): query the process that hosts it',
           'unimplemented',
           {},
           'unimplemented',
         );
       }
-      const q = decodeBody(method.spec, bodyOf(req), encoding, req.headers['content-encoding']);
-      const answer = method.run(q, tenant, this.store);
-      if (encoding === 'proto') {
-        reply.header('content-type', 'application/proto');
-        return Buffer.from(answer.proto());
-      }
-      reply.header('content-type', 'application/json');
-      return answer.json();
+      const ce = req.headers['content-encoding'];
+      const task: QueryTask = {
+        method: name,
+        tenant,
+        encoding,
+        contentEncoding: Array.isArray(ce) ? ce[0] : ce,
+        body: bodyOf(req),
+      };
+      // off the event loop with a time budget (query-executor.ts), or here when so configured
+      answer = this.executor ? await this.executor.run(task) : this.execute(this.store, task);
     } catch (err) {
-      const f =
-        err instanceof HttpFailure
-          ? err
-          : err instanceof ProtoDecodeError || err instanceof SelectorError
-            ? invalid(err.message)
-            : new HttpFailure(500, (err as Error).message, 'unknown');
-      reply.status(f.status).headers(f.headers).header('content-type', 'application/json');
-      return errorBody(f.status, f.message, f.code);
+      answer = failureAnswer(err);
+    }
+    reply
+      .status(answer.status)
+      .headers(answer.headers ?? {})
+      .header('content-type', answer.contentType);
+    return Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength);
+  }
+
+  /**
+   * Runs one query method over a store and renders its answer (or its error) in the request's
+   * encoding. Pure of HTTP: the query worker calls it too. Never throws.
+   */
+  execute(store: EmbeddedStore, task: QueryTask): QueryAnswer {
+    try {
+      const method = Object.hasOwn(this.methods, task.method)
+        ? this.methods[task.method]
+        : undefined;
+      if (!method)
+        throw new HttpFailure(
+          404,
+          `unknown method ${task.method}`,
+          'unimplemented',
+          {},
+          'unimplemented',
+        );
+      const body = Buffer.from(task.body.buffer, task.body.byteOffset, task.body.byteLength);
+      const q = decodeBody(method.spec, body, task.encoding, task.contentEncoding);
+      const answer = method.run(q, task.tenant, store);
+      if (task.encoding === 'proto')
+        return { status: 200, contentType: 'application/proto', body: answer.proto() };
+      return {
+        status: 200,
+        contentType: 'application/json',
+        body: Buffer.from(JSON.stringify(answer.json())),
+      };
+    } catch (err) {
+      return failureAnswer(err);
     }
   }
 
@@ -223,6 +259,22 @@ export class QueryController {
       seriesLabelSets(store, tenant, selectors(q), q.labelNames as string[], start, end),
     );
   }
+}
+
+/** An error as a Connect JSON answer: client errors 4xx, anything unforeseen 500. */
+function failureAnswer(err: unknown): QueryAnswer {
+  const f =
+    err instanceof HttpFailure
+      ? err
+      : err instanceof ProtoDecodeError || err instanceof SelectorError
+        ? invalid(err.message)
+        : new HttpFailure(500, (err as Error)?.message ?? String(err), 'unknown');
+  return {
+    status: f.status,
+    contentType: 'application/json',
+    headers: f.headers,
+    body: Buffer.from(JSON.stringify(errorBody(f.status, f.message, f.code))),
+  };
 }
 
 function invalid(message: string): HttpFailure {

@@ -1,0 +1,129 @@
+import { Piscina } from 'piscina';
+
+// Where queries run: on worker threads (EMBER_QUERY_WORKERS, default 1), each with its own
+// read-only connection to the embedded store's SQLite file (WAL: readers never block the
+// exporter's writes), so no query, however large its time range or however hostile its
+// selector, holds up ingest, export or /healthz of the process that hosts the store. Each query
+// has a time budget (EMBER_QUERY_TIMEOUT, from the moment it is asked, waiting included): past
+// it the worker running it is terminated (a synchronous merge cannot be interrupted any other
+// way; piscina starts a fresh one) and the client gets 503 `deadline_exceeded` with
+// Retry-After. Queries past EMBER_QUERY_MAX_QUEUED waiting get 503 `unavailable` at once; a query
+// whose worker runs out of its heap (EMBER_QUERY_MEMORY_MB) gets 422 `resource_exhausted`.
+//
+// EMBER_QUERY_WORKERS=0 runs queries inline on the event loop, with no budget: for embedding and
+// single-user setups only.
+
+export type Encoding = 'proto' | 'json';
+
+/** One query as the worker takes it: plain data (structured-cloned to the worker). */
+export interface QueryTask {
+  method: string;
+  tenant: string;
+  encoding: Encoding;
+  contentEncoding?: string;
+  body: Uint8Array;
+}
+
+export interface QueryAnswer {
+  status: number;
+  contentType: string;
+  headers?: Record<string, string>;
+  body: Uint8Array;
+}
+
+export interface QueryExecutorOptions {
+  /** the embedded store's SQLite file, opened read-only by each worker */
+  databasePath: string;
+  workers: number;
+  timeoutMs: number;
+  maxQueued: number;
+  memoryMb: number;
+}
+
+export interface QueryWorkerData {
+  databasePath: string;
+}
+
+function connectError(status: number, code: string, message: string, headers = {}): QueryAnswer {
+  return {
+    status,
+    contentType: 'application/json',
+    headers,
+    body: Buffer.from(JSON.stringify({ code, message })),
+  };
+}
+
+export class QueryExecutor {
+  private readonly pool: Piscina;
+  private closed = false;
+  /** queries running or waiting for a worker */
+  private inFlight = 0;
+
+  constructor(private readonly options: QueryExecutorOptions) {
+    this.pool = new Piscina({
+      filename: new URL('./query.worker.js', import.meta.url).href,
+      workerData: { databasePath: options.databasePath } satisfies QueryWorkerData,
+      minThreads: 1,
+      maxThreads: Math.max(1, options.workers),
+      idleTimeout: 60_000,
+      resourceLimits: { maxOldGenerationSizeMb: options.memoryMb },
+    });
+    // a terminated worker's error surfaces on its task; nothing to do here but not crash
+    this.pool.on('error', () => {});
+  }
+
+  /** Runs a query within its budget; resolves with an answer, never rejects. */
+  async run(task: QueryTask): Promise<QueryAnswer> {
+    if (this.closed)
+      return connectError(503, 'unavailable', 'the query executor is shutting down', {
+        'retry-after': '5',
+      });
+    const { timeoutMs, maxQueued, memoryMb, workers } = this.options;
+    if (this.inFlight >= Math.max(1, workers) + maxQueued) {
+      return connectError(
+        503,
+        'unavailable',
+        `too many queries are waiting (${maxQueued}, EMBER_QUERY_MAX_QUEUED): retry later`,
+        { 'retry-after': '2' },
+      );
+    }
+    const signal = AbortSignal.timeout(timeoutMs);
+    this.inFlight++;
+    try {
+      return (await this.pool.run(task, { signal })) as QueryAnswer;
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      if (signal.aborted || e.name === 'AbortError') {
+        return connectError(
+          503,
+          'deadline_exceeded',
+          `the query exceeded its time budget of ${timeoutMs} ms (EMBER_QUERY_TIMEOUT) and was cancelled: narrow the time range or the label selector`,
+          { 'retry-after': '10' },
+        );
+      }
+      if (e.code === 'ERR_WORKER_OUT_OF_MEMORY') {
+        return connectError(
+          422,
+          'resource_exhausted',
+          `the query needs more than ${memoryMb} MiB (EMBER_QUERY_MEMORY_MB): narrow the time range or the label selector`,
+        );
+      }
+      return connectError(
+        503,
+        'unavailable',
+        `the query worker failed: ${e.message}; retry later`,
+        {
+          'retry-after': '5',
+        },
+      );
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.destroy();
+  }
+}
