@@ -199,7 +199,7 @@ export class IngestController {
           error: f.message,
         }),
       );
-      if (f.status === 415) {
+      if (f.status === 415 && f.code !== 'unimplemented') {
         // connect-go answers an unknown codec with an empty body and the codecs it accepts
         await reply.status(415).header('accept-post', PUSH_ACCEPT_POST).send();
         return;

@@ -67,8 +67,10 @@ export function canonicalizeContentType(ct: string): string {
 
 /**
  * Checks the headers of a Push request. Throws `ProtocolError`: 415 `unsupported_media_type`
- * (answer with an empty body and `Accept-Post: PUSH_ACCEPT_POST`), 501 `unsupported_encoding`,
- * 400 `invalid_header`.
+ * (answer with an empty body and `Accept-Post: PUSH_ACCEPT_POST`), 415 `unsupported_encoding`,
+ * 400 `invalid_header`. connect-go answers an unknown Content-Encoding 501 (`unimplemented`);
+ * Emberflow keeps the Connect code but answers 415, the status RFC 9110 §15.5.16 gives an
+ * unsupported content coding: no input gets a 5xx other than 503 (issue 13).
  */
 export function negotiatePush(h: PushHeaders): PushEnvelope {
   const ct = canonicalizeContentType(h.contentType ?? '');
@@ -91,7 +93,7 @@ export function negotiatePush(h: PushHeaders): PushEnvelope {
       throw connectError(
         'unsupported_encoding',
         'unimplemented',
-        501,
+        415,
         `unknown compression ${JSON.stringify(enc)}: supported encodings are gzip`,
         'unknown',
       );

@@ -348,7 +348,7 @@ describe('Connect envelope', () => {
       'application/json; charset=utf-8',
     );
   });
-  it('415 for other content types, 501 for other encodings, 400 for a bad protocol version', () => {
+  it('415 for other content types and other encodings (connect-go: 501), 400 for a bad protocol version', () => {
     const status = (fn: () => unknown) => {
       try {
         fn();
@@ -369,7 +369,7 @@ describe('Connect envelope', () => {
     );
     assert.deepEqual(
       status(() => negotiatePush({ contentType: 'application/proto', contentEncoding: 'br' })),
-      [501, 'unimplemented', 'unknown compression "br": supported encodings are gzip'],
+      [415, 'unimplemented', 'unknown compression "br": supported encodings are gzip'],
     );
     assert.deepEqual(
       status(() =>
