@@ -165,12 +165,15 @@ export class Metrics {
     labelNames: ['backend'] as const,
     registers: [this.registry],
   });
-  readonly seriesParts = new Counter({
-    name: 'emberflow_decoder_series_parts_total',
-    help: 'Records published for series split into parts (larger than EMBER_MAX_SERIES_BYTES or the topic limit).',
-    labelNames: ['tenant'] as const,
-    registers: [this.registry],
-  });
+  readonly seriesParts = new BoundedCounter(
+    {
+      name: 'emberflow_decoder_series_parts_total',
+      help: 'Records published for series split into parts (larger than EMBER_MAX_SERIES_BYTES or the topic limit).',
+      labelNames: ['tenant'] as const,
+      registers: [this.registry],
+    },
+    this.tenantLabels,
+  );
   readonly consumerRetries = new Counter({
     name: 'emberflow_consumer_retries_total',
     help: 'Failed attempts of a stage on consumed messages that were retried, by consumer group and topic.',
