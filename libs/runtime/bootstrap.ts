@@ -294,7 +294,12 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Running
       }
       edge.admission.close();
       edge.monitor.close();
+      // Requests still arriving (a body trickling in, bounded only by EMBER_HTTP_REQUEST_TIMEOUT)
+      // must not hold the stop: after a grace, every connection left is closed.
+      const cut = setTimeout(() => fastify.server.closeAllConnections(), 5_000);
+      cut.unref();
       await app.close(); // HTTP stops, consumers leave (uncommitted work is redelivered)
+      clearTimeout(cut);
       await broker.close();
       deadLetters?.close();
       await store.close();

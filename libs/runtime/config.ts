@@ -105,7 +105,7 @@ export const envSchema = z.object({
   /** how long an upload waits (body unread) for room before it is shed; 0 = shed at once */
   EMBER_INGEST_ADMISSION_WAIT: durationFromEnv.default(1_000),
   /** new uploads are shed while the event loop lags more than this; 0 = never */
-  EMBER_INGEST_MAX_EVENT_LOOP_DELAY: durationFromEnv.default(500),
+  EMBER_INGEST_MAX_EVENT_LOOP_DELAY: durationFromEnv.default(1_000),
   /** request line and headers must arrive within this (408) */
   EMBER_HTTP_HEADERS_TIMEOUT: durationFromEnv.default(10_000),
   /** a whole request (headers and body) must arrive within this (408) */
