@@ -29,6 +29,7 @@ export const DISCARD_REASONS = [
   'queue_unavailable',
   'store_unavailable',
   'handler_timeout',
+  'shutting_down',
   'unknown',
 ] as const;
 export type DiscardReason = (typeof DISCARD_REASONS)[number];

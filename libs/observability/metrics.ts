@@ -238,7 +238,7 @@ export class Metrics {
 
   readonly shedRequests = new Counter({
     name: 'emberflow_ingest_shed_requests_total',
-    help: 'Uploads answered 429 or 503 by admission control before their body was read, by reason (process_full, tenant_over_share, downstream_full, event_loop_overloaded, waiting_room_full) and status.',
+    help: 'Uploads answered 429 or 503 by admission control before their body was read, by reason (process_full, tenant_over_share, downstream_full, event_loop_overloaded, waiting_room_full, shutting_down) and status.',
     labelNames: ['reason', 'status'] as const,
     registers: [this.registry],
   });

@@ -223,6 +223,7 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Running
     metrics,
     admission: edge.admission,
     tenants: new TenantResolver(config),
+    draining: () => readiness.draining,
   });
   app.useGlobalFilters(
     new PyroscopeErrorFilter(config.ingest.maxBodyBytes, () =>

@@ -36,6 +36,8 @@ export interface HttpEdgeDeps {
   metrics: Metrics;
   admission: AdmissionControl;
   tenants: TenantResolver;
+  /** true once the process is stopping: uploads are refused before their body is read */
+  draining?: () => boolean;
 }
 
 /** Node http.Server options for the timeouts (FastifyAdapter's `http` option). */
@@ -99,6 +101,13 @@ export function installHttpEdge(fastify: FastifyInstance, deps: HttpEdgeDeps): v
       return reply;
     }
     if (!isUpload(request.url)) return;
+    if (deps.draining?.()) {
+      metrics.shedRequests.inc({ reason: 'shutting_down', status: '503' });
+      await answer(reply, 503, 'Emberflow is shutting down; retry in a few seconds', {
+        'retry-after': '5',
+      });
+      return reply;
+    }
     let tenant: string;
     try {
       tenant = tenants.resolve(request.headers);
