@@ -71,23 +71,30 @@ export function readBody(
 
     // The body is too slow once, past the grace period, fewer than minRate * elapsed bytes
     // have arrived. One timer, re-armed per chunk at the moment the bytes so far stop sufficing.
+    const failAt = (): number =>
+      started + limits.graceMs + (received / limits.minBytesPerSecond) * 1000;
+    // The timer runs before the event loop reads sockets: when the process itself was busy, the
+    // bytes may be waiting unread. The verdict is taken after that read (setImmediate), so a
+    // client is never timed out for the server's own stall.
+    const verify = (): void => {
+      if (done) return;
+      if (now() < failAt()) {
+        arm();
+        return;
+      }
+      const s = ((now() - started) / 1000).toFixed(1);
+      finish(
+        new BodyReadError(
+          408,
+          `request body too slow: ${received} bytes${declaredLength !== undefined ? ` of ${declaredLength}` : ''} in ${s}s, below the minimum of ${limits.minBytesPerSecond} bytes/s (EMBER_HTTP_BODY_MIN_RATE)`,
+          'slow_body',
+        ),
+      );
+    };
     const arm = (): void => {
       if (limits.minBytesPerSecond <= 0) return;
       clearTimeout(timer);
-      const failAt = started + limits.graceMs + (received / limits.minBytesPerSecond) * 1000;
-      timer = setTimeout(
-        () => {
-          const s = ((now() - started) / 1000).toFixed(1);
-          finish(
-            new BodyReadError(
-              408,
-              `request body too slow: ${received} bytes${declaredLength !== undefined ? ` of ${declaredLength}` : ''} in ${s}s, below the minimum of ${limits.minBytesPerSecond} bytes/s (EMBER_HTTP_BODY_MIN_RATE)`,
-              'slow_body',
-            ),
-          );
-        },
-        Math.max(0, failAt - now()),
-      );
+      timer = setTimeout(() => setImmediate(verify), Math.max(0, failAt() - now()));
     };
 
     const onData = (chunk: Buffer): void => {
