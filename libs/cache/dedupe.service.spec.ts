@@ -54,12 +54,16 @@ describe('upload dedupe keys', () => {
 
   it('claim once per tenant within the window, and again after release', async () => {
     const dd = new UploadDedupe(new MemoryStore(), 60_000);
-    const k = await dd.claim(base);
-    assert.ok(k);
-    assert.equal(await dd.claim(base), null);
-    assert.ok(await dd.claim({ ...base, tenant: 'other' }));
-    assert.ok(await dd.claim({ ...base, params: { ...base.params, sampleRate: 50 } }));
-    await dd.release(k);
-    assert.ok(await dd.claim(base));
+    const first = await dd.claim(base);
+    assert.ok(first.key);
+    const again = await dd.claim(base);
+    assert.equal(again.key, null);
+    assert.equal(again.uploadId, first.uploadId, 'the same upload keeps its id');
+    assert.ok((await dd.claim({ ...base, tenant: 'other' })).key);
+    const at50 = await dd.claim({ ...base, params: { ...base.params, sampleRate: 50 } });
+    assert.ok(at50.key);
+    assert.notEqual(at50.uploadId, first.uploadId);
+    await dd.release(first.key);
+    assert.ok((await dd.claim(base)).key);
   });
 });

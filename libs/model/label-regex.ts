@@ -4,7 +4,7 @@ import { RE2JS } from 're2js';
 // give them: RE2 syntax (Go's regexp), fully anchored, `.` matching a newline
 // (`^(?s:<regex>)$`, as Prometheus' FastRegexMatcher and relabel.NewRegexp compile them). They
 // run on re2js, a port of RE2 that matches in time linear in the input: a hostile pattern such
-// as `(a+)+` cannot backtrack (docs/adr/0009-re2-label-regexes.md). JavaScript's RegExp is never
+// as `(a+)+` cannot backtrack (docs/adr/0010-re2-label-regexes.md). JavaScript's RegExp is never
 // used on a pattern a user wrote.
 //
 // Contract: `compileLabelRegex` throws LabelRegexError (with RE2's message) for a pattern RE2

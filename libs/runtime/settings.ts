@@ -257,6 +257,34 @@ export const ENV_SETTINGS: Record<EnvVar, EnvSetting> = {
     meaning: 'an upload must be answered this long after its body arrived (503 with Retry-After)',
     example: '5s',
   },
+  EMBER_METRICS_MAX_TENANTS: {
+    default: '10',
+    meaning:
+      'tenants not named in the config file that get their own self-metric label value; later ones count as `other`',
+    example: '200',
+  },
+  EMBER_QUERY_WORKERS: {
+    default: '1',
+    meaning:
+      'query worker threads of the process hosting the embedded store (0: queries on the event loop, no time budget)',
+    example: '2',
+  },
+  EMBER_QUERY_TIMEOUT: {
+    default: '30s',
+    meaning:
+      'time budget of a query, waiting included; past it, it is cancelled (503 deadline_exceeded)',
+    example: '10s',
+  },
+  EMBER_QUERY_MAX_QUEUED: {
+    default: '16',
+    meaning: 'queries waiting for a worker; more get 503 at once',
+    example: '64',
+  },
+  EMBER_QUERY_MEMORY_MB: {
+    default: '1024',
+    meaning: 'heap of a query worker in MiB; a query needing more gets 422',
+    example: '2048',
+  },
 };
 
 export interface FileSetting {
@@ -345,6 +373,18 @@ export const FILE_SETTINGS: Record<string, FileSetting> = {
   'limits.maxProfileBytes': {
     meaning: 'largest profile after decompression; larger ones are refused',
     example: 16_777_216,
+  },
+  tenancy: {
+    meaning: 'who may send and query (open by default, as Pyroscope’s OSS server)',
+  },
+  'tenancy.closed': {
+    meaning: 'refuse (401) every tenant not listed under `tenants`',
+    example: true,
+  },
+  'tenancy.requireCredentials': {
+    meaning:
+      'every tenant must present one of its credentials (401 otherwise); a listed tenant without credentials fails the boot',
+    example: true,
   },
   tenants: {
     meaning: 'per-tenant settings, by `X-Scope-OrgID` (`anonymous` when the header is absent)',

@@ -192,8 +192,10 @@ export class IngestService {
     const stop = this.metrics.time('ingest_publish');
     // The agent was told 503 and will retry: forget the claim now, so the retry is published
     // rather than answered as a duplicate of an upload that may never be acknowledged. Should
-    // this publish still succeed, the upload is queued twice (at least once, never lost).
-    const forget = (): void => void this.dedupe.release(claim).catch(() => {});
+    // this publish still succeed, both copies carry the same identity-derived upload id and the
+    // exporter keeps one (at least once, never lost).
+    const claimKey = claim.key;
+    const forget = (): void => void this.dedupe.release(claimKey).catch(() => {});
     input.signal?.addEventListener('abort', forget, { once: true });
     try {
       await this.broker.publish(TOPICS.raw, [
