@@ -10,3 +10,4 @@ export * from './pprof-fixups.js';
 export * from './pprof/index.js';
 export * from './go-profile-fix.js';
 export * from './relabel-rules.js';
+export * from './flat/index.js';

@@ -22,6 +22,20 @@ export interface OutgoingMessage {
   key: string | null;
   value: Buffer;
   headers: Record<string, string>;
+  /**
+   * In-process only: what `value` decodes to (e.g. the profile a normalised record's pprof
+   * encodes), handed as is to a consumer in this process so that it need not decode `value`
+   * again. Only a broker whose `localPayloads` is true delivers it; consumers must reach the
+   * same result with or without it.
+   */
+  local?: LocalPayload;
+}
+
+/** An object travelling beside a message inside one process (see OutgoingMessage.local). */
+export interface LocalPayload {
+  value: unknown;
+  /** memory it holds, counted by the in-process queue against its budget */
+  bytes: number;
 }
 
 export interface IncomingMessage {
@@ -34,6 +48,8 @@ export interface IncomingMessage {
   headers: Record<string, string>;
   /** broker timestamp, ms since epoch */
   timestamp: number;
+  /** the producer's OutgoingMessage.local, when the broker hands such payloads over */
+  local?: LocalPayload;
 }
 
 export interface MessageBatch {
@@ -115,6 +131,8 @@ export interface QueueHealth {
 export interface QueueBroker {
   /** a short name for logs and metrics: 'kafka' | 'memory' */
   readonly kind: string;
+  /** true when consumers receive OutgoingMessage.local (the in-process queue) */
+  readonly localPayloads?: boolean;
   /** Connects and creates missing topics. Safe to call twice. */
   start(topics: TopicSpec[]): Promise<void>;
   publish(topic: string, messages: OutgoingMessage[]): Promise<void>;

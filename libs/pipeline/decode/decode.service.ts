@@ -125,6 +125,8 @@ export class DecodeService implements OnModuleDestroy {
           maxBodyBytes: this.config.ingest.maxBodyBytes,
           maxPartBytes,
           rules: tenantRuleConfig(this.config, upload.tenant),
+          // the exporter in this process takes the decoded profile, not the bytes, when it can
+          keepProfile: this.broker.localPayloads === true,
         });
         return { m, upload, r };
       } finally {
@@ -263,6 +265,7 @@ export function recordsOf(upload: RawUpload, series: readonly EncodedSeries[]): 
           startMs: s.startMs,
           endMs: s.endMs,
           pprof: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+          ...(count === 1 && s.profile ? { profile: s.profile } : {}),
         }),
       );
     });

@@ -74,8 +74,14 @@ export interface MemoryBrokerOptions {
   onDeadLetter?: (group: string, topic: string, reason: string) => void;
 }
 
+/** What a held message costs the budget: its value and what travels beside it in memory. */
+function heldBytes(m: { value: Buffer; local?: { bytes: number } }): number {
+  return m.value.length + (m.local?.bytes ?? 0);
+}
+
 export class MemoryBroker implements QueueBroker {
   readonly kind = 'memory';
+  readonly localPayloads = true;
   private readonly topics = new Map<string, Topic>();
   private readonly consumers = new Set<Consumer>();
   private heldBytes = 0;
@@ -120,7 +126,7 @@ export class MemoryBroker implements QueueBroker {
           'message_too_large',
         );
       }
-      total += m.value.length;
+      total += heldBytes(m);
     }
     if (topic.spec.deadLetter) {
       this.deadLetters.append(topicName, messages);
@@ -144,8 +150,9 @@ export class MemoryBroker implements QueueBroker {
         value: m.value,
         headers: { ...m.headers },
         timestamp: now,
+        ...(m.local ? { local: m.local } : {}),
       });
-      p.bytes += m.value.length;
+      p.bytes += heldBytes(m);
     }
     this.heldBytes += total;
     for (const c of this.consumers) if (c.options.topic === topicName) c.wake();
@@ -277,7 +284,7 @@ export class MemoryBroker implements QueueBroker {
     const drop = Math.min(min - p.base, p.messages.length);
     if (drop <= 0) return;
     let freed = 0;
-    for (let i = 0; i < drop; i++) freed += p.messages[i].value.length;
+    for (let i = 0; i < drop; i++) freed += heldBytes(p.messages[i]);
     p.messages.splice(0, drop);
     p.base += drop;
     p.bytes -= freed;
