@@ -99,6 +99,8 @@ export class EmbeddedStore implements Backend {
     this.db = new Database(join(options.dataDir, 'profiles.sqlite'));
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
+    // the page cache is the store's only cache: bounded, so the process's memory is too
+    this.db.pragma('cache_size = -16384');
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS series (
         tenant TEXT NOT NULL,
