@@ -74,6 +74,13 @@ export interface TopicSpec {
    * from the live queue's byte budget (in its dead-letter store).
    */
   deadLetter?: boolean;
+  /**
+   * The pipeline's entry topic (raw uploads): the in-process queue admits its publishes only up
+   * to a quarter of its byte budget, so the stages after it always find room for their output
+   * and can release their input (one budget for all topics could otherwise fill with input that
+   * cannot move on), and what waits to be decoded stays a few seconds of work.
+   */
+  entry?: boolean;
 }
 
 /** How a subscription retries a failing handler (consumer/retry-policy.ts). */
