@@ -1,6 +1,6 @@
 // The decoder contract: one upload in, zero or more normalised series out, or a DecodeError.
 
-import type { Int64, LabelPair, LabelRepair, Profile } from '../model/index.js';
+import type { FlatProfile, Int64, LabelPair, LabelRepair, Profile } from '../model/index.js';
 import type { IngestParams, UploadFormat } from '../protocol/index.js';
 
 /** One part of a multipart form, as the protocol's multipart reader splits it. */
@@ -94,8 +94,16 @@ export const defaultLimits: Readonly<DecodeLimits> = Object.freeze({
 export interface DecodedSeries {
   /** sorted by name (code-point order), names unique */
   labels: LabelPair[];
-  /** normalised: no zero/negative samples, duplicates merged, unused symbols dropped */
-  profile: Profile;
+  /**
+   * normalised (no zero/negative samples, duplicates merged, unused symbols dropped), in the
+   * flat model: what the pipeline encodes and stores
+   */
+  flat: FlatProfile;
+  /**
+   * `flat` as `Profile` objects, built on first read (the pipeline never reads it). A view:
+   * changing it does not change `flat`.
+   */
+  readonly profile: Profile;
   /** the Push sample `ID`, when there was one */
   id?: string;
   /** label repairs made where Pyroscope would have rejected the series */

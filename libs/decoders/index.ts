@@ -3,9 +3,9 @@
 export * from './decode-error.js';
 export * from './decoder.js';
 export * from './registry.js';
-export { finishSeries } from './series-pipeline.js';
+export { decodedSeries, finishSeries } from './series-pipeline.js';
 export type { RawSeries } from './series-pipeline.js';
-export { validateProfile } from './validate.js';
+export { validateFlatProfile, validateProfile } from './validate.js';
 export { ByteReader } from './byte-reader.js';
 export { StackTree, legacySeries, treeToProfile } from './legacy.js';
 export type { LegacyUpload, LegacyMetadata } from './legacy.js';

@@ -72,7 +72,7 @@ export const jfrDecoder: Decoder = {
         labels: p.labels,
         jfrEvent: result.jfrEvent,
       });
-      out.push(...finishSeries({ labels: seriesLabels, profile: prof.profile }, limits, now));
+      out.push(...finishSeries({ labels: seriesLabels, flat: prof.flat }, limits, now));
     }
     return out;
   },

@@ -10,25 +10,51 @@ import {
   SERVICE_NAME_FALLBACK,
   applyDefaultRelabelRules,
   detectLanguage,
-  fixGoProfile,
+  fixGoProfileFlat,
+  flatToProfile,
   injectMappingVersions,
   getLabel,
   labelsKey,
   limitSessions,
-  normalizeProfile,
+  normalizeFlat,
+  profileToFlat,
   repairLabels,
-  splitBySampleLabels,
+  splitFlatBySampleLabels,
 } from '../model/index.js';
-import type { Int64, LabelPair, LabelRepair, Profile } from '../model/index.js';
+import type { FlatProfile, Int64, LabelPair, LabelRepair, Profile } from '../model/index.js';
 import { DecodeError } from './decode-error.js';
 import type { DecodedSeries, DecodeLimits } from './decoder.js';
-import { validateProfile } from './validate.js';
+import { validateFlatProfile } from './validate.js';
 
-/** A series as a format produces it, before the distributor steps. */
-export interface RawSeries {
-  labels: LabelPair[];
-  profile: Profile;
-  id?: string;
+/**
+ * A series as a format produces it, before the distributor steps: its profile in the flat model
+ * (the pprof and JFR decoders write it directly) or as `Profile` objects (the text formats build
+ * those; they are converted once, here).
+ */
+export type RawSeries = { labels: LabelPair[]; id?: string } & (
+  { flat: FlatProfile; profile?: undefined } | { profile: Profile; flat?: undefined }
+);
+
+/** A decoded series whose `profile` view is built from `flat` when first read. */
+class FlatSeries implements DecodedSeries {
+  // declared, not defined: absent until set, as on a plain object
+  declare id?: string;
+  declare repairs?: LabelRepair[];
+  #view: Profile | undefined;
+
+  constructor(
+    public labels: LabelPair[],
+    public flat: FlatProfile,
+  ) {}
+
+  get profile(): Profile {
+    return (this.#view ??= flatToProfile(this.flat));
+  }
+}
+
+/** A DecodedSeries over `flat`, whose `profile` view is built when first read. */
+export function decodedSeries(labels: LabelPair[], flat: FlatProfile): DecodedSeries {
+  return new FlatSeries(labels, flat);
 }
 
 export function nowNanos(input: { nowNanos?: Int64 }): Int64 {
@@ -46,16 +72,16 @@ export function finishSeries(raw: RawSeries, limits: DecodeLimits, now: Int64): 
     labels = labels.filter((l) => l.name !== LABEL_SERVICE_NAME);
     labels.push({ name: LABEL_SERVICE_NAME, value: SERVICE_NAME_FALLBACK });
   }
-  const p = raw.profile;
-  validateProfile(p, limits, now);
-  if (detectLanguage(labels, p) === 'go') fixGoProfile(p);
-  normalizeProfile(p, { nowNanos: now });
-  if (p.sample.length === 0) return [];
+  const p = raw.flat ?? profileToFlat(raw.profile);
+  validateFlatProfile(p, limits, now);
+  if (detectLanguage(labels, p) === 'go') fixGoProfileFlat(p);
+  normalizeFlat(p, { nowNanos: now });
+  if (p.samples.count === 0) return [];
   injectMappingVersions(labels, p);
   labels = limitSessions(labels, limits.maxSessionsPerSeries);
 
   const repairsByKey = new Map<string, LabelRepair[]>();
-  const split = splitBySampleLabels(labels, p, (candidate) => {
+  const split = splitFlatBySampleLabels(labels, p, (candidate) => {
     const relabelled = applyDefaultRelabelRules(candidate);
     const metric = getLabel(relabelled, LABEL_METRIC_NAME);
     if (!metric) throw new DecodeError('invalid_labels', 'invalid metric name');
@@ -73,7 +99,7 @@ export function finishSeries(raw: RawSeries, limits: DecodeLimits, now: Int64): 
     return fixed;
   });
   return split.map((s) => {
-    const out: DecodedSeries = { labels: s.labels, profile: s.profile };
+    const out = decodedSeries(s.labels, s.profile);
     if (raw.id !== undefined) out.id = raw.id;
     // A repair of a base label shows on every series that carries it.
     const mine = repairsByKey.get(labelsKey(s.labels));

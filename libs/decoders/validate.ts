@@ -2,8 +2,14 @@
 // the two truncations it performs (stack depth, symbol length). The ingestion-window check runs
 // only when its limits are set (see DecodeLimits.rejectOlderThanMs).
 
-import { isWellFormed, truncateStacks, truncateSymbols } from '../model/index.js';
-import type { Int64, Profile } from '../model/index.js';
+import {
+  assignFlatToProfile,
+  isWellFormed,
+  profileToFlat,
+  truncateStacksFlat,
+  truncateSymbols,
+} from '../model/index.js';
+import type { FlatProfile, Int64, Profile } from '../model/index.js';
 import { DecodeError } from './decode-error.js';
 import type { DecodeLimits } from './decoder.js';
 
@@ -14,39 +20,57 @@ export interface ValidateStats {
 
 /** Throws DecodeError where Pyroscope rejects; truncates where it truncates. Mutates `p`. */
 export function validateProfile(p: Profile, limits: DecodeLimits, nowNanos?: Int64): ValidateStats {
+  const f = profileToFlat(p);
+  const stats = validateFlatProfile(f, limits, nowNanos);
+  assignFlatToProfile(p, f);
+  return stats;
+}
+
+/** `validateProfile` on the flat model (what every decoder's output goes through). */
+export function validateFlatProfile(
+  p: FlatProfile,
+  limits: DecodeLimits,
+  nowNanos?: Int64,
+): ValidateStats {
   if (p.sampleType.length === 0) throw new DecodeError('invalid_profile', 'empty profile');
   if (nowNanos !== undefined) {
     checkIngestionWindow(p, limits, nowNanos);
     // Pyroscope stamps a profile without a (positive) time with the server clock.
-    if (BigInt(p.timeNanos) <= 0n) p.timeNanos = nowNanos;
+    if (typeof p.timeNanos === 'number' ? p.timeNanos <= 0 : p.timeNanos <= 0n) {
+      p.timeNanos = nowNanos;
+    }
   }
-  if (limits.maxSamples > 0 && p.sample.length > limits.maxSamples) {
+  const s = p.samples;
+  if (limits.maxSamples > 0 && s.count > limits.maxSamples) {
     throw new DecodeError(
       'too_many_samples',
-      `the profile exceeds the samples count limit (max_profile_stacktrace_samples, actual: ${p.sample.length}, limit: ${limits.maxSamples})`,
+      `the profile exceeds the samples count limit (max_profile_stacktrace_samples, actual: ${s.count}, limit: ${limits.maxSamples})`,
     );
   }
-  const stacksTruncated = truncateStacks(p, limits.maxStackDepth);
+  const stacksTruncated = truncateStacksFlat(p, limits.maxStackDepth);
   if (limits.maxSampleLabels > 0) {
-    for (const s of p.sample) {
-      if (s.label.length > limits.maxSampleLabels) {
+    for (let i = 0; i < s.count; i++) {
+      const n = s.labStart[i + 1] - s.labStart[i];
+      if (n > limits.maxSampleLabels) {
         throw new DecodeError(
           'too_many_sample_labels',
-          `the profile exceeds the sample labels limit (max_profile_stacktrace_sample_labels, actual: ${s.label.length}, limit: ${limits.maxSampleLabels})`,
+          `the profile exceeds the sample labels limit (max_profile_stacktrace_sample_labels, actual: ${n}, limit: ${limits.maxSampleLabels})`,
         );
       }
     }
   }
   const symbolsTruncated = truncateSymbols(p, limits.maxSymbolLength);
-  for (const l of p.location) {
-    if (l.id === 0) throw new DecodeError('invalid_profile', 'location id is 0');
+  const L = p.locations;
+  for (let i = 0; i < L.count; i++) {
+    if (L.id[i] === 0) throw new DecodeError('invalid_profile', 'location id is 0');
   }
-  for (const f of p.function) {
-    if (f.id === 0) throw new DecodeError('invalid_profile', 'function id is 0');
+  const F = p.functions;
+  for (let i = 0; i < F.count; i++) {
+    if (F.id[i] === 0) throw new DecodeError('invalid_profile', 'function id is 0');
   }
   const vs = p.sampleType.length;
-  for (const s of p.sample) {
-    if (s.value.length !== vs)
+  for (let i = 0; i < s.count; i++) {
+    if (s.valStart[i + 1] - s.valStart[i] !== vs)
       throw new DecodeError('invalid_profile', 'sample value length mismatch');
   }
   const n = p.stringTable.length;
@@ -58,15 +82,13 @@ export function validateProfile(p: Profile, limits: DecodeLimits, nowNanos?: Int
     if (bad(vt.type))
       throw new DecodeError('invalid_profile', 'sample type type string index out of range');
   }
-  for (const s of p.sample) {
-    for (const l of s.label) {
-      if (bad(l.str) || bad(l.key)) {
-        throw new DecodeError('invalid_profile', 'sample label string index out of range');
-      }
+  for (let j = 0, e = s.labStart[s.count]; j < e; j++) {
+    if (bad(s.labStr[j]) || bad(s.labKey[j])) {
+      throw new DecodeError('invalid_profile', 'sample label string index out of range');
     }
   }
-  for (const f of p.function) {
-    if (bad(f.name) || bad(f.systemName) || bad(f.filename)) {
+  for (let i = 0; i < F.count; i++) {
+    if (bad(F.name[i]) || bad(F.systemName[i]) || bad(F.filename[i])) {
       throw new DecodeError('invalid_profile', 'function string index out of range');
     }
   }
@@ -80,14 +102,18 @@ export function validateProfile(p: Profile, limits: DecodeLimits, nowNanos?: Int
       throw new DecodeError('invalid_profile', 'sample type contains -');
     }
   }
-  for (const s of p.stringTable) {
-    if (!isWellFormed(s)) throw new DecodeError('invalid_utf8', 'invalid utf8 string');
+  for (const str of p.stringTable) {
+    if (!isWellFormed(str)) throw new DecodeError('invalid_utf8', 'invalid utf8 string');
   }
   return { stacksTruncated, symbolsTruncated };
 }
 
 /** Millisecond precision and strict bounds, as Pyroscope's model.Time After/Before. */
-function checkIngestionWindow(p: Profile, limits: DecodeLimits, nowNanos: Int64): void {
+function checkIngestionWindow(
+  p: { timeNanos: Int64 },
+  limits: DecodeLimits,
+  nowNanos: Int64,
+): void {
   const t = BigInt(p.timeNanos);
   if (t <= 0n || (limits.rejectOlderThanMs <= 0 && limits.rejectNewerThanMs <= 0)) return;
   const ms = t / 1000000n;

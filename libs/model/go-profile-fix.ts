@@ -8,8 +8,9 @@
 //    missing root-side frames copied from another stack that overlaps them by 16 frames.
 // The algorithms are reimplemented from their description and upstream behaviour.
 
+import { copyInt64, growF64, int64At, type FlatProfile } from './flat/flat-profile.js';
 import type { LabelPair } from './labels.js';
-import type { Profile, Sample } from './profile.js';
+import type { Profile } from './profile.js';
 
 const SPY_LANGUAGES: Record<string, string> = {
   dotnetspy: 'dotnet',
@@ -34,7 +35,10 @@ const LANGUAGE_PATTERNS: [string, string[]][] = [
 ];
 
 /** The profile's language: from `pyroscope_spy` when known, else from its symbols; `unknown`. */
-export function detectLanguage(labels: readonly LabelPair[], p: Profile): string {
+export function detectLanguage(
+  labels: readonly LabelPair[],
+  p: { readonly stringTable: readonly string[] },
+): string {
   const spy = labels.find((l) => l.name === 'pyroscope_spy')?.value;
   if (spy && Object.hasOwn(SPY_LANGUAGES, spy)) return SPY_LANGUAGES[spy];
   for (const s of p.stringTable) {
@@ -49,6 +53,12 @@ export function detectLanguage(labels: readonly LabelPair[], p: Profile): string
 export function fixGoProfile(p: Profile): void {
   dropGoTypeParameters(p);
   if (potentialTruncatedGoStacks(p)) repairGoTruncatedStacks(p);
+}
+
+/** `fixGoProfile` on the flat model. */
+export function fixGoProfileFlat(f: FlatProfile): void {
+  dropGoTypeParametersFlat(f);
+  if (potentialTruncatedGoStacksFlat(f)) repairGoTruncatedStacksFlat(f);
 }
 
 const SHAPE = '[go.shape.';
@@ -124,6 +134,88 @@ function dropGoTypeParameters(p: Profile): void {
   for (const s of p.sample) s.locationId = s.locationId.map((id) => locMap.get(id) ?? id);
 }
 
+/** `dropGoTypeParameters` on the flat model (per symbol; samples only get their ids remapped). */
+function dropGoTypeParametersFlat(f: FlatProfile): void {
+  let changed = false;
+  const st = f.stringTable;
+  for (let i = 0; i < st.length; i++) {
+    const c = dropTypeParameters(st[i]);
+    if (c !== st[i]) {
+      st[i] = c;
+      changed = true;
+    }
+  }
+  if (!changed) return;
+  const F = f.functions;
+  const fnBy = new Map<string, number>();
+  const fnMap = new Map<number, number>();
+  for (let i = 0; i < F.count; i++) {
+    const k = [
+      st[F.name[i]],
+      st[F.systemName[i]],
+      st[F.filename[i]],
+      String(int64At(F.startLine, i)),
+    ].join('\u0000');
+    const first = fnBy.get(k);
+    if (first === undefined) fnBy.set(k, F.id[i]);
+    fnMap.set(F.id[i], first ?? F.id[i]);
+  }
+  let out = 0;
+  for (let i = 0; i < F.count; i++) {
+    if (fnMap.get(F.id[i]) !== F.id[i]) continue;
+    if (out !== i) {
+      F.id[out] = F.id[i];
+      F.name[out] = F.name[i];
+      F.systemName[out] = F.systemName[i];
+      F.filename[out] = F.filename[i];
+      copyInt64(F.startLine, out, F.startLine, i);
+    }
+    out++;
+  }
+  F.count = out;
+  const L = f.locations;
+  const locBy = new Map<string, number>();
+  const locMap = new Map<number, number>();
+  for (let i = 0; i < L.count; i++) {
+    const parts: (string | number)[] = [
+      L.mapping[i],
+      String(int64At(L.address, i)),
+      L.folded[i] !== 0 ? 1 : 0,
+    ];
+    for (let j = L.lineStart[i]; j < L.lineStart[i + 1]; j++) {
+      L.lineFunction[j] = fnMap.get(L.lineFunction[j]) ?? L.lineFunction[j];
+      parts.push(`${L.lineFunction[j]}:${int64At(L.lineLine, j)}:${int64At(L.lineColumn, j)}`);
+    }
+    const k = parts.join('\u0000');
+    const first = locBy.get(k);
+    if (first === undefined) locBy.set(k, L.id[i]);
+    locMap.set(L.id[i], first ?? L.id[i]);
+  }
+  out = 0;
+  let lineOut = 0;
+  for (let i = 0; i < L.count; i++) {
+    const j0 = L.lineStart[i];
+    const j1 = L.lineStart[i + 1];
+    if (locMap.get(L.id[i]) !== L.id[i]) continue;
+    L.id[out] = L.id[i];
+    L.mapping[out] = L.mapping[i];
+    copyInt64(L.address, out, L.address, i);
+    L.folded[out] = L.folded[i];
+    L.lineStart[out] = lineOut;
+    for (let j = j0; j < j1; j++, lineOut++) {
+      L.lineFunction[lineOut] = L.lineFunction[j];
+      copyInt64(L.lineLine, lineOut, L.lineLine, j);
+      copyInt64(L.lineColumn, lineOut, L.lineColumn, j);
+    }
+    out++;
+  }
+  // rows only move down (out <= i), so each row's span was read before it was overwritten
+  L.lineStart[out] = lineOut;
+  L.count = out;
+  const s = f.samples;
+  for (let k = 0, e = s.locStart[s.count]; k < e; k++) s.loc[k] = locMap.get(s.loc[k]) ?? s.loc[k];
+}
+
 // Truncated stacks ---------------------------------------------------------------------------
 
 const TOKENS = 8;
@@ -135,25 +227,44 @@ const MAX_CHAIN = 56;
 const HEAP_TYPES = new Set(['alloc_objects', 'alloc_space', 'inuse_objects', 'inuse_space']);
 
 export function potentialTruncatedGoStacks(p: Profile): boolean {
-  const types = p.sampleType.map((t) => p.stringTable[t.type]);
-  let minDepth: number;
-  let maxDepth = 0;
-  if (types.some((t) => HEAP_TYPES.has(t))) {
-    minDepth = 32;
-    // Go 1.23+ heap profiles go to 128 frames: a longer stack means nothing was truncated.
-    maxDepth = 33;
-  } else if (types.includes('cpu')) {
-    minDepth = 64;
-  } else {
-    return false;
-  }
-  minDepth -= 4;
+  const b = truncationBounds(p);
+  if (b === undefined) return false;
   let deep = false;
   for (const s of p.sample) {
-    if (s.locationId.length >= minDepth) deep = true;
-    if (maxDepth !== 0 && s.locationId.length >= maxDepth) return false;
+    if (s.locationId.length >= b.minDepth) deep = true;
+    if (b.maxDepth !== 0 && s.locationId.length >= b.maxDepth) return false;
   }
   return deep;
+}
+
+function potentialTruncatedGoStacksFlat(f: FlatProfile): boolean {
+  const b = truncationBounds(f);
+  if (b === undefined) return false;
+  const { locStart, count } = f.samples;
+  let deep = false;
+  for (let i = 0; i < count; i++) {
+    const d = locStart[i + 1] - locStart[i];
+    if (d >= b.minDepth) deep = true;
+    if (b.maxDepth !== 0 && d >= b.maxDepth) return false;
+  }
+  return deep;
+}
+
+/**
+ * The depths that suggest truncation for this profile's types: a stack at least `minDepth`
+ * deep may have been cut (and none `maxDepth` or deeper was); undefined when the types are
+ * never truncated.
+ */
+function truncationBounds(
+  p: Pick<Profile, 'sampleType' | 'stringTable'>,
+): { minDepth: number; maxDepth: number } | undefined {
+  const types = p.sampleType.map((t) => p.stringTable[t.type]);
+  if (types.some((t) => HEAP_TYPES.has(t))) {
+    // Go 1.23+ heap profiles go to 128 frames: a longer stack means nothing was truncated.
+    return { minDepth: 32 - 4, maxDepth: 33 };
+  }
+  if (types.includes('cpu')) return { minDepth: 64 - 4, maxDepth: 0 };
+  return undefined;
 }
 
 /**
@@ -193,8 +304,47 @@ interface Group {
 }
 
 export function repairGoTruncatedStacks(p: Profile): void {
+  repairStacks(p.sample);
+}
+
+/** `repairGoTruncatedStacks` on the flat model: the long stacks are repaired as arrays. */
+function repairGoTruncatedStacksFlat(f: FlatProfile): void {
+  const s = f.samples;
+  // rows are rewritten in order, each start read before it is replaced (into a new array)
+  const long: { locationId: number[]; row: number }[] = [];
+  for (let i = 0; i < s.count; i++) {
+    const l0 = s.locStart[i];
+    const l1 = s.locStart[i + 1];
+    if (l1 - l0 < SUFFIX_LEN) continue;
+    long.push({ locationId: Array.from(s.loc.subarray(l0, l1)), row: i });
+  }
+  if (long.length === 0) return;
+  const before = long.map((x) => x.locationId);
+  repairStacks(long);
+  if (long.every((x, k) => x.locationId === before[k])) return;
+  const repaired = new Map<number, number[]>();
+  for (const x of long) repaired.set(x.row, x.locationId);
+  let total = 0;
+  for (let i = 0; i < s.count; i++)
+    total += repaired.get(i)?.length ?? s.locStart[i + 1] - s.locStart[i];
+  const loc = growF64(new Float64Array(0), total);
+  let n = 0;
+  for (let i = 0; i < s.count; i++) {
+    const r = repaired.get(i);
+    const l0 = s.locStart[i];
+    const l1 = s.locStart[i + 1];
+    s.locStart[i] = n;
+    if (r !== undefined) for (const id of r) loc[n++] = id;
+    else for (let k = l0; k < l1; k++) loc[n++] = s.loc[k];
+  }
+  s.locStart[s.count] = n;
+  s.loc = loc;
+}
+
+/** The repair on any list of stacks (each a `locationId` array that may be replaced). */
+function repairStacks(all: readonly { locationId: number[] }[]): void {
   // Samples long enough, ordered by their root-side suffix; groups share a suffix.
-  const samples: Sample[] = p.sample.filter((s) => s.locationId.length >= SUFFIX_LEN);
+  const samples = all.filter((s) => s.locationId.length >= SUFFIX_LEN);
   if (samples.length === 0) return;
   samples.sort((a, b) => compareSuffix(a.locationId, b.locationId));
   const groups: number[] = [];

@@ -11,3 +11,4 @@ export * from './pprof/index.js';
 export * from './go-profile-fix.js';
 export * from './relabel-rules.js';
 export * from './label-regex.js';
+export * from './flat/index.js';

@@ -3,6 +3,7 @@
 // name from the sample types (and the form's sample_type_config), the 1970 time fix for old
 // py-spy/rbspy pprofs, function renaming for scripting spies, and the .NET repairs.
 
+import { pushFunction, type FlatProfile, type ProfileHeader } from './flat/flat-profile.js';
 import type { Int64, Profile, ProfileFunction } from './profile.js';
 
 /** One entry of the `sample_type_config` form part (`tree.SampleTypeConfig`). */
@@ -35,7 +36,10 @@ export const DEFAULT_SAMPLE_TYPE_MAPPING: Readonly<SampleTypeConfigMap> = Object
  * `block`, `goroutines` → `goroutines`; otherwise the last sample type's (display) name.
  * `config` replaces the default mapping entirely when given.
  */
-export function pprofMetricName(profile: Profile, config?: SampleTypeConfigMap): string {
+export function pprofMetricName(
+  profile: Pick<ProfileHeader, 'sampleType' | 'stringTable'>,
+  config?: SampleTypeConfigMap,
+): string {
   const st = profile.stringTable;
   const names = profile.sampleType.map((vt) => st[vt.type] ?? '');
   if (names.includes('wall')) return 'wall';
@@ -69,7 +73,7 @@ const END_OF_1970 = 31536000n * 1000000000n;
  * `fixTime`: a `timeNanos` of 0 or within 1970 (old py-spy/rbspy/pyroscope-rs pprofs carried
  * microseconds) is replaced by the upload's `from`. Returns whether it changed.
  */
-export function fixPprofTime(p: Profile, fromNanos: Int64): boolean {
+export function fixPprofTime(p: { timeNanos: Int64 }, fromNanos: Int64): boolean {
   const t = BigInt(p.timeNanos);
   if (t >= 0n && t < END_OF_1970) {
     p.timeNanos = fromNanos;
@@ -133,6 +137,53 @@ export function fixScriptingFunctionNames(p: Profile, spyName: string): void {
   }
 }
 
+/** `fixScriptingFunctionNames` on the flat model. */
+export function fixScriptingFunctionNamesFlat(f: FlatProfile, spyName: string): void {
+  if (!isScriptingSpy(spyName)) return;
+  const st = f.stringTable;
+  const added = new Map<string, number>();
+  const addString = (s: string): number => {
+    let i = added.get(s);
+    if (i === undefined) {
+      i = st.length;
+      st.push(s);
+      added.set(s, i);
+    }
+    return i;
+  };
+  const F = f.functions;
+  const byId = new Map<number, number>();
+  let maxId = 0;
+  for (let i = 0; i < F.count; i++) {
+    if (!byId.has(F.id[i])) byId.set(F.id[i], i);
+    if (F.id[i] > maxId) maxId = F.id[i];
+  }
+  const created = new Map<string, number>();
+  const L = f.locations;
+  for (let j = 0, e = L.lineStart[L.count]; j < e; j++) {
+    // Go indexes a map that defaults to 0 for an unknown id: function[0].
+    const row = byId.get(L.lineFunction[j]) ?? (F.count > 0 ? 0 : -1);
+    if (row < 0) continue;
+    const filename = st[F.filename[row]] ?? '';
+    if (spyName === 'pyspy' && filename.startsWith('/')) continue;
+    const name = `${filename} ${st[F.name[row]] ?? ''}`;
+    let id = created.get(name);
+    if (id === undefined) {
+      id = ++maxId;
+      const nameIdx = addString(name);
+      pushFunction(F, id, nameIdx, F.systemName[row], F.filename[row], startLineOf(f, row));
+      created.set(name, id);
+    }
+    L.lineFunction[j] = id;
+  }
+}
+
+function startLineOf(f: FlatProfile, row: number): Int64 {
+  const c = f.functions.startLine;
+  const x = c.v[row];
+  return x === x ? x : c.big!.get(row)!;
+}
+
 /** Whether the .NET fix-ups apply: spy `dotnetspy`, or `unknown` with an `inuse-space` config key. */
 export function isDotnetSpy(spyName: string, config?: SampleTypeConfigMap): boolean {
   if (spyName === 'dotnetspy') return true;
@@ -155,6 +206,21 @@ export function fixDotnet(p: Profile): void {
   }
 }
 
+/** `fixDotnet` on the flat model. */
+export function fixDotnetFlat(f: FlatProfile): void {
+  const F = f.functions;
+  const L = f.locations;
+  let allZero = true;
+  for (let i = 0; i < F.count; i++) if (F.id[i] !== 0) allZero = false;
+  if (allZero && F.count === L.count) {
+    for (let i = 0; i < L.count; i++) F.id[i] = L.id[i];
+  }
+  for (const vt of f.sampleType) {
+    const s = f.stringTable[vt.type];
+    if (s !== undefined && s.includes('-')) f.stringTable[vt.type] = s.replaceAll('-', '_');
+  }
+}
+
 /** Go's json.Marshal of a string: HTML-safe escapes as encoding/json writes them. */
 function goJsonString(s: string): string {
   return JSON.stringify(s).replace(/[<>&\u2028\u2029]/g, (c) => {
@@ -170,7 +236,7 @@ function goJsonString(s: string): string {
  */
 export function injectMappingVersions(
   labels: readonly { name: string; value: string }[],
-  p: Profile,
+  p: Pick<ProfileHeader, 'mapping' | 'stringTable'>,
 ): boolean {
   const get = (n: string): string => labels.find((l) => l.name === n)?.value ?? '';
   const repository = get('service_repository');

@@ -3,6 +3,9 @@
 // speedscope uploads (§1.6.3, `pkg/ingester/pyroscope/ingest_adapter.go` convertMetadata).
 
 import type { Profile } from './profile.js';
+
+/** What the profile types of a profile depend on (a `Profile` or a flat profile). */
+type TypedProfile = Pick<Profile, 'sampleType' | 'periodType' | 'stringTable'>;
 import { applyDefaultRelabelRules } from './relabel.js';
 
 export interface ProfileType {
@@ -30,7 +33,7 @@ export function parseProfileTypeId(id: string): ProfileType {
  * The per-type default relabel rule (`wall` whose `__type__` is `cpu` becomes `process_cpu`) is
  * applied here because it needs the sample type.
  */
-export function profileTypes(metricName: string, profile: Profile): ProfileType[] {
+export function profileTypes(metricName: string, profile: TypedProfile): ProfileType[] {
   const st = profile.stringTable;
   const periodType = profile.periodType ? (st[profile.periodType.type] ?? '') : '';
   const periodUnit = profile.periodType ? (st[profile.periodType.unit] ?? '') : '';
@@ -50,7 +53,7 @@ export function profileTypes(metricName: string, profile: Profile): ProfileType[
   });
 }
 
-export function profileTypeIds(metricName: string, profile: Profile): string[] {
+export function profileTypeIds(metricName: string, profile: TypedProfile): string[] {
   return profileTypes(metricName, profile).map(formatProfileTypeId);
 }
 

@@ -9,6 +9,9 @@
 //  4. groups whose final label sets are equal are merged again (same stack + same span/trace
 //     ids: values summed).
 // The labels that became series labels are removed from the samples.
+//
+// This is the `Profile` version, the readable reference: the pipeline runs the flat model's
+// `splitFlatBySampleLabels` (flat/split-flat.ts), which a property test holds equal to it.
 
 import type { LabelPair } from './labels.js';
 import {

@@ -22,6 +22,20 @@ export interface OutgoingMessage {
   key: string | null;
   value: Buffer;
   headers: Record<string, string>;
+  /**
+   * In-process only: what `value` decodes to (e.g. the profile a normalised record's pprof
+   * encodes), handed as is to a consumer in this process so that it need not decode `value`
+   * again. Only a broker whose `localPayloads` is true delivers it; consumers must reach the
+   * same result with or without it.
+   */
+  local?: LocalPayload;
+}
+
+/** An object travelling beside a message inside one process (see OutgoingMessage.local). */
+export interface LocalPayload {
+  value: unknown;
+  /** memory it holds, counted by the in-process queue against its budget */
+  bytes: number;
 }
 
 export interface IncomingMessage {
@@ -34,6 +48,8 @@ export interface IncomingMessage {
   headers: Record<string, string>;
   /** broker timestamp, ms since epoch */
   timestamp: number;
+  /** the producer's OutgoingMessage.local, when the broker hands such payloads over */
+  local?: LocalPayload;
 }
 
 export interface MessageBatch {
@@ -58,6 +74,13 @@ export interface TopicSpec {
    * from the live queue's byte budget (in its dead-letter store).
    */
   deadLetter?: boolean;
+  /**
+   * The pipeline's entry topic (raw uploads): the in-process queue admits its publishes only up
+   * to a quarter of its byte budget, so the stages after it always find room for their output
+   * and can release their input (one budget for all topics could otherwise fill with input that
+   * cannot move on), and what waits to be decoded stays a few seconds of work.
+   */
+  entry?: boolean;
 }
 
 /** How a subscription retries a failing handler (consumer/retry-policy.ts). */
@@ -115,6 +138,8 @@ export interface QueueHealth {
 export interface QueueBroker {
   /** a short name for logs and metrics: 'kafka' | 'memory' */
   readonly kind: string;
+  /** true when consumers receive OutgoingMessage.local (the in-process queue) */
+  readonly localPayloads?: boolean;
   /** Connects and creates missing topics. Safe to call twice. */
   start(topics: TopicSpec[]): Promise<void>;
   publish(topic: string, messages: OutgoingMessage[]): Promise<void>;

@@ -34,7 +34,13 @@ export function topicSpecs(s: TopicSettings): TopicSpec[] {
   const big = s.maxUploadBytes + RECORD_OVERHEAD;
   const week = 7 * 24 * 3600 * 1000;
   return [
-    { name: TOPICS.raw, partitions: s.rawPartitions, maxMessageBytes: big, retentionMs: -1 },
+    {
+      name: TOPICS.raw,
+      partitions: s.rawPartitions,
+      maxMessageBytes: big,
+      retentionMs: -1,
+      entry: true,
+    },
     {
       name: TOPICS.rawDlq,
       partitions: 1,

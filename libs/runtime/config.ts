@@ -72,14 +72,15 @@ export const envSchema = z.object({
   EMBER_LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
   EMBER_LOG_FORMAT: z.enum(['json', 'text']).default('text'),
   EMBER_MAX_BODY_BYTES: intFromEnv(1024, 1024 * MiB).default(32 * MiB),
-  EMBER_MEMORY_QUEUE_BYTES: intFromEnv(MiB, 16 * 1024 * MiB).default(512 * MiB),
+  /** in-process queue bound; 128 MiB keeps the all-in-one process within 512 MB of RSS */
+  EMBER_MEMORY_QUEUE_BYTES: intFromEnv(MiB, 16 * 1024 * MiB).default(128 * MiB),
   EMBER_DEDUPE_WINDOW: durationFromEnv.default(10 * 60_000),
   EMBER_REQUIRE_TENANT: bool.default(false),
   EMBER_SHUTDOWN_TIMEOUT: durationFromEnv.default(30_000),
   /** decoder worker threads; unset = cores - 1 (at least 1); 0 = decode inline */
   EMBER_DECODE_WORKERS: intFromEnv(0, 64).optional(),
   /** request bodies at least this large are decoded on a worker thread */
-  EMBER_DECODE_WORKER_THRESHOLD: intFromEnv(0, 1024 * MiB).default(256 * 1024),
+  EMBER_DECODE_WORKER_THRESHOLD: intFromEnv(0, 1024 * MiB).default(64 * 1024),
   /** shortcut for one Pyroscope endpoint (user:password@ in the URL = Basic credentials) */
   EMBER_PYROSCOPE_URL: z.string().trim().url('must be an http(s) URL').optional(),
   /** Bearer token for EMBER_PYROSCOPE_URL (kept out of the URL and the config file) */

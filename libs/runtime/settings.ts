@@ -121,9 +121,9 @@ export const ENV_SETTINGS: Record<EnvVar, EnvSetting> = {
     example: '67108864',
   },
   EMBER_MEMORY_QUEUE_BYTES: {
-    default: '536870912',
+    default: '134217728',
     meaning:
-      'bytes the in-process queue may hold (512 MiB; embedded topology only); past it, uploads get 503',
+      'bytes the in-process queue may hold (128 MiB, decoded profiles it hands over included; raw uploads a quarter of it; embedded topology only); past it, uploads get 503',
     example: '1073741824',
   },
   EMBER_DEDUPE_WINDOW: {
@@ -148,8 +148,9 @@ export const ENV_SETTINGS: Record<EnvVar, EnvSetting> = {
     example: '2',
   },
   EMBER_DECODE_WORKER_THRESHOLD: {
-    default: '262144',
-    meaning: 'uploads of at least this many bytes (256 KiB) are decoded on a worker thread',
+    default: '65536',
+    meaning:
+      'uploads of at least this many bytes (64 KiB: every JFR) are decoded on a worker thread; smaller ones inline, one at a time',
     example: '1048576',
   },
   EMBER_PYROSCOPE_URL: {

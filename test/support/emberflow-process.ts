@@ -34,11 +34,17 @@ export async function startEmberflow(opts: {
   env: Record<string, string>;
   port?: number;
   readyTimeoutMs?: number;
+  /** extra node options before the entry point, e.g. --cpu-prof */
+  nodeArgs?: string[];
 }): Promise<EmberProcess> {
   const port = opts.port ?? (await freePort());
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--enable-source-maps', join(repoRoot(), 'dist/apps/emberflow/main.js')],
+    [
+      '--enable-source-maps',
+      ...(opts.nodeArgs ?? []),
+      join(repoRoot(), 'dist/apps/emberflow/main.js'),
+    ],
     {
       env: {
         ...process.env,

@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { cpuSeries } from '../../pipeline/query/testing.js';
 import { EmbeddedStore } from './embedded-store.js';
@@ -69,16 +70,37 @@ describe('embedded store', () => {
     await s.close();
   });
 
+  it('keeps the compact form only, not the pprof', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ember-store-'));
+    const s = new EmbeddedStore({ dataDir: dir, retentionMs: 86_400_000, maxBytes: 1 << 30 });
+    await s.send([
+      cpuSeries({ labels: { service_name: 'x' }, stacks: [[['a'], 3]], atMs: Date.now() }),
+    ]);
+    await s.close();
+    const db = new Database(join(dir, 'profiles.sqlite'));
+    const row = db.prepare('SELECT length(pprof) AS p, length(stacks) AS c FROM series').get() as {
+      p: number;
+      c: number;
+    };
+    db.close();
+    assert.equal(row.p, 0);
+    assert.ok(row.c > 0);
+  });
+
   it('reads rows written before the compact form existed', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ember-store-'));
     const opts = { dataDir: dir, retentionMs: 86_400_000, maxBytes: 1 << 30 };
     const s1 = new EmbeddedStore(opts);
-    await s1.send([
-      cpuSeries({ labels: { service_name: 'old' }, stacks: [[['a'], 9]], atMs: Date.now() }),
-    ]);
+    const old = cpuSeries({
+      labels: { service_name: 'old' },
+      stacks: [[['a'], 9]],
+      atMs: Date.now(),
+    });
+    await s1.send([old]);
     await s1.close();
+    // such a row holds the gzipped pprof and no compact form
     const db = new Database(join(dir, 'profiles.sqlite'));
-    db.exec('UPDATE series SET stacks = NULL');
+    db.prepare('UPDATE series SET stacks = NULL, pprof = ?').run(gzipSync(old.pprof));
     db.close();
     const s2 = new EmbeddedStore(opts);
     assert.equal(mergeTree(s2, q()).total, 9);

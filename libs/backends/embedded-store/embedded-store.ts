@@ -2,11 +2,12 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { decodePprof } from '../../model/pprof/index.js';
+import { decodePprof, decodePprofFlat } from '../../model/pprof/index.js';
 import type { NormalizedSeries, SeriesLabel } from '../../queue/index.js';
 import { RetryableError } from '../../model/index.js';
 import type { Backend } from '../backend.port.js';
 import {
+  compactFlat,
   compactProfile,
   decodeCompact,
   encodeCompact,
@@ -17,8 +18,11 @@ import { matches, parseSelector, type Matcher } from './label-selector.js';
 
 // The embedded profile store: every normalised series on local disk in SQLite (better-sqlite3,
 // synchronous and fast for a single writer), keyed by (tenant, series id), so a redelivered
-// series is a no-op. Profiles are kept as gzip-compressed pprof; queries decode and merge them.
-// Retention drops rows by age and then by total size, oldest first.
+// series is a no-op. A series is kept in its compact query form (compact-profile.ts), built from
+// the decoded profile when the decoder runs in this process and from the pprof otherwise; the
+// pprof itself is not kept (only for a series whose compact form could not be built, gzipped).
+// Queries merge the compact forms. Retention drops rows by age and then by total size, oldest
+// first. A send is one transaction.
 //
 // Ownership: one process owns the database file (the exporter that hosts the store).
 
@@ -86,6 +90,8 @@ interface Row {
   stacks: Buffer | null;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 export class EmbeddedStore implements Backend {
   readonly name = 'embedded';
   private readonly db: Database.Database;
@@ -109,6 +115,8 @@ export class EmbeddedStore implements Backend {
     this.db = new Database(join(options.dataDir, 'profiles.sqlite'));
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
+    // the page cache is the store's only cache: bounded, so the process's memory is too
+    this.db.pragma('cache_size = -16384');
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS series (
         tenant TEXT NOT NULL,
@@ -164,12 +172,13 @@ export class EmbeddedStore implements Backend {
       // give the event loop a turn between series, so a batch never holds up HTTP answers and
       // health checks of the process for the sum of them.
       if (rows.length > 0) await new Promise<void>((r) => setImmediate(r));
-      const blob = gzipSync(s.pprof, { level: 1 });
+      let blob = EMPTY;
       let stacks: Buffer | null = null;
       try {
-        stacks = encodeCompact(compactProfile(decodePprof(s.pprof)));
+        stacks = encodeCompact(compactFlat(s.profile ?? decodePprofFlat(s.pprof)));
       } catch {
-        // the decoder validated this pprof; should it still not decode, queries skip it
+        // the decoder validated this pprof; should it still not decode, it is kept as it is
+        blob = gzipSync(s.pprof, { level: 1 });
       }
       rows.push([
         s.tenant,

@@ -39,6 +39,8 @@ export class SqliteStore implements SharedStore {
     hashTouch: Database.Statement;
     hashAll: Database.Statement;
     hashDel: Database.Statement;
+    hashExp: Database.Statement;
+    hashClear: Database.Statement;
     count: Database.Statement;
   };
 
@@ -78,6 +80,8 @@ export class SqliteStore implements SharedStore {
         'SELECT h.field, h.value FROM hashes h JOIN hash_expiry e ON e.k = h.k WHERE h.k = ? AND e.exp > ?',
       ),
       hashDel: this.db.prepare('DELETE FROM hashes WHERE k = ? AND field = ?'),
+      hashExp: this.db.prepare('SELECT exp FROM hash_expiry WHERE k = ?').pluck(),
+      hashClear: this.db.prepare('DELETE FROM hashes WHERE k = ?'),
       count: this.db.prepare('SELECT COUNT(*) FROM keys').pluck(),
     };
     this.sweep();
@@ -123,10 +127,8 @@ export class SqliteStore implements SharedStore {
     const now = Date.now();
     this.db.transaction(() => {
       // an expired hash is gone, as in Redis: its old fields do not come back with a new write
-      const exp = this.db.prepare('SELECT exp FROM hash_expiry WHERE k = ?').pluck().get(key) as
-        number | undefined;
-      if (exp !== undefined && exp <= now)
-        this.db.prepare('DELETE FROM hashes WHERE k = ?').run(key);
+      const exp = this.stmt.hashExp.get(key) as number | undefined;
+      if (exp !== undefined && exp <= now) this.stmt.hashClear.run(key);
       for (const [f, v] of Object.entries(fields)) this.stmt.hashSet.run(key, f, v);
       this.stmt.hashTouch.run(key, now + ttlMs);
     })();

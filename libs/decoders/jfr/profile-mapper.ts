@@ -1,12 +1,16 @@
-import type {
-  Int64,
-  Label,
-  Location,
-  Profile,
-  ProfileFunction,
-  Sample,
+import type { FlatProfile, Int64, Profile } from '../../model/index.js';
+import {
+  emptyFlatProfile,
+  flatFunctions,
+  flatLocations,
+  flatSamples,
+  flatToProfile,
+  pushFunction,
+  pushLabel,
+  pushLine,
+  pushLocation,
+  setInt64,
 } from '../../model/index.js';
-import { emptyProfile } from '../../model/index.js';
 import { forEachChunk, type JfrChunk } from './chunk-reader.js';
 import type { ConstantPools } from './constant-pool.js';
 import { anchorMaps } from './anchors.js';
@@ -65,9 +69,11 @@ export interface JfrProfile {
   /**
    * Samples carry the LabelsSnapshot context labels of their event plus `profile_id` (the span id
    * as 16 hex digits) and `span_name`, exactly as jfr-parser emits them; renaming `profile_id` to
-   * `span_id` is left to series splitting (§7.1).
+   * `span_id` is left to series splitting (§7.1). In the flat model (what the pipeline uses).
    */
-  profile: Profile;
+  flat: FlatProfile;
+  /** `flat` as `Profile` objects, built on first read (a view: changing it changes nothing) */
+  readonly profile: Profile;
 }
 
 export interface JfrStats {
@@ -373,13 +379,15 @@ class ProfileMapper {
     const profiles: JfrProfile[] = [];
     for (const b of this.families) {
       if (b === undefined) continue;
-      profiles.push({
-        metric: b.spec.metric,
-        family: b.spec.family,
-        profileTypeIds: profileTypeIds(b.spec),
-        jfrEvent: this.event,
-        profile: this.build(b),
-      });
+      profiles.push(
+        jfrProfile({
+          metric: b.spec.metric,
+          family: b.spec.family,
+          profileTypeIds: profileTypeIds(b.spec),
+          jfrEvent: this.event,
+          flat: this.build(b),
+        }),
+      );
     }
     profiles.sort((a, b) => {
       const ka = sortKey(FAMILIES.find((f) => f.family === a.family) as FamilySpec);
@@ -774,9 +782,9 @@ class ProfileMapper {
     return loc;
   }
 
-  /** Materialises one family's Profile: only the functions/locations its samples use. */
-  private build(fb: FamilyBuilder): Profile {
-    const p = emptyProfile();
+  /** Materialises one family's profile: only the functions/locations its samples use. */
+  private build(fb: FamilyBuilder): FlatProfile {
+    const p = emptyFlatProfile();
     const strings = new Map<string, number>([['', 0]]);
     const str = (s: string): number => {
       let i = strings.get(s);
@@ -809,17 +817,23 @@ class ProfileMapper {
 
     const locLocal = new Int32Array(this.nLocs);
     const funcLocal = new Int32Array(this.funcNames.length);
-    const locations: Location[] = p.location;
-    const functions: ProfileFunction[] = p.function;
-    const labelCache = new Map<number, ReadonlyArray<readonly [number, number]>>();
-    const samples: Sample[] = new Array(fb.n);
     const nTypes = fb.nTypes;
+    let frames = 0;
+    for (let i = 0; i < fb.n; i++) frames += this.stackLen[fb.stack[i]];
+    const samples = flatSamples(fb.n, frames, fb.n * nTypes, 0);
+    p.samples = samples;
+    const locations = flatLocations(Math.min(this.nLocs, frames), Math.min(this.nLocs, frames));
+    p.locations = locations;
+    const functions = flatFunctions(0);
+    p.functions = functions;
+    const labelCache = new Map<number, ReadonlyArray<readonly [number, number]>>();
+    const { loc, locStart, valStart, val } = samples;
+    let nl = 0;
     for (let i = 0; i < fb.n; i++) {
       const st = fb.stack[i];
       const seg = this.segments[this.stackSeg[st]];
       const start = this.stackStart[st];
       const len = this.stackLen[st];
-      const ids = new Array<number>(len);
       for (let k = 0; k < len; k++) {
         const g = seg[start + k];
         let id = locLocal[g];
@@ -827,26 +841,22 @@ class ProfileMapper {
           const gf = this.locFunc[g];
           let fid = funcLocal[gf];
           if (fid === 0) {
-            fid = functions.length + 1;
-            const name = str(this.funcNames[gf]);
-            functions.push({ id: fid, name, systemName: 0, filename: 0, startLine: 0 });
+            fid = functions.count + 1;
+            pushFunction(functions, fid, str(this.funcNames[gf]), 0, 0, 0);
             funcLocal[gf] = fid;
           }
-          id = locations.length + 1;
-          locations.push({
-            id,
-            mappingId: 1,
-            address: 0,
-            line: [{ functionId: fid, line: this.locLine[g], column: 0 }],
-            isFolded: false,
-          });
+          id = locations.count + 1;
+          pushLocation(locations, id, 1, 0, false);
+          pushLine(locations, fid, this.locLine[g], 0);
           locLocal[g] = id;
         }
-        ids[k] = id;
+        loc[nl++] = id;
       }
-      const value = new Array<Int64>(nTypes);
-      for (let t = 0; t < nTypes; t++) value[t] = fb.value(i * nTypes + t);
-      let label: Label[] = [];
+      locStart[i + 1] = nl;
+      for (let t = 0; t < nTypes; t++) setInt64(val, i * nTypes + t, fb.value(i * nTypes + t));
+      valStart[i + 1] = (i + 1) * nTypes;
+      samples.labStart[i + 1] = samples.labStart[i];
+      samples.count = i + 1;
       const ls = fb.labelSet[i];
       if (ls !== 0) {
         let pairs = labelCache.get(ls);
@@ -854,11 +864,9 @@ class ProfileMapper {
           pairs = this.labelSets[ls].map(([k, v]) => [str(k), str(v)] as const);
           labelCache.set(ls, pairs);
         }
-        label = pairs.map(([k, v]) => ({ key: k, str: v, num: 0, numUnit: 0 }));
+        for (const [k, v] of pairs) pushLabel(samples, k, v, 0, 0);
       }
-      samples[i] = { locationId: ids, value, label };
     }
-    p.sample = samples;
     return p;
   }
 }
@@ -867,6 +875,16 @@ anchorMaps(
   new FamilyBuilder(FAMILIES[0], 1),
   new ProfileMapper({ jfr: new Uint8Array(0), startNanos: 0, endNanos: 0, sampleRate: 100 }),
 );
+
+/** A JfrProfile whose `profile` view is built from `flat` when first read. */
+function jfrProfile(p: Omit<JfrProfile, 'profile'>): JfrProfile {
+  let view: Profile | undefined;
+  Object.defineProperty(p, 'profile', {
+    enumerable: false,
+    get: () => (view ??= flatToProfile(p.flat)),
+  });
+  return p as JfrProfile;
+}
 
 /** `a` zeroed over its first `n` entries when large enough, else a new array of `n`. */
 function reuse(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer> {

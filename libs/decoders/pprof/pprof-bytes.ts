@@ -4,8 +4,8 @@
 
 import { gunzipSync } from 'node:zlib';
 
-import { PprofDecodeError, decodePprof } from '../../model/index.js';
-import type { Profile } from '../../model/index.js';
+import { PprofDecodeError, decodePprofFlat, flatToProfile } from '../../model/index.js';
+import type { FlatProfile, Profile } from '../../model/index.js';
 import { DecodeError } from '../decode-error.js';
 
 /**
@@ -43,13 +43,21 @@ export function decodePprofBytes(
   bytes: Uint8Array,
   limits: { maxDecompressedBytes: number; maxSamples: number },
 ): Profile {
+  return flatToProfile(decodePprofBytesFlat(bytes, limits));
+}
+
+/** `decodePprofBytes` into the flat model (what the decoders use). */
+export function decodePprofBytesFlat(
+  bytes: Uint8Array,
+  limits: { maxDecompressedBytes: number; maxSamples: number },
+): FlatProfile {
   return decodeInflated(inflatePprof(bytes, limits.maxDecompressedBytes), limits);
 }
 
 /** Decodes an uncompressed pprof, mapping the codec's errors onto DecodeError kinds. */
-export function decodeInflated(raw: Uint8Array, limits: { maxSamples: number }): Profile {
+export function decodeInflated(raw: Uint8Array, limits: { maxSamples: number }): FlatProfile {
   try {
-    return decodePprof(raw, limits.maxSamples > 0 ? { maxSamples: limits.maxSamples } : {});
+    return decodePprofFlat(raw, limits.maxSamples > 0 ? { maxSamples: limits.maxSamples } : {});
   } catch (e) {
     if (e instanceof PprofDecodeError) {
       switch (e.kind) {

@@ -7,9 +7,9 @@
 // fix-ups, labels (metric name from the sample types and config), then the distributor steps.
 
 import {
-  fixDotnet,
+  fixDotnetFlat,
   fixPprofTime,
-  fixScriptingFunctionNames,
+  fixScriptingFunctionNamesFlat,
   isDotnetSpy,
   pprofIngestLabels,
   pprofMetricName,
@@ -21,7 +21,7 @@ import type { DecodedSeries, DecodeInput, DecodeLimits, Decoder, FormPart } from
 import { parseNanos } from '../legacy.js';
 import { parseSampleTypeConfig, readFormParts } from '../protocol-bridge.js';
 import { finishSeries, nowNanos } from '../series-pipeline.js';
-import { decodePprofBytes } from './pprof-bytes.js';
+import { decodePprofBytesFlat } from './pprof-bytes.js';
 
 /** `form.ReadField`: the first file part of that name; empty means absent. */
 export function formField(parts: readonly FormPart[], name: string): Uint8Array | undefined {
@@ -40,18 +40,18 @@ export function decodeIngestPprof(
   limits: DecodeLimits,
 ): DecodedSeries[] {
   if (bytes === undefined || bytes.length === 0) return [];
-  const profile = decodePprofBytes(bytes, limits);
+  const profile = decodePprofBytesFlat(bytes, limits);
   const params = input.params;
   fixPprofTime(profile, toInt64(parseNanos(params.fromNanos)));
-  fixScriptingFunctionNames(profile, params.spyName);
-  if (isDotnetSpy(params.spyName, config)) fixDotnet(profile);
+  fixScriptingFunctionNamesFlat(profile, params.spyName);
+  if (isDotnetSpy(params.spyName, config)) fixDotnetFlat(profile);
   const labels = pprofIngestLabels({
     metric: pprofMetricName(profile, config),
     app: params.appName,
     spyName: params.spyName,
     labels: params.labels,
   });
-  return finishSeries({ labels, profile }, limits, nowNanos(input));
+  return finishSeries({ labels, flat: profile }, limits, nowNanos(input));
 }
 
 export const pprofDecoder: Decoder = {

@@ -45,7 +45,7 @@ export const pushDecoder: Decoder = {
       const profile = decodeInflated(d.raw, limits);
       const labels = d.labels.map((l) => ({ name: l.name, value: l.value }));
       out.push(
-        ...finishSeries({ labels, profile, id: d.id === '' ? undefined : d.id }, limits, now),
+        ...finishSeries({ labels, flat: profile, id: d.id === '' ? undefined : d.id }, limits, now),
       );
     }
     return out;

@@ -1,3 +1,4 @@
+import type { Int64Column } from '../flat/flat-profile.js';
 import type { Int64 } from '../profile.js';
 import { PprofDecodeError } from './errors.js';
 
@@ -297,6 +298,60 @@ export class ByteReader {
       } else {
         this.pos = pos;
         out[i++] = this.int64(end);
+        pos = this.pos;
+      }
+    }
+    this.pos = pos;
+    return i;
+  }
+
+  /**
+   * packedUint into a Float64Array (the flat model's id columns). The caller makes room: one slot
+   * per remaining byte of the run is always enough.
+   */
+  packedUintF64(end: number, out: Float64Array, i: number, what: string): number {
+    const buf = this.buf;
+    let pos = this.pos;
+    while (pos < end) {
+      const b = buf[pos];
+      if (b < 0x80) {
+        out[i++] = b;
+        pos++;
+      } else if (end - pos >= 2 && buf[pos + 1] < 0x80) {
+        out[i++] = (b & 0x7f) | (buf[pos + 1] << 7);
+        pos += 2;
+      } else if (end - pos >= 3 && buf[pos + 2] < 0x80) {
+        out[i++] = (b & 0x7f) | ((buf[pos + 1] & 0x7f) << 7) | (buf[pos + 2] << 14);
+        pos += 3;
+      } else {
+        this.pos = pos;
+        out[i++] = this.uint(end, what);
+        pos = this.pos;
+      }
+    }
+    this.pos = pos;
+    return i;
+  }
+
+  /** packedInt64 into an Int64Column from slot `i` (room made by the caller, as above). */
+  packedInt64Col(end: number, out: Int64Column, i: number): number {
+    const buf = this.buf;
+    const v = out.v;
+    let pos = this.pos;
+    while (pos < end) {
+      const b = buf[pos];
+      if (b < 0x80) {
+        v[i++] = b;
+        pos++;
+      } else {
+        this.pos = pos;
+        const x = this.int64(end);
+        if (typeof x === 'number') v[i] = x;
+        else {
+          v[i] = NaN;
+          (out.big ??= new Map()).set(i, x);
+        }
+        i++;
         pos = this.pos;
       }
     }

@@ -3,11 +3,19 @@ import { Piscina } from 'piscina';
 import { runDecodeTask, type DecodeTask, type DecodeTaskResult } from './decode-task.js';
 
 // Keeps CPU-heavy decoding off the event loop. An upload whose body is at least
-// `thresholdBytes` is decoded in a worker thread; smaller ones inline, where a thread hop would
-// cost more than the work (a 20 KB gzip pprof decodes in ~1 ms; a 250 KB JFR in ~10-20 ms, long
-// enough to stall heartbeats and HTTP answers of an all-in-one process). Default threshold:
-// 256 KiB of request body (EMBER_DECODE_WORKER_THRESHOLD). Workers: EMBER_DECODE_WORKERS,
-// default one less than the cores (at least 1); 0 decodes everything inline.
+// `thresholdBytes` is decoded in a worker thread; smaller ones inline, one at a time with a turn
+// of the event loop between them, so a wave of small uploads never holds the loop longer than
+// one of them takes. Workers: EMBER_DECODE_WORKERS, default one less than the cores (at least 1);
+// 0 decodes everything inline.
+//
+// The threshold (EMBER_DECODE_WORKER_THRESHOLD, default 64 KiB of request body) is where the hop
+// stops mattering. Measured per task with the flat model (process CPU incl. the worker; median of
+// 4 rounds, shared 2-core machine at load 20): the hop (copying the body in, moving the result's
+// buffers out, cloning the rest) costs about 0.8 ms of CPU. An 18 KB pprof form decodes in
+// 1.0-2.0 ms inline (worker: +40% CPU, so it stays inline); a 250 KB JFR form in 27-28 ms either
+// way, but inline it holds the event loop for all of it (worker: 9 ms of loop time, mostly the
+// clone); large.cpu (1.2 MB) 350 ms inline against 376 in a worker. Every upload a Java agent
+// sends (JFR, 50-300 KB) therefore goes to a worker, every small pprof stays inline.
 
 /**
  * A decode allocates its whole output (a 12 MB JFR recording: ~38 MB allocated, ~23 MB kept), and
@@ -25,6 +33,8 @@ export interface DecodePoolOptions {
 
 export class DecodePool {
   private readonly pool: Piscina | undefined;
+  /** inline decodes run one after another, each after a turn of the event loop */
+  private inline: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: DecodePoolOptions) {
     if (options.workers > 0) {
@@ -48,7 +58,11 @@ export class DecodePool {
   }
 
   async run(task: DecodeTask): Promise<DecodeTaskResult> {
-    if (!this.pool || !this.offloads(task.upload.body.length)) return runDecodeTask(task);
+    if (!this.pool || !this.offloads(task.upload.body.length)) {
+      const run = this.inline.then(nextTurn).then(() => runDecodeTask(task));
+      this.inline = run;
+      return run;
+    }
     // The consumed buffer may be a view into a larger pooled allocation: copy before transferring.
     const body = new Uint8Array(task.upload.body.length);
     body.set(task.upload.body);
@@ -61,4 +75,9 @@ export class DecodePool {
   async close(): Promise<void> {
     await this.pool?.destroy();
   }
+}
+
+/** Resolves after pending I/O had its turn (setImmediate runs after the poll phase). */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

@@ -9,11 +9,12 @@ import {
   PermanentError,
   compileRelabelRules,
   profileTypeIds,
+  type FlatProfile,
   type Int64,
   type LabelPair,
   type RelabelRuleConfig,
 } from '../../model/index.js';
-import { encodePprof, splitPprof } from '../../model/pprof/index.js';
+import { encodePprofFlat, splitPprof } from '../../model/pprof/index.js';
 import {
   decodePushBody,
   inflateBounded,
@@ -57,6 +58,11 @@ export interface DecodeTask {
   maxBodyBytes: number;
   /** a series whose pprof is larger is split into parts of at most this many bytes */
   maxPartBytes: number;
+  /**
+   * Return each series' decoded (flat) profile with its bytes: set when the consumer of the
+   * normalised records runs in this process (the in-process queue hands it over as is).
+   */
+  keepProfile?: boolean;
   rules: DecodeTaskRules;
 }
 
@@ -72,6 +78,8 @@ export interface EncodedSeries {
    * (splitPprof: deterministic, every sample in exactly one part).
    */
   parts: Uint8Array[];
+  /** the normalised profile the one part encodes, when the task asked for it (keepProfile) */
+  profile?: FlatProfile;
 }
 
 export type DecodeTaskResult =
@@ -167,21 +175,27 @@ export function runDecodeTask(task: DecodeTask): DecodeTaskResult {
       }
       const s = e.series;
       const metric = s.labels.find((l) => l.name === '__name__')?.value ?? '';
-      const startNs = num(s.profile.timeNanos) || Number(BigInt(u.params.fromNanos));
-      const durNs = num(s.profile.durationNanos);
+      const f = s.flat;
+      const startNs = num(f.timeNanos) || Number(BigInt(u.params.fromNanos));
+      const durNs = num(f.durationNanos);
       const startMs = Math.floor(startNs / 1e6);
       const endMs =
         durNs > 0
           ? Math.floor((startNs + durNs) / 1e6)
           : Math.max(startMs, Math.floor(Number(BigInt(u.params.untilNanos)) / 1e6));
-      out.push({
+      const parts = splitPprof(encodePprofFlat(f), task.maxPartBytes);
+      const e2: EncodedSeries = {
         index,
         labels: s.labels.map((l) => ({ name: l.name, value: l.value })),
-        profileTypeIds: profileTypeIds(metric, s.profile),
+        profileTypeIds: profileTypeIds(metric, f),
         startMs,
         endMs,
-        parts: splitPprof(encodePprof(s.profile), task.maxPartBytes),
-      });
+        parts,
+      };
+      // the decoded form travels along to a consumer in this process (one part only: a part's
+      // bytes hold a share of the samples)
+      if (task.keepProfile && parts.length === 1) e2.profile = f;
+      out.push(e2);
     });
     return { series: out, repairs, droppedSamples, droppedSeries, decodedBytes: input.body.length };
   } catch (err) {

@@ -125,6 +125,11 @@ export class DecodeService implements OnModuleDestroy {
           maxBodyBytes: this.config.ingest.maxBodyBytes,
           maxPartBytes,
           rules: tenantRuleConfig(this.config, upload.tenant),
+          // The exporter in this process takes the decoded profile, not the bytes, when it can.
+          // Not from a worker: cloning its string tables to this thread and holding them in the
+          // queue costs more (GC of a large backlog) than decoding the pprof again.
+          keepProfile:
+            this.broker.localPayloads === true && !this.pool.offloads(upload.body.length),
         });
         return { m, upload, r };
       } finally {
@@ -263,6 +268,7 @@ export function recordsOf(upload: RawUpload, series: readonly EncodedSeries[]): 
           startMs: s.startMs,
           endMs: s.endMs,
           pprof: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+          ...(count === 1 && s.profile ? { profile: s.profile } : {}),
         }),
       );
     });

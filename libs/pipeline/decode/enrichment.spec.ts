@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MemoryStore } from '../../cache/index.js';
-import { ProfileBuilder } from '../../model/index.js';
+import { decodedSeries } from '../../decoders/index.js';
+import { ProfileBuilder, profileToFlat } from '../../model/index.js';
 import { loadConfig } from '../../runtime/config.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -40,7 +41,7 @@ function series(labels: Record<string, string>) {
       ],
     )
     .build();
-  return { labels: L(labels), profile: p };
+  return decodedSeries(L(labels), profileToFlat(p));
 }
 
 describe('SeriesEnricher', () => {

@@ -1,10 +1,11 @@
-import type { DecodedSeries } from '../../decoders/index.js';
+import { decodedSeries, type DecodedSeries } from '../../decoders/index.js';
 import {
   applyRelabelRules,
   compileRelabelRules,
+  copyInt64,
   sortLabels,
+  type FlatProfile,
   type LabelPair,
-  type Profile,
   type RelabelRule,
 } from '../../model/index.js';
 import type { EmberConfig } from '../../runtime/config.js';
@@ -70,13 +71,19 @@ export class SeriesEnricher {
       }
       labels = out;
     }
-    const droppedSamples = rules.sample.length > 0 ? relabelSamples(s.profile, rules.sample) : 0;
-    return { series: { ...s, labels: sortLabels(labels) }, repairs, droppedSamples };
+    const droppedSamples = rules.sample.length > 0 ? relabelSamples(s.flat, rules.sample) : 0;
+    const out = decodedSeries(sortLabels(labels), s.flat);
+    if (s.id !== undefined) out.id = s.id;
+    if (s.repairs !== undefined) out.repairs = s.repairs;
+    return { series: out, repairs, droppedSamples };
   }
 }
 
-/** Rewrites each sample's string labels in place; returns how many samples a rule dropped. */
-export function relabelSamples(p: Profile, rules: readonly RelabelRule[]): number {
+/**
+ * Rewrites each sample's string labels in place (numeric labels follow, unchanged); returns how
+ * many samples a rule dropped. The rules run once per distinct label set, not per sample.
+ */
+export function relabelSamples(p: FlatProfile, rules: readonly RelabelRule[]): number {
   const st = p.stringTable;
   const index = new Map<string, number>();
   const intern = (s: string): number => {
@@ -89,22 +96,85 @@ export function relabelSamples(p: Profile, rules: readonly RelabelRule[]): numbe
     }
     return i;
   };
-  let dropped = 0;
-  p.sample = p.sample.filter((sample) => {
-    const strLabels = sample.label.filter((l) => l.str !== 0);
-    const numLabels = sample.label.filter((l) => l.str === 0);
-    const pairs = strLabels.map((l) => ({ name: st[l.key], value: st[l.str] }));
-    const out = applyRelabelRules(pairs, rules);
-    if (out === null) {
-      dropped++;
-      return false;
+  // outcome per distinct (key, str) sequence: null (drop) or the new (key, str) pairs
+  const outcomes = new Map<string, number[] | null>();
+  const s = p.samples;
+  const { locStart, loc, valStart, val, labStart, labKey, labStr, labNum, labUnit } = s;
+  const newKeys: number[] = [];
+  const newStrs: number[] = [];
+  /** per new label: the old label slot whose num and unit it keeps (numeric labels), or -1 */
+  const newNums: number[] = [];
+  const rowStart: number[] = [0];
+  const kept: number[] = [];
+  for (let i = 0; i < s.count; i++) {
+    const ids: number[] = [];
+    for (let j = labStart[i]; j < labStart[i + 1]; j++)
+      if (labStr[j] !== 0) ids.push(labKey[j], labStr[j]);
+    const key = ids.join(',');
+    let out = outcomes.get(key);
+    if (out === undefined) {
+      const pairs: LabelPair[] = [];
+      for (let k = 0; k < ids.length; k += 2)
+        pairs.push({ name: st[ids[k]], value: st[ids[k + 1]] });
+      const r = applyRelabelRules(pairs, rules);
+      out = r === null ? null : r.flatMap((l) => [intern(l.name), intern(l.value)]);
+      outcomes.set(key, out);
     }
-    sample.label = [
-      ...out.map((l) => ({ key: intern(l.name), str: intern(l.value), num: 0, numUnit: 0 })),
-      ...numLabels,
-    ];
-    return true;
-  });
+    if (out === null) continue;
+    kept.push(i);
+    for (let k = 0; k < out.length; k += 2) {
+      newKeys.push(out[k]);
+      newStrs.push(out[k + 1]);
+      newNums.push(-1);
+    }
+    for (let j = labStart[i]; j < labStart[i + 1]; j++) {
+      if (labStr[j] !== 0) continue;
+      newKeys.push(labKey[j]);
+      newStrs.push(0);
+      newNums.push(j);
+    }
+    rowStart.push(newKeys.length);
+  }
+  const dropped = s.count - kept.length;
+  // labels: the new lists; numeric labels keep their num and unit
+  const n = newKeys.length;
+  const keys = new Float64Array(n);
+  const strs = new Float64Array(n);
+  const units = new Float64Array(n);
+  const nums = { v: new Float64Array(n), big: null as Map<number, bigint> | null };
+  for (let k = 0; k < n; k++) {
+    keys[k] = newKeys[k];
+    strs[k] = newStrs[k];
+    const from = newNums[k];
+    if (from >= 0) {
+      units[k] = labUnit[from];
+      copyInt64(nums, k, labNum, from);
+    }
+  }
+  // samples: compacted to the kept rows (rows only move down)
+  let nl = 0;
+  let nv = 0;
+  const newLabStart = new Int32Array(kept.length + 1);
+  for (let r = 0; r < kept.length; r++) {
+    const i = kept[r];
+    const l0 = locStart[i];
+    const l1 = locStart[i + 1];
+    const v0 = valStart[i];
+    const v1 = valStart[i + 1];
+    locStart[r] = nl;
+    for (let k = l0; k < l1; k++) loc[nl++] = loc[k];
+    valStart[r] = nv;
+    for (let k = v0; k < v1; k++) copyInt64(val, nv++, val, k);
+    newLabStart[r + 1] = rowStart[r + 1];
+  }
+  locStart[kept.length] = nl;
+  valStart[kept.length] = nv;
+  s.count = kept.length;
+  s.labStart = newLabStart;
+  s.labKey = keys;
+  s.labStr = strs;
+  s.labNum = nums;
+  s.labUnit = units;
   return dropped;
 }
 

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { keys, type SharedStore } from '../../cache/index.js';
 import type { SeriesLabel } from '../../queue/index.js';
 import { SHARED_STORE } from '../core/tokens.js';
@@ -9,9 +9,66 @@ import { SHARED_STORE } from '../core/tokens.js';
 // read-modify-write each other's data. Recording is best effort: a store hiccup is logged once
 // per change of message and never fails the pipeline. Entries expire with the hash
 // (FLEET_TTL_MS after the tenant's last write).
+//
+// Cost: the upload, decode and export facets are written behind, coalesced per process: a field
+// written again before the flush replaces the pending value, and every tenant's pending fields
+// go to the store in one write at most FLUSH_MS later (or at once past MAX_PENDING fields). An
+// agent uploading every 10 s costs one store write per flush, not one per upload and stage.
+// Errors are written through at once. A listing in this process flushes first; another process
+// sees a facet at most FLUSH_MS late.
 
 export const FLEET_TTL_MS = 7 * 24 * 3600 * 1000;
 const SEP = '\u001f';
+/** longest a coalesced facet waits for its write */
+const FLUSH_MS = 250;
+/** pending fields (all tenants) past which the buffer is flushed at once */
+const MAX_PENDING = 10_000;
+
+/** The facets of this process waiting for their write, per tenant (one buffer per store). */
+class WriteBehind {
+  private pending = new Map<string, Map<string, string>>();
+  private count = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+  private waiters: (() => void)[] = [];
+
+  constructor(
+    private readonly write: (tenant: string, fields: Record<string, string>) => Promise<void>,
+  ) {}
+
+  /** Resolves once these fields (or later values of them) are written. */
+  add(tenant: string, fields: Record<string, string>): Promise<void> {
+    let m = this.pending.get(tenant);
+    if (!m) this.pending.set(tenant, (m = new Map()));
+    for (const [f, v] of Object.entries(fields)) {
+      if (!m.has(f)) this.count++;
+      m.set(f, v);
+    }
+    const done = new Promise<void>((resolve) => this.waiters.push(resolve));
+    if (this.count >= MAX_PENDING) void this.flush();
+    // not unref'd: a caller may be waiting for the write
+    else this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
+    return done;
+  }
+
+  /** Writes everything pending (after any write in progress). Never rejects. */
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.pending;
+    const waiters = this.waiters;
+    this.pending = new Map();
+    this.count = 0;
+    this.waiters = [];
+    this.flushing = this.flushing.then(async () => {
+      for (const [tenant, m] of batch) await this.write(tenant, Object.fromEntries(m));
+      for (const w of waiters) w();
+    });
+    return this.flushing;
+  }
+}
+
+const buffers = new WeakMap<SharedStore, WriteBehind>();
 
 /** `export:<backend>`: one field per backend, so backends never overwrite each other */
 export type FleetFacet = 'upload' | 'decode' | `export:${string}` | 'error';
@@ -94,26 +151,43 @@ export function spyOf(labels: readonly SeriesLabel[]): string | undefined {
 }
 
 @Injectable()
-export class FleetRecorder {
+export class FleetRecorder implements OnModuleDestroy {
   private readonly log = new Logger('Fleet');
   private lastError = '';
 
-  constructor(@Inject(SHARED_STORE) private readonly store: SharedStore) {}
+  private readonly behind: WriteBehind;
 
+  constructor(@Inject(SHARED_STORE) private readonly store: SharedStore) {
+    let b = buffers.get(store);
+    if (!b) buffers.set(store, (b = new WriteBehind((t, f) => this.write(t, f))));
+    this.behind = b;
+  }
+
+  /** Resolves when the facet is in the store (callers on the hot path do not wait). */
   uploadReceived(key: AgentKey, facet: UploadFacet): Promise<void> {
-    return this.write(key.tenant, { [field(key, 'upload')]: JSON.stringify(facet) });
+    return this.behind.add(key.tenant, { [field(key, 'upload')]: JSON.stringify(facet) });
   }
 
   decoded(key: AgentKey, facet: DecodeFacet): Promise<void> {
-    return this.write(key.tenant, { [field(key, 'decode')]: JSON.stringify(facet) });
+    return this.behind.add(key.tenant, { [field(key, 'decode')]: JSON.stringify(facet) });
   }
 
-  /** Several agents of one tenant at once (one round trip). */
+  /** Several agents of one tenant at once. */
   exported(tenant: string, entries: { key: AgentKey; facet: ExportFacet }[]): Promise<void> {
     const fields: Record<string, string> = {};
     for (const e of entries)
       fields[field(e.key, `export:${e.facet.backend}`)] = JSON.stringify(e.facet);
-    return this.write(tenant, fields);
+    return this.behind.add(tenant, fields);
+  }
+
+  /** Writes the coalesced facets now (shutdown, listings). */
+  flush(): Promise<void> {
+    return this.behind.flush();
+  }
+
+  /** Shutdown: what is pending is written before the store closes. */
+  onModuleDestroy(): Promise<void> {
+    return this.flush();
   }
 
   failed(key: AgentKey, facet: ErrorFacet): Promise<void> {
@@ -124,6 +198,7 @@ export class FleetRecorder {
 
   /** Every agent of a tenant, most recently active first. */
   async list(tenant: string): Promise<FleetAgent[]> {
+    await this.behind.flush();
     const raw = await this.store.hashGetAll(keys.fleet(tenant));
     const agents = new Map<string, FleetAgent>();
     for (const [f, v] of Object.entries(raw)) {

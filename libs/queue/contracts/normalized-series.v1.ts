@@ -1,5 +1,5 @@
 import type { IncomingMessage, OutgoingMessage } from '../queue.port.js';
-import { PermanentError } from '../../model/index.js';
+import { PermanentError, flatByteLength, type FlatProfile } from '../../model/index.js';
 import { TOPICS } from '../topics.js';
 
 // profiles.normalized.v1: one series, ready for any backend. It maps one-to-one onto a
@@ -44,6 +44,18 @@ export interface NormalizedSeries {
   startMs: number;
   endMs: number;
   pprof: Buffer;
+  /**
+   * In-process only: the profile `pprof` encodes, in the flat model, when the decoder runs in
+   * this process (the in-process queue hands it over; Kafka does not). Read-only for
+   * consumers; absent, they decode `pprof`.
+   */
+  profile?: FlatProfile;
+}
+
+/** A handed-over profile (OutgoingMessage.local) is one of these. */
+interface LocalProfile {
+  kind: 'flat-profile';
+  profile: FlatProfile;
 }
 
 const H = {
@@ -85,6 +97,14 @@ export function encodeNormalizedSeries(s: NormalizedSeries): OutgoingMessage {
       [OPTIONAL.profileId]: s.profileId ?? s.seriesId,
       ...(s.part ? { [OPTIONAL.part]: `${s.part.index}/${s.part.count}` } : {}),
     },
+    ...(s.profile
+      ? {
+          local: {
+            value: { kind: 'flat-profile', profile: s.profile } satisfies LocalProfile,
+            bytes: flatByteLength(s.profile),
+          },
+        }
+      : {}),
   };
 }
 
@@ -140,7 +160,13 @@ export function decodeNormalizedSeries(m: IncomingMessage): NormalizedSeries {
     startMs: Number(h[H.start]),
     endMs: Number(h[H.end]),
     pprof: m.value,
+    ...localProfile(m),
   };
+}
+
+function localProfile(m: IncomingMessage): { profile?: FlatProfile } {
+  const v = m.local?.value as LocalProfile | undefined;
+  return v?.kind === 'flat-profile' ? { profile: v.profile } : {};
 }
 
 export const NORMALIZED_SERIES_HEADERS = { ...H, ...OPTIONAL };
