@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import './native-crc32c.js';
 import kafkajs from 'kafkajs';
 import { DLQ_HEADERS, fromDeadLetter } from '../contracts/dead-letter.js';
 import type { IncomingMessage, OutgoingMessage } from '../queue.port.js';

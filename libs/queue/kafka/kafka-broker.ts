@@ -1,3 +1,4 @@
+import './native-crc32c.js';
 import kafkajs from 'kafkajs';
 import type {
   Admin,
