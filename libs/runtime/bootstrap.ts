@@ -26,6 +26,7 @@ import {
   MemoryBroker,
   QueueTransport,
   SqliteDeadLetterStore,
+  TOPICS,
   describeStalls,
   topicSpecs,
   type QueueBroker,
@@ -211,7 +212,7 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Running
   const edge = admissionFor(config, {
     downstreamRoom:
       broker instanceof MemoryBroker && has('ingest')
-        ? () => config.memoryQueueBytes - broker.bytesHeld
+        ? () => broker.roomFor(TOPICS.raw)
         : undefined,
   });
   metrics.admissionSource = () => ({

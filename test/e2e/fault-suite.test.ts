@@ -70,7 +70,10 @@ describe('fault suite: kill -9, broker and Redis restarts under steady load lose
         const leaf = `leaf_${run}_${n}`;
         const service = `fault-${run}-${n % SERVICES}`;
         const value = 1 + (n % 9);
-        const url = `${procs.ingest!.url}/ingest?name=${service}.cpu&from=${now - 600 + n}&until=${now - 599 + n}`;
+        // Upload n covers second n of the hour before `now`, so however many uploads a fast
+        // machine sends in LOAD_MS, every one lies inside the window the check queries.
+        const from = now - 3600 + (n % 3600);
+        const url = `${procs.ingest!.url}/ingest?name=${service}.cpu&from=${from}&until=${from + 1}`;
         for (let attempt = 0; ; attempt++) {
           let status = 0;
           try {
@@ -102,7 +105,7 @@ describe('fault suite: kill -9, broker and Redis restarts under steady load lose
         const fg = await selectMergeStacktraces(procs.exporter!.url, {
           profileTypeID: CPU,
           labelSelector: `{service_name="fault-${run}-${s}"}`,
-          start: (now - 3600) * 1000,
+          start: (now - 3660) * 1000,
           end: (now + 60) * 1000,
         });
         for (const [name, v] of selfByName(fg.flamegraph))

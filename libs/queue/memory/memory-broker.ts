@@ -132,11 +132,7 @@ export class MemoryBroker implements QueueBroker {
       this.deadLetters.append(topicName, messages);
       return;
     }
-    // the entry topic may take a quarter of the budget: what the stages after it publish always
-    // fits, and the backlog of raw uploads stays a few seconds of work (at the default 128 MiB,
-    // 32 MiB: about 5 s of decoding on one core, for pprof and JFR alike)
-    const limit = topic.spec.entry ? this.options.maxBytes / 4 : this.options.maxBytes;
-    if (this.heldBytes + total > limit) {
+    if (total > this.roomFor(topicName)) {
       throw new RetryableError(
         `in-process queue is full (${this.heldBytes} of ${this.options.maxBytes} bytes held)`,
       );
@@ -326,6 +322,19 @@ export class MemoryBroker implements QueueBroker {
       done.push(l.id);
     }
     if (done.length > 0) this.deadLetters.remove(done);
+  }
+
+  /**
+   * Bytes a publish to this topic could add now. The entry topic may take a quarter of the
+   * budget: what the stages after it publish always fits, and the backlog of raw uploads stays a
+   * few seconds of work (at the default 128 MiB, 32 MiB: about 5 s of decoding on one core, for
+   * pprof and JFR alike). Admission control asks it before reading a body, with the same rule
+   * publish applies, so a body it admits is not refused after it was read.
+   */
+  roomFor(topicName: string): number {
+    const topic = this.topic(topicName);
+    const limit = topic.spec.entry ? this.options.maxBytes / 4 : this.options.maxBytes;
+    return Math.max(0, limit - this.heldBytes);
   }
 
   /**
