@@ -8,3 +8,5 @@ export * from './query/query.module.js';
 export * from './web-ui/web-ui.module.js';
 export * from './health/health.module.js';
 export * from './core/error.filter.js';
+export * from './grpc/grpc-routes.js';
+export * from './grpc/grpc-edge.js';

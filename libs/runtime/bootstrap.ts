@@ -19,6 +19,8 @@ import {
   PyroscopeErrorFilter,
   WebUiModule,
 } from '../pipeline/index.js';
+import { GrpcEdge } from '../pipeline/grpc/grpc-edge.js';
+import { GrpcRoutes } from '../pipeline/grpc/grpc-routes.js';
 import { admissionFor, httpServerOptions, installHttpEdge } from '../pipeline/http/http-edge.js';
 import { TenantResolver } from '../pipeline/tenancy/tenant-resolver.js';
 import {
@@ -42,12 +44,15 @@ import type { Target } from './targets.js';
 //   2. the ports (Kafka or in-process queue, Redis or in-memory store, backends), connected and
 //      topics created;
 //   3. Nest with the modules of the enabled targets; the queue transport subscribes consumers;
-//   4. HTTP listens last, so /readyz turns ready only when everything above is up.
+//   4. gRPC (EMBER_GRPC_PORT) binds when a module registered gRPC routes (ingest does);
+//   5. HTTP listens last, so /readyz turns ready only when everything above is up.
 // Shutdown runs the other way round, bounded by EMBER_SHUTDOWN_TIMEOUT.
 
 export interface RunningEmberflow {
   config: EmberConfig;
   url: string;
+  /** `127.0.0.1:<port>` of the gRPC edge; null when it is off or nothing registered a route */
+  grpcAddress: string | null;
   close(): Promise<void>;
 }
 
@@ -185,8 +190,18 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Running
   readiness.register('queue', () => broker.health());
   readiness.register('store', () => store.health());
 
+  const grpcRoutes = new GrpcRoutes();
   const modules: (Type | DynamicModule)[] = [
-    CoreModule.forRoot({ config, broker, store, backends, embedded, metrics, readiness }),
+    CoreModule.forRoot({
+      config,
+      broker,
+      store,
+      backends,
+      embedded,
+      metrics,
+      readiness,
+      grpcRoutes,
+    }),
     HealthModule,
   ];
   if (has('ingest')) modules.push(IngestModule);
@@ -219,11 +234,12 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Running
     ...edge.admission.stats(),
     budgetBytes: has('ingest') ? config.ingest.inflightBytes : 0,
   });
+  const tenants = new TenantResolver(config);
   installHttpEdge(fastify, {
     config,
     metrics,
     admission: edge.admission,
-    tenants: new TenantResolver(config),
+    tenants,
     draining: () => readiness.draining,
   });
   app.useGlobalFilters(
@@ -255,10 +271,33 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Running
 
   await app.init();
   await app.startAllMicroservices();
+  // gRPC shares the HTTP edge's tenancy and admission (one in-flight budget for both).
+  let grpc: GrpcEdge | null = null;
+  if (config.grpc && grpcRoutes.size > 0) {
+    grpc = new GrpcEdge(grpcRoutes, {
+      config,
+      metrics,
+      admission: edge.admission,
+      tenants,
+      draining: () => readiness.draining,
+    });
+    try {
+      await grpc.listen(config.grpc.host, config.grpc.port);
+    } catch (err) {
+      await app.close().catch(() => undefined);
+      await broker.close().catch(() => undefined);
+      await store.close().catch(() => undefined);
+      portHold?.close();
+      throw new StartupError(
+        `cannot listen for gRPC on ${config.grpc.host}:${config.grpc.port}: ${(err as Error).message}. Set EMBER_GRPC_PORT to a free port, or off to disable gRPC.`,
+      );
+    }
+  }
   await new Promise<void>((resolve) => (portHold ? portHold.close(() => resolve()) : resolve()));
   try {
     await app.listen({ port: config.http.port, host: config.http.host });
   } catch (err) {
+    await grpc?.close(0);
     await app.close().catch(() => undefined);
     await broker.close().catch(() => undefined);
     await store.close().catch(() => undefined);
@@ -267,8 +306,9 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Running
   const address = fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;
   const url = `http://127.0.0.1:${port}`;
+  const grpcAddress = grpc ? `127.0.0.1:${grpc.port}` : null;
   log.log(
-    `Emberflow listening on ${config.http.host}:${port}; targets ${config.targets.join(',')}; ${durabilityLine(config, broker, store, embedded)}`,
+    `Emberflow listening on ${config.http.host}:${port}${grpc ? `, gRPC on ${config.grpc?.host}:${grpc.port}` : ''}; targets ${config.targets.join(',')}; ${durabilityLine(config, broker, store, embedded)}`,
   );
   if (config.http.loopbackByDefault)
     log.warn(
@@ -300,6 +340,7 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Running
       // must not hold the stop: after a grace, every connection left is closed.
       const cut = setTimeout(() => fastify.server.closeAllConnections(), 5_000);
       cut.unref();
+      await grpc?.close(5_000);
       await app.close(); // HTTP stops, consumers leave (uncommitted work is redelivered)
       clearTimeout(cut);
       await broker.close();
@@ -326,7 +367,7 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Running
       });
     }
   }
-  return { config, url, close };
+  return { config, url, grpcAddress, close };
 }
 
 /**

@@ -50,6 +50,15 @@ export const envSchema = z.object({
   EMBER_HTTP_PORT: intFromEnv(0, 65535).default(9529),
   /** unset: 127.0.0.1 on embedded defaults with no credentials configured, else 0.0.0.0 */
   EMBER_HTTP_HOST: z.string().trim().min(1).optional(),
+  /** the gRPC port (cleartext HTTP/2) of processes that ingest; `0` or `off` disables it */
+  EMBER_GRPC_PORT: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(/^(off|\d+)$/, 'must be a port number, or 0 / off to disable gRPC')
+    .transform((s) => (s === 'off' ? 0 : Number(s)))
+    .pipe(z.number().int().min(0).max(65535))
+    .default(4317),
   EMBER_DATA_DIR: z.string().trim().min(1).default('./data'),
   EMBER_TARGETS: z.string().default('all'),
   EMBER_KAFKA_BROKERS: z.string().trim().optional(),
@@ -370,6 +379,8 @@ export interface EmberConfig {
     bodyMinBytesPerSecond: number;
     handlerTimeoutMs: number;
   };
+  /** the gRPC edge; null when EMBER_GRPC_PORT is 0 or off. It binds the HTTP host. */
+  grpc: { port: number; host: string } | null;
   dataDir: string;
   targets: Target[];
   kafka: {
@@ -515,6 +526,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       bodyMinBytesPerSecond: e.EMBER_HTTP_BODY_MIN_RATE,
       handlerTimeoutMs: e.EMBER_HTTP_HANDLER_TIMEOUT,
     },
+    grpc:
+      e.EMBER_GRPC_PORT === 0
+        ? null
+        : {
+            port: e.EMBER_GRPC_PORT,
+            host: e.EMBER_HTTP_HOST ?? (loopbackByDefault ? '127.0.0.1' : '0.0.0.0'),
+          },
     dataDir: resolve(e.EMBER_DATA_DIR),
     targets,
     kafka:

@@ -46,6 +46,12 @@ export const ENV_SETTINGS: Record<EnvVar, EnvSetting> = {
     meaning: 'bind address; set 0.0.0.0 to accept agents from other machines',
     example: '0.0.0.0',
   },
+  EMBER_GRPC_PORT: {
+    default: '4317',
+    meaning:
+      'gRPC port (cleartext HTTP/2, same bind address as HTTP) of processes that ingest: OTLP and push.v1.PusherService/Push; 0 or off disables it',
+    example: 'off',
+  },
   EMBER_DATA_DIR: {
     default: './data',
     meaning:

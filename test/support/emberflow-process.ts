@@ -11,6 +11,8 @@ import { freePort } from './ports.js';
 export interface EmberProcess {
   url: string;
   port: number;
+  /** `127.0.0.1:<port>` of its gRPC edge, when started with `grpc: true` */
+  grpcAddress: string | null;
   /** the process id (for /proc readings in benchmarks) */
   pid: number;
   targets: string;
@@ -33,11 +35,14 @@ export async function startEmberflow(opts: {
   targets: string;
   env: Record<string, string>;
   port?: number;
+  /** serve gRPC on a free test port (off otherwise, so parallel tests never race for 4317) */
+  grpc?: boolean;
   readyTimeoutMs?: number;
   /** extra node options before the entry point, e.g. --cpu-prof */
   nodeArgs?: string[];
 }): Promise<EmberProcess> {
   const port = opts.port ?? (await freePort());
+  const grpcPort = opts.grpc ? await freePort() : null;
   const child: ChildProcess = spawn(
     process.execPath,
     [
@@ -52,6 +57,7 @@ export async function startEmberflow(opts: {
         EMBER_HTTP_HOST: '127.0.0.1',
         EMBER_TARGETS: opts.targets,
         EMBER_LOG_FORMAT: 'json',
+        EMBER_GRPC_PORT: grpcPort === null ? 'off' : String(grpcPort),
         ...opts.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -87,6 +93,7 @@ export async function startEmberflow(opts: {
   return {
     url,
     port,
+    grpcAddress: grpcPort === null ? null : `127.0.0.1:${grpcPort}`,
     pid: child.pid!,
     targets: opts.targets,
     output: () => out,

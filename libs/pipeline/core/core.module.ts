@@ -5,6 +5,7 @@ import type { SharedStore } from '../../cache/index.js';
 import { Metrics, Readiness } from '../../observability/index.js';
 import type { QueueBroker } from '../../queue/index.js';
 import type { EmberConfig } from '../../runtime/config.js';
+import { GrpcRoutes } from '../grpc/grpc-routes.js';
 import {
   BACKEND_LIST,
   EMBEDDED_STORE,
@@ -21,6 +22,8 @@ export interface CoreDeps {
   embedded: EmbeddedStore | null;
   metrics: Metrics;
   readiness: Readiness;
+  /** where modules register their gRPC methods (bootstrap serves them) */
+  grpcRoutes?: GrpcRoutes;
 }
 
 /**
@@ -42,6 +45,7 @@ export class CoreModule {
         { provide: EMBEDDED_STORE, useValue: deps.embedded },
         { provide: Metrics, useValue: deps.metrics },
         { provide: Readiness, useValue: deps.readiness },
+        { provide: GrpcRoutes, useValue: deps.grpcRoutes ?? new GrpcRoutes() },
       ],
       exports: [
         EMBER_CONFIG,
@@ -51,6 +55,7 @@ export class CoreModule {
         EMBEDDED_STORE,
         Metrics,
         Readiness,
+        GrpcRoutes,
       ],
     };
   }

@@ -24,6 +24,7 @@ async function start(
     const app = await bootstrap({
       env: {
         EMBER_HTTP_PORT: String(port),
+        EMBER_GRPC_PORT: 'off',
         EMBER_HTTP_HOST: '127.0.0.1',
         EMBER_DATA_DIR: dir,
         EMBER_CONFIG: join(dir, 'config.yaml'),
