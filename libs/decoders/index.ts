@@ -18,3 +18,5 @@ export { decodePprofBytes, inflatePprof } from './pprof/pprof-bytes.js';
 export { pushDecoder } from './push/push.decoder.js';
 export { jfrDecoder } from './jfr-decoder.js';
 export { decodePushBody, parseSampleTypeConfig, readFormParts } from './protocol-bridge.js';
+export { otlpProfilesDecoder } from './otlp/otlp-profiles.decoder.js';
+export { convertExportRequest, serviceNameOf } from './otlp/otlp-convert.js';

@@ -11,6 +11,7 @@ import { speedscopeDecoder } from './speedscope/speedscope.decoder.js';
 import { pprofDecoder } from './pprof/pprof.decoder.js';
 import { pushDecoder } from './push/push.decoder.js';
 import { jfrDecoder } from './jfr-decoder.js';
+import { otlpProfilesDecoder } from './otlp/otlp-profiles.decoder.js';
 
 export class DecoderRegistry {
   private readonly byFormat = new Map<UploadFormat, Decoder>();
@@ -64,6 +65,7 @@ export function createDefaultRegistry(): DecoderRegistry {
     pprofDecoder,
     pushDecoder,
     jfrDecoder,
+    otlpProfilesDecoder,
   ]);
 }
 

@@ -13,3 +13,4 @@ export * from './jfr-form.js';
 export * from './auth.js';
 export * from './push/index.js';
 export * from './json-limits.js';
+export * from './otlp/index.js';

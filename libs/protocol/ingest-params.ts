@@ -13,7 +13,8 @@ export type UploadFormat =
   | 'trie'
   | 'tree'
   | 'speedscope'
-  | 'push'; // push.v1.PusherService/Push request (binary proto)
+  | 'push' // push.v1.PusherService/Push request (binary proto)
+  | 'otlp'; // OTLP ExportProfilesServiceRequest (protobuf or OTLP/JSON)
 
 export interface IngestParams {
   /** the `name` query parameter as sent, e.g. `app.cpu{env=dev}` */

@@ -3,11 +3,13 @@ import { FleetRecorderModule } from '../fleet/fleet.module.js';
 import { TenantResolver } from '../tenancy/tenant-resolver.js';
 import { IngestController } from './ingest.controller.js';
 import { IngestService } from './ingest.service.js';
+import { OtlpProfilesController } from './otlp-profiles.controller.js';
+import { OtlpProfilesGrpcRoute } from './otlp-profiles.grpc-route.js';
 import { PushGrpcRoute } from './push.grpc-route.js';
 
 @Module({
   imports: [FleetRecorderModule],
-  controllers: [IngestController],
-  providers: [IngestService, TenantResolver, PushGrpcRoute],
+  controllers: [IngestController, OtlpProfilesController],
+  providers: [IngestService, TenantResolver, PushGrpcRoute, OtlpProfilesGrpcRoute],
 })
 export class IngestModule {}

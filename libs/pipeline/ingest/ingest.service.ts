@@ -2,11 +2,14 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { UploadDedupe, keys, type SharedStore } from '../../cache/index.js';
 import { isRetryable } from '../../model/index.js';
 import { Metrics, Readiness } from '../../observability/index.js';
+import { convertExportRequest, isDecodeError } from '../../decoders/index.js';
 import {
+  decodeExportProfilesRequest,
   decodePushBody,
   inflateBounded,
   isGzip,
   isProtocolError,
+  negotiateOtlp,
   negotiatePush,
   parseGoQuery,
   parseIngestRequest,
@@ -42,6 +45,14 @@ export interface PushInput {
   contentType: string;
   contentEncoding: string;
   connectProtocolVersion: string;
+  body: Buffer;
+  signal?: AbortSignal;
+}
+
+export interface OtlpProfilesInput {
+  tenant: string;
+  contentType: string;
+  contentEncoding: string;
   body: Buffer;
   signal?: AbortSignal;
 }
@@ -145,6 +156,51 @@ export class IngestService {
   }
 
   /**
+   * OTLP profiles (`POST /v1development/profiles`, gRPC `ProfilesService/Export`): the request is
+   * decoded and converted here, so bad input is answered now (400 with the reason, 415, 413 for
+   * a body that inflates past the limit) as Pyroscope answers it, and published as sent; the
+   * decoder converts it again into series. Resolves once durably queued.
+   */
+  async acceptOtlpProfiles(input: OtlpProfilesInput): Promise<IngestOutcome> {
+    this.refuseWhenDraining();
+    const { tenant } = input;
+    let service = 'otlp';
+    try {
+      const envelope = negotiateOtlp(input);
+      const req = decodeExportProfilesRequest(
+        input.body,
+        envelope,
+        this.config.ingest.maxBodyBytes,
+      );
+      const series = convertExportRequest(req, BigInt(Date.now()) * 1_000_000n);
+      const first = series[0]?.labels.find((l) => l.name === 'service_name');
+      if (first) service = first.value;
+    } catch (err) {
+      if (isProtocolError(err))
+        throw new HttpFailure(err.status, err.message, err.reason, {}, err.code);
+      if (isDecodeError(err))
+        throw new HttpFailure(400, err.message, err.reason, {}, 'invalid_argument');
+      throw err;
+    }
+    this.metrics.ingestBytes.inc({ tenant, encoding: 'compressed' }, input.body.length);
+    await this.checkRate(tenant, input.body.length);
+    const now = (BigInt(Date.now()) * 1_000_000n).toString();
+    const params: IngestParams = {
+      name: service,
+      appName: service,
+      labels: {},
+      fromNanos: now,
+      untilNanos: now,
+      sampleRate: 0,
+      spyName: 'otlp',
+      units: '',
+      aggregationType: '',
+      formatParam: '',
+    };
+    return this.publish(tenant, 'otlp', params, input);
+  }
+
+  /**
    * The envelope checks Pyroscope makes before decoding, answered the way it answers them
    * (422 with its messages). Content is not decoded here. A body sent with
    * `Content-Encoding: gzip` is inflated for the check, never past the body limit.
@@ -176,9 +232,9 @@ export class IngestService {
       this.dedupe.claim({
         tenant,
         format,
-        // a Push body carries its own labels and timestamps: its digest is the identity
+        // a Push or OTLP body carries its own labels and timestamps: its digest is the identity
         params:
-          format === 'push'
+          format === 'push' || format === 'otlp'
             ? { ...params, fromNanos: '', untilNanos: '', appName: '', labels: {} }
             : params,
         body: input.body,

@@ -63,6 +63,7 @@ const FORMATS: ReadonlySet<string> = new Set<UploadFormat>([
   'tree',
   'speedscope',
   'push',
+  'otlp',
 ]);
 
 /** Validates a consumed message against the contract; throws PermanentError when it is not one. */

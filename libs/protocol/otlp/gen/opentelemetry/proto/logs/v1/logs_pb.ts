@@ -301,8 +301,6 @@ export const LogRecordSchema: GenMessage<LogRecord> = /*@__PURE__*/
  */
 export enum SeverityNumber {
   /**
-   * UNSPECIFIED is the default SeverityNumber, it MUST NOT be used.
-   *
    * @generated from enum value: SEVERITY_NUMBER_UNSPECIFIED = 0;
    */
   UNSPECIFIED = 0,

@@ -44,7 +44,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file opentelemetry/proto/profiles/v1development/profiles.proto.
  */
 export const file_opentelemetry_proto_profiles_v1development_profiles: GenFile = /*@__PURE__*/
-  fileDesc("CjlvcGVudGVsZW1ldHJ5L3Byb3RvL3Byb2ZpbGVzL3YxZGV2ZWxvcG1lbnQvcHJvZmlsZXMucHJvdG8SKm9wZW50ZWxlbWV0cnkucHJvdG8ucHJvZmlsZXMudjFkZXZlbG9wbWVudCL2AwoSUHJvZmlsZXNEaWN0aW9uYXJ5EkoKDW1hcHBpbmdfdGFibGUYASADKAsyMy5vcGVudGVsZW1ldHJ5LnByb3RvLnByb2ZpbGVzLnYxZGV2ZWxvcG1lbnQuTWFwcGluZxJMCg5sb2NhdGlvbl90YWJsZRgCIAMoCzI0Lm9wZW50ZWxlbWV0cnkucHJvdG8ucHJvZmlsZXMudjFkZXZlbG9wbWVudC5Mb2NhdGlvbhJMCg5mdW5jdGlvbl90YWJsZRgDIAMoCzI0Lm9wZW50ZWxlbWV0cnkucHJvdG8ucHJvZmlsZXMudjFkZXZlbG9wbWVudC5GdW5jdGlvbhJECgpsaW5rX3RhYmxlGAQgAygLMjAub3BlbnRlbGVtZXRyeS5wcm90by5wcm9maWxlcy52MWRldmVsb3BtZW50LkxpbmsSFAoMc3RyaW5nX3RhYmxlGAUgAygJElQKD2F0dHJpYnV0ZV90YWJsZRgGIAMoCzI7Lm9wZW50ZWxlbWV0cnkucHJvdG8ucHJvZmlsZXMudjFkZXZlbG9wbWVudC5LZXlWYWx1ZUFuZFVuaXQSRgoLc3RhY2tfdGFibGUYByADKAsyMS5vcGVudGVsZW1ldHJ5LnByb3RvLnByb2ZpbGVzLnYxZGV2ZWxvcG1lbnQuU3RhY2siuwEKDFByb2ZpbGVzRGF0YRJXChFyZXNvdXJjZV9wcm9maWxlcxgBIAMoCzI8Lm9wZW50ZWxlbWV0cnkucHJvdG8ucHJvZmlsZXMudjFkZXZlbG9wbWVudC5SZXNvdXJjZVByb2ZpbGVzElIKCmRpY3Rpb25hcnkYAiABKAsyPi5vcGVudGVsZW1ldHJ5LnByb3RvLnByb2ZpbGVzLnYxZGV2ZWxvcG1lbnQuUHJvZmlsZXNEaWN0aW9uYXJ5Ir4BChBSZXNvdXJjZVByb2ZpbGVzEjsKCHJlc291cmNlGAEgASgLMikub3BlbnRlbGVtZXRyeS5wcm90by5yZXNvdXJjZS52MS5SZXNvdXJjZRJRCg5zY29wZV9wcm9maWxlcxgCIAMoCzI5Lm9wZW50ZWxlbWV0cnkucHJvdG8ucHJvZmlsZXMudjFkZXZlbG9wbWVudC5TY29wZVByb2ZpbGVzEhIKCnNjaGVtYV91cmwYAyABKAlKBgjoBxDpByKuAQoNU2NvcGVQcm9maWxlcxJCCgVzY29wZRgBIAEoCzIzLm9wZW50ZWxlbWV0cnkucHJvdG8uY29tbW9uLnYxLkluc3RydW1lbnRhdGlvblNjb3BlEkUKCHByb2ZpbGVzGAIgAygLMjMub3BlbnRlbGVtZXRyeS5wcm90by5wcm9maWxlcy52MWRldmVsb3BtZW50LlByb2ZpbGUSEgoKc2NoZW1hX3VybBgDIAEoCSKxAwoHUHJvZmlsZRJKCgtzYW1wbGVfdHlwZRgBIAEoCzI1Lm9wZW50ZWxlbWV0cnkucHJvdG8ucHJvZmlsZXMudjFkZXZlbG9wbWVudC5WYWx1ZVR5cGUSQwoHc2FtcGxlcxgCIAMoCzIyLm9wZW50ZWxlbWV0cnkucHJvdG8ucHJvZmlsZXMudjFkZXZlbG9wbWVudC5TYW1wbGUSFgoOdGltZV91bml4X25hbm8YAyABKAYSFQoNZHVyYXRpb25fbmFubxgEIAEoBBJKCgtwZXJpb2RfdHlwZRgFIAEoCzI1Lm9wZW50ZWxlbWV0cnkucHJvdG8ucHJvZmlsZXMudjFkZXZlbG9wbWVudC5WYWx1ZVR5cGUSDgoGcGVyaW9kGAYgASgDEhIKCnByb2ZpbGVfaWQYByABKAwSIAoYZHJvcHBlZF9hdHRyaWJ1dGVzX2NvdW50GAggASgNEh8KF29yaWdpbmFsX3BheWxvYWRfZm9ybWF0GAkgASgJEhgKEG9yaWdpbmFsX3BheWxvYWQYCiABKAwSGQoRYXR0cmlidXRlX2luZGljZXMYCyADKAUiKQoETGluaxIQCgh0cmFjZV9pZBgBIAEoDBIPCgdzcGFuX2lkGAIgASgMIjkKCVZhbHVlVHlwZRIVCg10eXBlX3N0cmluZGV4GAEgASgFEhUKDXVuaXRfc3RyaW5kZXgYAiABKAUiegoGU2FtcGxlEhMKC3N0YWNrX2luZGV4GAEgASgFEg4KBnZhbHVlcxgCIAMoAxIZChFhdHRyaWJ1dGVfaW5kaWNlcxgDIAMoBRISCgpsaW5rX2luZGV4GAQgASgFEhwKFHRpbWVzdGFtcHNfdW5peF9uYW5vGAUgAygGIoABCgdNYXBwaW5nEhQKDG1lbW9yeV9zdGFydBgBIAEoBBIUCgxtZW1vcnlfbGltaXQYAiABKAQSEwoLZmlsZV9vZmZzZXQYAyABKAQSGQoRZmlsZW5hbWVfc3RyaW5kZXgYBCABKAUSGQoRYXR0cmlidXRlX2luZGljZXMYBSADKAUiIQoFU3RhY2sSGAoQbG9jYXRpb25faW5kaWNlcxgBIAMoBSKOAQoITG9jYXRpb24SFQoNbWFwcGluZ19pbmRleBgBIAEoBRIPCgdhZGRyZXNzGAIgASgEEj8KBWxpbmVzGAMgAygLMjAub3BlbnRlbGVtZXRyeS5wcm90by5wcm9maWxlcy52MWRldmVsb3BtZW50LkxpbmUSGQoRYXR0cmlidXRlX2luZGljZXMYBCADKAUiPAoETGluZRIWCg5mdW5jdGlvbl9pbmRleBgBIAEoBRIMCgRsaW5lGAIgASgDEg4KBmNvbHVtbhgDIAEoAyJuCghGdW5jdGlvbhIVCg1uYW1lX3N0cmluZGV4GAEgASgFEhwKFHN5c3RlbV9uYW1lX3N0cmluZGV4GAIgASgFEhkKEWZpbGVuYW1lX3N0cmluZGV4GAMgASgFEhIKCnN0YXJ0X2xpbmUYBCABKAMidgoPS2V5VmFsdWVBbmRVbml0EhQKDGtleV9zdHJpbmRleBgBIAEoBRI2CgV2YWx1ZRgCIAEoCzInLm9wZW50ZWxlbWV0cnkucHJvdG8uY29tbW9uLnYxLkFueVZhbHVlEhUKDXVuaXRfc3RyaW5kZXgYAyABKAVCpAEKLWlvLm9wZW50ZWxlbWV0cnkucHJvdG8ucHJvZmlsZXMudjFkZXZlbG9wbWVudEINUHJvZmlsZXNQcm90b1ABWjVnby5vcGVudGVsZW1ldHJ5LmlvL3Byb3RvL290bHAvcHJvZmlsZXMvdjFkZXZlbG9wbWVudKoCKk9wZW5UZWxlbWV0cnkuUHJvdG8uUHJvZmlsZXMuVjFEZXZlbG9wbWVudGIGcHJvdG8z", [file_opentelemetry_proto_common_v1_common, file_opentelemetry_proto_resource_v1_resource]);
+  fileDesc("CjlvcGVudGVsZW1ldHJ5L3Byb3RvL3Byb2ZpbGVzL3YxZGV2ZWxvcG1lbnQvcHJvZmlsZXMucHJvdG8SKm9wZW50ZWxlbWV0cnkucHJvdG8ucHJvZmlsZXMudjFkZXZlbG9wbWVudCL2AwoSUHJvZmlsZXNEaWN0aW9uYXJ5EkoKDW1hcHBpbmdfdGFibGUYASADKAsyMy5vcGVudGVsZW1ldHJ5LnByb3RvLnByb2ZpbGVzLnYxZGV2ZWxvcG1lbnQuTWFwcGluZxJMCg5sb2NhdGlvbl90YWJsZRgCIAMoCzI0Lm9wZW50ZWxlbWV0cnkucHJvdG8ucHJvZmlsZXMudjFkZXZlbG9wbWVudC5Mb2NhdGlvbhJMCg5mdW5jdGlvbl90YWJsZRgDIAMoCzI0Lm9wZW50ZWxlbWV0cnkucHJvdG8ucHJvZmlsZXMudjFkZXZlbG9wbWVudC5GdW5jdGlvbhJECgpsaW5rX3RhYmxlGAQgAygLMjAub3BlbnRlbGVtZXRyeS5wcm90by5wcm9maWxlcy52MWRldmVsb3BtZW50LkxpbmsSFAoMc3RyaW5nX3RhYmxlGAUgAygJElQKD2F0dHJpYnV0ZV90YWJsZRgGIAMoCzI7Lm9wZW50ZWxlbWV0cnkucHJvdG8ucHJvZmlsZXMudjFkZXZlbG9wbWVudC5LZXlWYWx1ZUFuZFVuaXQSRgoLc3RhY2tfdGFibGUYByADKAsyMS5vcGVudGVsZW1ldHJ5LnByb3RvLnByb2ZpbGVzLnYxZGV2ZWxvcG1lbnQuU3RhY2siuwEKDFByb2ZpbGVzRGF0YRJXChFyZXNvdXJjZV9wcm9maWxlcxgBIAMoCzI8Lm9wZW50ZWxlbWV0cnkucHJvdG8ucHJvZmlsZXMudjFkZXZlbG9wbWVudC5SZXNvdXJjZVByb2ZpbGVzElIKCmRpY3Rpb25hcnkYAiABKAsyPi5vcGVudGVsZW1ldHJ5LnByb3RvLnByb2ZpbGVzLnYxZGV2ZWxvcG1lbnQuUHJvZmlsZXNEaWN0aW9uYXJ5Ir4BChBSZXNvdXJjZVByb2ZpbGVzEjsKCHJlc291cmNlGAEgASgLMikub3BlbnRlbGVtZXRyeS5wcm90by5yZXNvdXJjZS52MS5SZXNvdXJjZRJRCg5zY29wZV9wcm9maWxlcxgCIAMoCzI5Lm9wZW50ZWxlbWV0cnkucHJvdG8ucHJvZmlsZXMudjFkZXZlbG9wbWVudC5TY29wZVByb2ZpbGVzEhIKCnNjaGVtYV91cmwYAyABKAlKBgjoBxDpByKuAQoNU2NvcGVQcm9maWxlcxJCCgVzY29wZRgBIAEoCzIzLm9wZW50ZWxlbWV0cnkucHJvdG8uY29tbW9uLnYxLkluc3RydW1lbnRhdGlvblNjb3BlEkUKCHByb2ZpbGVzGAIgAygLMjMub3BlbnRlbGVtZXRyeS5wcm90by5wcm9maWxlcy52MWRldmVsb3BtZW50LlByb2ZpbGUSEgoKc2NoZW1hX3VybBgDIAEoCSKxAwoHUHJvZmlsZRJKCgtzYW1wbGVfdHlwZRgBIAEoCzI1Lm9wZW50ZWxlbWV0cnkucHJvdG8ucHJvZmlsZXMudjFkZXZlbG9wbWVudC5WYWx1ZVR5cGUSQwoHc2FtcGxlcxgCIAMoCzIyLm9wZW50ZWxlbWV0cnkucHJvdG8ucHJvZmlsZXMudjFkZXZlbG9wbWVudC5TYW1wbGUSFgoOdGltZV91bml4X25hbm8YAyABKAYSFQoNZHVyYXRpb25fbmFubxgEIAEoBBJKCgtwZXJpb2RfdHlwZRgFIAEoCzI1Lm9wZW50ZWxlbWV0cnkucHJvdG8ucHJvZmlsZXMudjFkZXZlbG9wbWVudC5WYWx1ZVR5cGUSDgoGcGVyaW9kGAYgASgDEhIKCnByb2ZpbGVfaWQYByABKAwSIAoYZHJvcHBlZF9hdHRyaWJ1dGVzX2NvdW50GAggASgNEh8KF29yaWdpbmFsX3BheWxvYWRfZm9ybWF0GAkgASgJEhgKEG9yaWdpbmFsX3BheWxvYWQYCiABKAwSGQoRYXR0cmlidXRlX2luZGljZXMYCyADKAUiKQoETGluaxIQCgh0cmFjZV9pZBgBIAEoDBIPCgdzcGFuX2lkGAIgASgMIjkKCVZhbHVlVHlwZRIVCg10eXBlX3N0cmluZGV4GAEgASgFEhUKDXVuaXRfc3RyaW5kZXgYAiABKAUiegoGU2FtcGxlEhMKC3N0YWNrX2luZGV4GAEgASgFEhkKEWF0dHJpYnV0ZV9pbmRpY2VzGAIgAygFEhIKCmxpbmtfaW5kZXgYAyABKAUSDgoGdmFsdWVzGAQgAygDEhwKFHRpbWVzdGFtcHNfdW5peF9uYW5vGAUgAygGIoABCgdNYXBwaW5nEhQKDG1lbW9yeV9zdGFydBgBIAEoBBIUCgxtZW1vcnlfbGltaXQYAiABKAQSEwoLZmlsZV9vZmZzZXQYAyABKAQSGQoRZmlsZW5hbWVfc3RyaW5kZXgYBCABKAUSGQoRYXR0cmlidXRlX2luZGljZXMYBSADKAUiIQoFU3RhY2sSGAoQbG9jYXRpb25faW5kaWNlcxgBIAMoBSKOAQoITG9jYXRpb24SFQoNbWFwcGluZ19pbmRleBgBIAEoBRIPCgdhZGRyZXNzGAIgASgEEj8KBWxpbmVzGAMgAygLMjAub3BlbnRlbGVtZXRyeS5wcm90by5wcm9maWxlcy52MWRldmVsb3BtZW50LkxpbmUSGQoRYXR0cmlidXRlX2luZGljZXMYBCADKAUiPAoETGluZRIWCg5mdW5jdGlvbl9pbmRleBgBIAEoBRIMCgRsaW5lGAIgASgDEg4KBmNvbHVtbhgDIAEoAyJuCghGdW5jdGlvbhIVCg1uYW1lX3N0cmluZGV4GAEgASgFEhwKFHN5c3RlbV9uYW1lX3N0cmluZGV4GAIgASgFEhkKEWZpbGVuYW1lX3N0cmluZGV4GAMgASgFEhIKCnN0YXJ0X2xpbmUYBCABKAMidgoPS2V5VmFsdWVBbmRVbml0EhQKDGtleV9zdHJpbmRleBgBIAEoBRI2CgV2YWx1ZRgCIAEoCzInLm9wZW50ZWxlbWV0cnkucHJvdG8uY29tbW9uLnYxLkFueVZhbHVlEhUKDXVuaXRfc3RyaW5kZXgYAyABKAVCpAEKLWlvLm9wZW50ZWxlbWV0cnkucHJvdG8ucHJvZmlsZXMudjFkZXZlbG9wbWVudEINUHJvZmlsZXNQcm90b1ABWjVnby5vcGVudGVsZW1ldHJ5LmlvL3Byb3RvL290bHAvcHJvZmlsZXMvdjFkZXZlbG9wbWVudKoCKk9wZW5UZWxlbWV0cnkuUHJvdG8uUHJvZmlsZXMuVjFEZXZlbG9wbWVudGIGcHJvdG8z", [file_opentelemetry_proto_common_v1_common, file_opentelemetry_proto_resource_v1_resource]);
 
 /**
  * ProfilesDictionary represents the profiles data shared across the
@@ -324,14 +324,19 @@ export type Profile = Message<"opentelemetry.proto.profiles.v1development.Profil
   samples: Sample[];
 
   /**
-   * Time of collection (UTC) represented as nanoseconds past the epoch.
+   * Time of collection. Value is UNIX Epoch time in nanoseconds since 00:00:00
+   * UTC on 1 January 1970.
    *
    * @generated from field: fixed64 time_unix_nano = 3;
    */
   timeUnixNano: bigint;
 
   /**
-   * Duration of the profile, if a duration makes sense.
+   * Duration of the profile. For instant profiles like live heap snapshot, the
+   * duration can be zero but it may be preferable to set time_unix_nano to the
+   * process start time and duration_nano to the relative time when the profile
+   * was gathered. This ensures Sample.timestamps_unix_nano values such as
+   * allocation timestamp fall into the profile time range.
    *
    * @generated from field: uint64 duration_nano = 4;
    */
@@ -489,7 +494,11 @@ export const ValueTypeSchema: GenMessage<ValueType> = /*@__PURE__*/
  * both fields are populated, they MUST contain the same number of elements, and
  * the elements at the same index MUST refer to the same event.
  *
- * Examples of different ways of representing a sample with the total value of 10:
+ * For the purposes of efficiently representing aggregated data observations, a Sample is regarded
+ * as having a shared identity and an associated collection of per-observation data points.
+ * Samples having the same identity SHOULD be combined by inserting timestamps and values to the data arrays.
+ *
+ * Examples of different ways ('shapes') of representing a sample with the total value of 10:
  *
  * Report of a stacktrace at 10 timestamps (consumers must assume the value is 1 for each point):
  *    values: []
@@ -503,6 +512,10 @@ export const ValueTypeSchema: GenMessage<ValueType> = /*@__PURE__*/
  *    values: [2, 2, 3, 3]
  *    timestamps_unix_nano: [1, 2, 3, 4]
  *
+ * All Samples for a Profile SHOULD have the same shape, i.e. all data observation series should consistently
+ * adopt the same data recording style.
+ *
+ *
  * @generated from message opentelemetry.proto.profiles.v1development.Sample
  */
 export type Sample = Message<"opentelemetry.proto.profiles.v1development.Sample"> & {
@@ -514,16 +527,9 @@ export type Sample = Message<"opentelemetry.proto.profiles.v1development.Sample"
   stackIndex: number;
 
   /**
-   * The type and unit of each value is defined by Profile.sample_type.
-   *
-   * @generated from field: repeated int64 values = 2;
-   */
-  values: bigint[];
-
-  /**
    * References to attributes in ProfilesDictionary.attribute_table. [optional]
    *
-   * @generated from field: repeated int32 attribute_indices = 3;
+   * @generated from field: repeated int32 attribute_indices = 2;
    */
   attributeIndices: number[];
 
@@ -531,13 +537,22 @@ export type Sample = Message<"opentelemetry.proto.profiles.v1development.Sample"
    * Reference to link in ProfilesDictionary.link_table. [optional]
    * It can be unset / set to 0 if no link exists, as link_table[0] is always a 'null' default value.
    *
-   * @generated from field: int32 link_index = 4;
+   * @generated from field: int32 link_index = 3;
    */
   linkIndex: number;
 
   /**
-   * Timestamps associated with Sample represented in nanoseconds. These
-   * timestamps should fall within the Profile's time range.
+   * The type and unit of each value is defined by Profile.sample_type.
+   *
+   * @generated from field: repeated int64 values = 4;
+   */
+  values: bigint[];
+
+  /**
+   * Timestamps associated with Sample. Value is UNIX Epoch time in nanoseconds
+   * since 00:00:00 UTC on 1 January 1970. The timestamps should fall within the
+   * [Profile.time_unix_nano, Profile.time_unix_nano + Profile.duration_nano)
+   * time range.
    *
    * @generated from field: repeated fixed64 timestamps_unix_nano = 5;
    */
