@@ -54,6 +54,7 @@ const paths = [
   '/ingest',
   '/pyroscope/ingest',
   '/push.v1.PusherService/Push',
+  '/v1development/profiles',
   '/querier.v1.QuerierService/SelectMergeStacktraces',
   '/querier.v1.QuerierService/SelectMergeProfile',
   '/querier.v1.QuerierService/SelectSeries',
@@ -166,7 +167,11 @@ describe('HTTP fuzz: no input gets a 5xx other than 503', () => {
   });
 
   it('answers hostile bodies on every route with 4xx (regression: JSON nested 100,000 deep got 500)', async () => {
-    for (const path of ['/push.v1.PusherService/Push', '/querier.v1.QuerierService/Series']) {
+    for (const path of [
+      '/push.v1.PusherService/Push',
+      '/v1development/profiles',
+      '/querier.v1.QuerierService/Series',
+    ]) {
       for (const body of hostile()) {
         const r = await fetch(`${base}${path}`, {
           method: 'POST',
