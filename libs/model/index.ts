@@ -12,3 +12,5 @@ export * from './go-profile-fix.js';
 export * from './relabel-rules.js';
 export * from './label-regex.js';
 export * from './flat/index.js';
+export * from './stored-labels.js';
+export * from './span-id.js';

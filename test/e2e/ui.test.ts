@@ -500,6 +500,17 @@ describe('web UI in Chromium (real Kafka and Redis)', () => {
     await page.locator('select[aria-label="label name"] option[value="env"]').waitFor({
       state: 'attached',
     });
+    // LabelNames now answers Pyroscope's stored sets (__type__, __unit__, __period_type__,
+    // __service_name__, ...): the filter offers none of the reserved names
+    const offered = await page
+      .locator('select[aria-label="label name"] option')
+      .evaluateAll((os) => os.map((o) => o.getAttribute('value') ?? ''));
+    assert.ok(offered.includes('env'), JSON.stringify(offered));
+    assert.deepEqual(
+      offered.filter((n) => /^__.*__$/.test(n) || n === 'service_name'),
+      [],
+      JSON.stringify(offered),
+    );
     await page.selectOption('select[aria-label="label name"]', 'env');
     const values = page.locator('select[aria-label="label value"] option');
     await values.nth(2).waitFor({ state: 'attached' });

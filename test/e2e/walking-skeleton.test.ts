@@ -97,7 +97,11 @@ for (const topology of topologies) {
 
       assert.deepEqual(await labelValues(running.query, '__name__', selector), ['process_cpu']);
       assert.deepEqual(await labelValues(running.query, 'env', selector), ['dev']);
-      assert.deepEqual(await labelValues(running.query, '__delta__', selector), ['false']);
+      // Pyroscope stores no __delta__ (pkg/segmentwriter/memdb/head.go) but __type__ and
+      // __service_name__ (pkg/phlaredb/labels/labels.go CreateProfileLabels)
+      assert.deepEqual(await labelValues(running.query, '__delta__', selector), []);
+      assert.deepEqual(await labelValues(running.query, '__type__', selector), ['cpu']);
+      assert.deepEqual(await labelValues(running.query, '__service_name__', selector), [app]);
       assert.deepEqual(await labelValues(running.query, 'pyroscope_spy', selector), ['gospy']);
     });
 

@@ -40,22 +40,47 @@ describe('compact profile (the stored query form)', () => {
   it('keeps span ids per stack and filters by them', () => {
     const p = new ProfileBuilder()
       .sampleType('cpu', 'nanoseconds')
-      .stack(['a', 'b'], [5], [['span_id', 's1']])
-      .stack(['a', 'b'], [7], [['span_id', 's2']])
-      .stack(['a', 'b'], [1], [['span_id', 's1']])
+      .stack(['a', 'b'], [5], [['span_id', '5a1e000000000001']])
+      .stack(['a', 'b'], [7], [['span_id', '5a1e000000000002']])
+      .stack(['a', 'b'], [1], [['span_id', '5a1e000000000001']])
       .stack(['a', 'c'], [3])
       .build();
     const c = compactProfile(p);
     assert.equal(c.spans.length, 3, 'identical stacks of one span are merged');
     const t = newTree();
-    addCompact(t, c, 0, stackFilter({ spans: ['s1'] }));
+    addCompact(t, c, 0, stackFilter({ spans: ['5a1e000000000001'] }));
     assert.equal(t.total, 6);
     assert.equal(columnTotal(c, 0), 16);
     assert.equal(columnTotal(c, 0, stackFilter({ callSite: ['a', 'c'] })), 3);
     assert.equal(columnTotal(c, 0, stackFilter({ callSite: ['a'] })), 16);
     assert.equal(columnTotal(c, 0, stackFilter({ callSite: ['a', 'b', 'x'] })), 0);
-    assert.equal(columnTotal(c, 0, stackFilter({ callSite: ['a', 'b'], spans: ['s2'] })), 7);
+    assert.equal(
+      columnTotal(c, 0, stackFilter({ callSite: ['a', 'b'], spans: ['5a1e000000000002'] })),
+      7,
+    );
     assert.equal(stackFilter({ spans: [], callSite: [] }), undefined);
+  });
+
+  it('a span_id that is not 16 hex digits is no span (Pyroscope decodeSpanID, pkg/pprof)', () => {
+    const p = new ProfileBuilder()
+      .sampleType('cpu', 'nanoseconds')
+      .stack(['a'], [5], [['span_id', '239']])
+      .stack(['a'], [2])
+      .stack(
+        ['b'],
+        [1],
+        [
+          ['span_id', '239'],
+          ['span_id', 'ABCDEF0123456789'],
+        ],
+      )
+      .build();
+    const c = compactProfile(p);
+    // '239' is no span: the first stack merges with the unlabelled one
+    assert.equal(c.spans.length, 2);
+    assert.equal(c.spans[0], -1);
+    // the first span_id that is a span counts, in lower case
+    assert.equal(c.names[c.spans[1]], 'abcdef0123456789');
   });
 
   it('regression: profile time in ms is exact for nanosecond timestamps beyond 2^53', () => {

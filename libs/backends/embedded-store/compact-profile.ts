@@ -1,5 +1,11 @@
 import { deserialize, serialize } from 'node:v8';
-import { int64At, profileToFlat, type FlatProfile, type Profile } from '../../model/index.js';
+import {
+  canonicalSpanId,
+  int64At,
+  profileToFlat,
+  type FlatProfile,
+  type Profile,
+} from '../../model/index.js';
 import { toNumber, type TreeNode } from './stack-tree.js';
 
 // The query-side form of a stored profile, computed once when the series is written: the stacks
@@ -103,7 +109,10 @@ export function compactFlat(f: FlatProfile): CompactProfile {
     if (spanKey > 0) {
       for (let j = s.labStart[i]; j < s.labStart[i + 1]; j++) {
         if (s.labKey[j] === spanKey && s.labStr[j] !== 0) {
-          span = intern(st[s.labStr[j]]);
+          // only 16 hex digits are a span (Pyroscope's decodeSpanID): the first such span_id
+          const id = canonicalSpanId(st[s.labStr[j]]);
+          if (id === undefined) continue;
+          span = intern(id);
           break;
         }
       }
@@ -205,11 +214,14 @@ export function stackFilter(f: {
   spans?: readonly string[];
   callSite?: readonly string[];
 }): StackPredicate | undefined {
-  const spans = f.spans && f.spans.length > 0 ? new Set(f.spans) : undefined;
+  // ids compare as numbers in Pyroscope: case does not matter
+  const spans =
+    f.spans && f.spans.length > 0 ? new Set(f.spans.map((x) => x.toLowerCase())) : undefined;
   const site = f.callSite && f.callSite.length > 0 ? f.callSite : undefined;
   if (!spans && !site) return undefined;
   return (c, i) => {
-    if (spans && !spans.has(c.spans[i] >= 0 ? c.names[c.spans[i]] : '')) return false;
+    if (spans && !spans.has(c.spans[i] >= 0 ? (canonicalSpanId(c.names[c.spans[i]]) ?? '') : ''))
+      return false;
     if (site) {
       const start = c.offsets[i];
       if (c.offsets[i + 1] - start < site.length) return false;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { decodePprof, decodePprofFlat } from '../../model/pprof/index.js';
 import type { NormalizedSeries, SeriesLabel } from '../../queue/index.js';
-import { RetryableError } from '../../model/index.js';
+import { RetryableError, storedSeriesLabels } from '../../model/index.js';
 import type { Backend } from '../backend.port.js';
 import {
   compactFlat,
@@ -15,6 +15,21 @@ import {
   type CompactProfile,
 } from './compact-profile.js';
 import { matches, parseSelector, type Matcher } from './label-selector.js';
+
+/**
+ * The labels selectors see for one profile type of a stored series (Pyroscope's stored set);
+ * a row with a malformed type id (never written by this version) falls back to its own labels.
+ */
+export function storedLabelMap(
+  labels: readonly SeriesLabel[],
+  profileTypeId: string,
+): Map<string, string> {
+  try {
+    return new Map(storedSeriesLabels(labels, profileTypeId).map((l) => [l.name, l.value]));
+  } catch {
+    return new Map(labels.map((l) => [l.name, l.value]));
+  }
+}
 
 // The embedded profile store: every normalised series on local disk in SQLite (better-sqlite3,
 // synchronous and fast for a single writer), keyed by (tenant, series id), so a redelivered
@@ -145,9 +160,12 @@ export class EmbeddedStore implements Backend {
     if (!cols.some((c) => c.name === 'profile_id')) {
       this.db.exec('ALTER TABLE series ADD COLUMN profile_id TEXT');
     }
-    this.db.exec(
-      'CREATE INDEX IF NOT EXISTS series_by_service ON series (tenant, service_name, end_ms)',
-    );
+    // queries select by profile time (start_ms); the end_ms indexes of older stores stay
+    this.db.exec(`
+      CREATE INDEX IF NOT EXISTS series_by_service ON series (tenant, service_name, end_ms);
+      CREATE INDEX IF NOT EXISTS series_by_start ON series (tenant, start_ms);
+      CREATE INDEX IF NOT EXISTS series_by_service_start ON series (tenant, service_name, start_ms);
+    `);
     this.readBlobs = this.db.prepare(
       'SELECT pprof, stacks FROM series WHERE tenant = ? AND series_id = ?',
     );
@@ -241,27 +259,35 @@ export class EmbeddedStore implements Backend {
   }
 
   /**
-   * Series of a tenant overlapping [startMs, endMs] that satisfy the selector: metadata only
-   * (the profile blobs are read separately, for the matching rows alone). An equality matcher on
-   * service_name is answered by the index.
+   * Series of a tenant whose profile time lies in [startMs, endMs] (both inclusive: Pyroscope's
+   * `pkg/querybackend` selects profiles by their timestamp, `time_nanos`, never by a range) and
+   * that satisfy the selector: metadata only (the profile blobs are read separately, for the
+   * matching rows alone). Selectors match the label set Pyroscope stores per profile type
+   * (`storedSeriesLabels`: `__type__`, `__unit__`, `__period_type__`, `__service_name__`, ...,
+   * no `__delta__`, no empty values); a series stored with several types (alloc and inuse of one
+   * heap profile) matches when any of them does, or, with `profileTypeId`, when that one does.
+   * An equality matcher on service_name is answered by the index.
    */
   select(
     tenant: string,
     matchers: readonly Matcher[],
     startMs: number,
     endMs: number,
+    profileTypeId?: string,
   ): StoredSeries[] {
-    const service = matchers.find((m) => m.name === 'service_name' && m.op === '=');
+    const service = matchers.find(
+      (m) => (m.name === 'service_name' || m.name === '__service_name__') && m.op === '=',
+    );
     const rows = (
       service
         ? this.db
             .prepare(
-              'SELECT series_id, profile_id, labels, profile_types, start_ms, end_ms FROM series WHERE tenant = ? AND service_name = ? AND end_ms >= ? AND start_ms <= ? ORDER BY start_ms',
+              'SELECT series_id, profile_id, labels, profile_types, start_ms, end_ms FROM series WHERE tenant = ? AND service_name = ? AND start_ms >= ? AND start_ms <= ? ORDER BY start_ms',
             )
             .all(tenant, service.value, startMs, endMs)
         : this.db
             .prepare(
-              'SELECT series_id, profile_id, labels, profile_types, start_ms, end_ms FROM series WHERE tenant = ? AND end_ms >= ? AND start_ms <= ? ORDER BY start_ms',
+              'SELECT series_id, profile_id, labels, profile_types, start_ms, end_ms FROM series WHERE tenant = ? AND start_ms >= ? AND start_ms <= ? ORDER BY start_ms',
             )
             .all(tenant, startMs, endMs)
     ) as Omit<Row, 'pprof' | 'stacks'>[];
@@ -269,18 +295,11 @@ export class EmbeddedStore implements Backend {
     for (const r of rows) {
       const labels = JSON.parse(r.labels) as SeriesLabel[];
       const profileTypeIds = JSON.parse(r.profile_types) as string[];
-      const map = new Map(labels.map((l) => [l.name, l.value]));
-      // __profile_type__ is visible to selectors, as in Pyroscope; a series stored with several
-      // types (alloc and inuse of one heap profile) matches when any of them does
-      let ok = false;
-      for (const t of profileTypeIds.length > 0 ? profileTypeIds : ['']) {
-        map.set('__profile_type__', t);
-        if (matches(map, matchers)) {
-          ok = true;
-          break;
-        }
-      }
-      if (!ok) continue;
+      const candidates =
+        profileTypeId === undefined
+          ? profileTypeIds
+          : profileTypeIds.filter((t) => t === profileTypeId);
+      if (!candidates.some((t) => matches(storedLabelMap(labels, t), matchers))) continue;
       out.push({
         seriesId: r.series_id,
         profileId: r.profile_id ?? r.series_id,
@@ -309,8 +328,7 @@ export class EmbeddedStore implements Backend {
     const pt = parseProfileTypeId(q.profileTypeId);
     const matchers = parseSelector(q.labelSelector);
     const out: { series: StoredSeries; profile: CompactProfile; column: number }[] = [];
-    for (const series of this.select(q.tenant, matchers, q.startMs, q.endMs)) {
-      if (!series.profileTypeIds.includes(q.profileTypeId)) continue;
+    for (const series of this.select(q.tenant, matchers, q.startMs, q.endMs, q.profileTypeId)) {
       const b = this.blobs(q.tenant, series.seriesId);
       if (!b) continue; // dropped by retention meanwhile
       let profile: CompactProfile;
@@ -338,11 +356,11 @@ export class EmbeddedStore implements Backend {
     return this.select(tenant, matchers, startMs, endMs);
   }
 
-  /** Oldest and newest profile time of a tenant (GetProfileStats); null when it has none. */
+  /** Oldest and newest profile time (time_nanos) of a tenant (GetProfileStats); null when it has none. */
   timeRange(tenant: string): { oldestMs: number; newestMs: number } | null {
     const r = this.db
       .prepare(
-        'SELECT MIN(start_ms) AS o, MAX(end_ms) AS n, COUNT(*) AS c FROM series WHERE tenant = ?',
+        'SELECT MIN(start_ms) AS o, MAX(start_ms) AS n, COUNT(*) AS c FROM series WHERE tenant = ?',
       )
       .get(tenant) as { o: number | null; n: number | null; c: number };
     return r.c > 0 && r.o !== null && r.n !== null ? { oldestMs: r.o, newestMs: r.n } : null;

@@ -1,7 +1,12 @@
-import { ProfileBuilder, type Profile } from '../../model/index.js';
+import {
+  ProfileBuilder,
+  canonicalSpanId,
+  compareStrings,
+  type Profile,
+} from '../../model/index.js';
 import type { SeriesLabel } from '../../queue/index.js';
 import type { EmbeddedStore, SelectQuery } from './embedded-store.js';
-import { parseProfileTypeId } from './embedded-store.js';
+import { parseProfileTypeId, storedLabelMap } from './embedded-store.js';
 import { toFlamegraphDiff, type FlamegraphDiff } from './flamegraph-diff.js';
 import { matches, type Matcher } from './label-selector.js';
 import { addCompact, columnTotal, stackFilter } from './compact-profile.js';
@@ -125,8 +130,9 @@ export function selectSeries(
   const keep = stackFilter({ spans: q.spanSelector, callSite: q.callSite });
   for (const { series, profile, column } of store.selectProfiles(q)) {
     const v = columnTotal(profile, column, keep);
+    const stored = storedLabelMap(series.labels, q.profileTypeId);
     const labels = o.groupBy
-      .map((name) => ({ name, value: series.labels.find((l) => l.name === name)?.value ?? '' }))
+      .map((name) => ({ name, value: stored.get(name) ?? '' }))
       .filter((l) => l.value !== '');
     const key = JSON.stringify(labels);
     let g = groups.get(key);
@@ -156,9 +162,12 @@ export function selectSeries(
 }
 
 /**
- * Label sets of the series matching any selector (Series): each with __profile_type__ (one set
- * per profile type of a stored series) next to the series' own labels (__name__, service_name,
- * ...), sorted by name; with labelNames, only those labels. Distinct sets only.
+ * Label sets of the series matching any selector (Series): per profile type of a stored series,
+ * the set Pyroscope stores (`storedSeriesLabels`: `__profile_type__`, `__type__`, `__unit__`,
+ * `__period_type__`, `__period_unit__`, `__service_name__` next to the series' own labels, no
+ * `__delta__`, no empty values), sorted by name; with labelNames, only those labels; with
+ * `hideName`, without the names it refuses (the UTF-8 names a client did not ask for). Distinct
+ * sets only.
  */
 export function seriesLabelSets(
   store: EmbeddedStore,
@@ -167,21 +176,19 @@ export function seriesLabelSets(
   labelNames: readonly string[],
   startMs: number,
   endMs: number,
+  hideName: (name: string) => boolean = () => false,
 ): SeriesLabel[][] {
   const out = new Map<string, SeriesLabel[]>();
   const only = labelNames.length > 0 ? new Set(labelNames) : undefined;
   for (const matchers of selectors.length > 0 ? selectors : [[]]) {
     for (const s of store.listSeries(tenant, startMs, endMs, matchers)) {
       for (const t of s.profileTypeIds) {
-        const all = new Map(s.labels.map((l) => [l.name, l.value]));
-        all.set('__profile_type__', t);
+        const all = storedLabelMap(s.labels, t);
         if (!matches(all, matchers)) continue;
-        let labels = [
-          ...s.labels.filter((l) => l.name !== '__profile_type__'),
-          { name: '__profile_type__', value: t },
-        ];
+        let labels = [...all.entries()].map(([name, value]) => ({ name, value }));
         if (only) labels = labels.filter((l) => only.has(l.name));
-        labels.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+        labels = labels.filter((l) => !hideName(l.name));
+        labels.sort((a, b) => compareStrings(a.name, b.name));
         out.set(JSON.stringify(labels), labels);
       }
     }
@@ -228,8 +235,9 @@ export function selectHeatmap(
     { key: string; labels: SeriesLabel[]; at: number; v: number }
   >();
   for (const { series, profile, column } of store.selectProfiles(q)) {
+    const stored = storedLabelMap(series.labels, q.profileTypeId);
     const labels = o.groupBy
-      .map((name) => ({ name, value: series.labels.find((l) => l.name === name)?.value ?? '' }))
+      .map((name) => ({ name, value: stored.get(name) ?? '' }))
       .filter((l) => l.value !== '');
     const key = JSON.stringify(labels);
     const t = profile.timeMs > 0 ? profile.timeMs : series.startMs;
@@ -243,8 +251,10 @@ export function selectHeatmap(
       const types = profile.sampleTypes.length;
       for (let i = 0; i < profile.spans.length; i++) {
         if (profile.spans[i] < 0 || (keep && !keep(profile, i))) continue;
-        // a span is one point however many parts of its profile hold its samples
-        const spanId = profile.names[profile.spans[i]];
+        // a span is one point however many parts of its profile hold its samples; rows stored
+        // before span ids were checked may hold a span_id that is none
+        const spanId = canonicalSpanId(profile.names[profile.spans[i]]);
+        if (spanId === undefined) continue;
         add(`${series.profileId}\u0000${spanId}`, profile.values[i * types + column]);
       }
     } else add(series.profileId, columnTotal(profile, column, keep));

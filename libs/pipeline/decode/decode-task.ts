@@ -9,6 +9,7 @@ import {
   PermanentError,
   compileRelabelRules,
   profileTypeIds,
+  sampleTypesWithValues,
   type FlatProfile,
   type Int64,
   type LabelPair,
@@ -90,6 +91,8 @@ export type DecodeTaskResult =
       droppedSamples: number;
       /** series dropped by relabel rules */
       droppedSeries: number;
+      /** series without a non-zero value of any sample type (Pyroscope stores none of them) */
+      emptySeries: number;
       /** decompressed bytes decoded */
       decodedBytes: number;
     }
@@ -165,6 +168,7 @@ export function runDecodeTask(task: DecodeTask): DecodeTaskResult {
     let repairs = 0;
     let droppedSamples = 0;
     let droppedSeries = 0;
+    let emptySeries = 0;
     decoded.forEach((raw, index) => {
       const e = enricher.enrich(raw);
       repairs += e.repairs;
@@ -176,18 +180,25 @@ export function runDecodeTask(task: DecodeTask): DecodeTaskResult {
       const s = e.series;
       const metric = s.labels.find((l) => l.name === '__name__')?.value ?? '';
       const f = s.flat;
+      // A profile is a point in time (Pyroscope stores and selects it at `time_nanos`): startMs
+      // is that time and endMs adds the duration when there is one, never the upload's `until`.
       const startNs = num(f.timeNanos) || Number(BigInt(u.params.fromNanos));
       const durNs = num(f.durationNanos);
       const startMs = Math.floor(startNs / 1e6);
-      const endMs =
-        durNs > 0
-          ? Math.floor((startNs + durNs) / 1e6)
-          : Math.max(startMs, Math.floor(Number(BigInt(u.params.untilNanos)) / 1e6));
+      const endMs = durNs > 0 ? Math.floor((startNs + durNs) / 1e6) : startMs;
+      // a sample type without a non-zero value makes no series in Pyroscope: no profile type
+      // here; a series left with none is not stored at all (its pprof is not sent either)
+      const withValues = sampleTypesWithValues(f);
+      const types = profileTypeIds(metric, f).filter((_, k) => withValues[k]);
+      if (types.length === 0) {
+        emptySeries++;
+        return;
+      }
       const parts = splitPprof(encodePprofFlat(f), task.maxPartBytes);
       const e2: EncodedSeries = {
         index,
         labels: s.labels.map((l) => ({ name: l.name, value: l.value })),
-        profileTypeIds: profileTypeIds(metric, f),
+        profileTypeIds: types,
         startMs,
         endMs,
         parts,
@@ -197,7 +208,14 @@ export function runDecodeTask(task: DecodeTask): DecodeTaskResult {
       if (task.keepProfile && parts.length === 1) e2.profile = f;
       out.push(e2);
     });
-    return { series: out, repairs, droppedSamples, droppedSeries, decodedBytes: input.body.length };
+    return {
+      series: out,
+      repairs,
+      droppedSamples,
+      droppedSeries,
+      emptySeries,
+      decodedBytes: input.body.length,
+    };
   } catch (err) {
     return { error: classify(err) };
   }

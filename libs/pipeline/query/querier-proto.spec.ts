@@ -54,7 +54,7 @@ describe('query API binary proto against protobufjs', () => {
       cpuSeries({
         labels: { service_name: 'svc', pod: 'p1' },
         stacks: [
-          [['main', 'a'], 3, 'span1'],
+          [['main', 'a'], 3, '5a1e000000000001'],
           [['main', 'b'], 4],
         ],
         atMs: T0,
@@ -103,7 +103,18 @@ describe('query API binary proto against protobufjs', () => {
       start: START,
       end: END,
     });
-    assert.deepEqual(names.names, ['__name__', '__profile_type__', 'pod', 'service_name']);
+    // Pyroscope's stored set (CreateProfileLabels): the derived __*__ labels, no __delta__
+    assert.deepEqual(names.names, [
+      '__name__',
+      '__period_type__',
+      '__period_unit__',
+      '__profile_type__',
+      '__service_name__',
+      '__type__',
+      '__unit__',
+      'pod',
+      'service_name',
+    ]);
     const values = await call('LabelValues', 'LabelValuesRequest', 'NamesResponse', {
       name: 'pod',
       matchers: ['{}'],
@@ -120,7 +131,12 @@ describe('query API binary proto against protobufjs', () => {
       {
         labels: [
           { name: '__name__', value: 'process_cpu' },
+          { name: '__period_type__', value: 'cpu' },
+          { name: '__period_unit__', value: 'nanoseconds' },
           { name: '__profile_type__', value: CPU },
+          { name: '__service_name__', value: 'svc' },
+          { name: '__type__', value: 'cpu' },
+          { name: '__unit__', value: 'nanoseconds' },
           { name: 'pod', value: 'p2' },
           { name: 'service_name', value: 'svc' },
         ],
@@ -158,7 +174,7 @@ describe('query API binary proto against protobufjs', () => {
       {
         profileTypeID: CPU,
         labelSelector: '{}',
-        spanSelector: ['span1'],
+        spanSelector: ['5a1e000000000001'],
         start: START,
         end: END,
       },

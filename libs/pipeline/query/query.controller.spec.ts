@@ -204,9 +204,15 @@ describe('query API (querier.v1 over the embedded store)', () => {
       },
     ]);
     const names = await post(app.url, 'LabelNames', { matchers: ['{service_name="api"}'], ...win });
+    // Pyroscope's stored set (CreateProfileLabels): the derived __*__ labels, no __delta__
     assert.deepEqual(names.json.names, [
       '__name__',
+      '__period_type__',
+      '__period_unit__',
       '__profile_type__',
+      '__service_name__',
+      '__type__',
+      '__unit__',
       'env',
       'region',
       'service_name',

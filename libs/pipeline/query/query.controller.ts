@@ -17,6 +17,7 @@ import {
   newTree,
   toFlamegraph,
 } from '../../backends/index.js';
+import { SpanSelectorError, parseSpanSelector } from '../../model/index.js';
 import { encodePprof } from '../../model/pprof/index.js';
 import { MAX_JSON_DEPTH, jsonTooDeepAt } from '../../protocol/index.js';
 import { HttpFailure, errorBody } from '../core/http-error.js';
@@ -371,6 +372,16 @@ function checkFormat(q: Decoded): void {
     );
 }
 
+/** The span selector as Pyroscope takes it (`pkg/model/profile.go`): 16 hex digits each, or 400. */
+function spanSelectorOf(q: Decoded): string[] {
+  try {
+    return parseSpanSelector((q.spanSelector as string[] | undefined) ?? []);
+  } catch (err) {
+    if (err instanceof SpanSelectorError) throw invalid(err.message);
+    throw err;
+  }
+}
+
 function selectQuery(q: Decoded, tenant: string): SelectQuery {
   const profileTypeId = q.profileTypeID as string;
   if (!profileTypeId) throw invalid('profileTypeID is required');
@@ -389,7 +400,7 @@ function selectQuery(q: Decoded, tenant: string): SelectQuery {
     labelSelector: (q.labelSelector as string) || '{}',
     startMs: start,
     endMs: end,
-    spanSelector: (q.spanSelector as string[] | undefined) ?? [],
+    spanSelector: spanSelectorOf(q),
     callSite,
   };
 }

@@ -1,11 +1,10 @@
 import { useState } from 'react';
 import type { Api } from '../api';
 import { useAsync } from '../hooks';
+import { filterableLabelNames } from '../label-names';
 import type { Filter } from '../state';
 
 // Label filters, offered from LabelNames and LabelValues of the current selection.
-
-const HIDDEN = new Set(['service_name', '__name__', '__profile_type__', '__type__', '__unit__']);
 
 export function LabelFilters({
   api,
@@ -62,13 +61,11 @@ export function LabelFilters({
         }}
       >
         <option value="">+ label filter…</option>
-        {(names.data ?? [])
-          .filter((n) => !HIDDEN.has(n))
-          .map((n) => (
-            <option key={n} value={n}>
-              {n}
-            </option>
-          ))}
+        {filterableLabelNames(names.data ?? []).map((n) => (
+          <option key={n} value={n}>
+            {n}
+          </option>
+        ))}
       </select>
       {name && (
         <>
