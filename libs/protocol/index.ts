@@ -14,3 +14,4 @@ export * from './auth.js';
 export * from './push/index.js';
 export * from './json-limits.js';
 export * from './otlp/index.js';
+export * from './client-capabilities.js';

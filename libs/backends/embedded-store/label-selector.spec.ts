@@ -96,3 +96,27 @@ describe('selector regexes', () => {
     assert.throws(() => parseSelector('{k=~"(a)\\\\1"}'), SelectorError);
   });
 });
+
+describe('quoted UTF-8 label names (Prometheus syntax, as Pyroscope parses selectors)', () => {
+  it('{"otel.scope.name"="x"} matches the dotted name; a quoted string alone is __name__', () => {
+    const m = parseSelector(
+      '{"otel.scope.name"="x", \'process.runtime.name\'=~"no.*", "process_cpu"}',
+    );
+    assert.deepEqual(
+      m.map((x) => [x.name, x.op, x.value]),
+      [
+        ['otel.scope.name', '=', 'x'],
+        ['process.runtime.name', '=~', 'no.*'],
+        ['__name__', '=', 'process_cpu'],
+      ],
+    );
+    const labels = new Map([
+      ['otel.scope.name', 'x'],
+      ['process.runtime.name', 'node'],
+      ['__name__', 'process_cpu'],
+    ]);
+    assert.ok(matches(labels, m));
+    assert.ok(!matches(new Map([['otel.scope.name', 'y']]), m));
+    assert.throws(() => parseSelector('{"otel.scope.name="x"}'), SelectorError);
+  });
+});

@@ -30,12 +30,41 @@ export function parseSelector(input: string): Matcher[] {
   const skipWs = (): void => {
     while (i < end && /\s/.test(s[i])) i++;
   };
+  /** a quoted string at i (the quote is s[i]); escapes as in Go's strconv.Unquote, in brief */
+  const readQuoted = (what: string): string => {
+    const quote = s[i];
+    i++;
+    let value = '';
+    while (i < end && s[i] !== quote) {
+      if (s[i] === '\\' && quote !== '`' && i + 1 < end) {
+        const n = s[i + 1];
+        value += n === 'n' ? '\n' : n === 't' ? '\t' : n;
+        i += 2;
+      } else value += s[i++];
+    }
+    if (s[i] !== quote) throw new SelectorError(`unterminated ${what} in ${input}`);
+    i++;
+    return value;
+  };
   while (true) {
     skipWs();
     if (i >= end) break;
-    const nameStart = i;
-    while (i < end && /[A-Za-z0-9_.]/.test(s[i])) i++;
-    const name = s.slice(nameStart, i);
+    let name: string;
+    if (s[i] === '"' || s[i] === "'") {
+      // Prometheus' UTF-8 syntax (what Pyroscope parses with ParseMetricSelector): a quoted
+      // label name, `{"otel.scope.name"="x"}`; a quoted string alone is the metric name
+      name = readQuoted('label name');
+      skipWs();
+      if (s[i] === ',' || i >= end) {
+        out.push({ name: '__name__', op: '=', value: name });
+        if (s[i] === ',') i++;
+        continue;
+      }
+    } else {
+      const nameStart = i;
+      while (i < end && /[A-Za-z0-9_.]/.test(s[i])) i++;
+      name = s.slice(nameStart, i);
+    }
     if (name === '') throw new SelectorError(`expected a label name at position ${i} in ${input}`);
     skipWs();
     let op: MatchOp;
@@ -50,17 +79,7 @@ export function parseSelector(input: string): Matcher[] {
     if (quote !== '"' && quote !== "'" && quote !== '`') {
       throw new SelectorError(`expected a quoted value for ${name} in ${input}`);
     }
-    i++;
-    let value = '';
-    while (i < end && s[i] !== quote) {
-      if (s[i] === '\\' && quote !== '`' && i + 1 < end) {
-        const n = s[i + 1];
-        value += n === 'n' ? '\n' : n === 't' ? '\t' : n;
-        i += 2;
-      } else value += s[i++];
-    }
-    if (s[i] !== quote) throw new SelectorError(`unterminated value for ${name} in ${input}`);
-    i++;
+    const value = readQuoted(`value for ${name}`);
     const m: Matcher = { name, op, value };
     if (op === '=~' || op === '!~') {
       try {

@@ -22,6 +22,8 @@ export interface QueryTask {
   encoding: Encoding;
   contentEncoding?: string;
   body: Uint8Array;
+  /** the client sent `allow-utf8-labelnames=true` in Accept (client-capabilities.ts) */
+  utf8LabelNames?: boolean;
 }
 
 export interface QueryAnswer {

@@ -19,7 +19,14 @@ import {
 } from '../../backends/index.js';
 import { SpanSelectorError, parseSpanSelector } from '../../model/index.js';
 import { encodePprof } from '../../model/pprof/index.js';
-import { MAX_JSON_DEPTH, jsonTooDeepAt } from '../../protocol/index.js';
+import {
+  MAX_JSON_DEPTH,
+  MediaTypeError,
+  isLegacyLabelName,
+  jsonTooDeepAt,
+  parseClientCapabilities,
+  type ClientCapabilities,
+} from '../../protocol/index.js';
 import { HttpFailure, errorBody } from '../core/http-error.js';
 import { EMBEDDED_STORE } from '../core/tokens.js';
 import { TenantResolver } from '../tenancy/tenant-resolver.js';
@@ -49,16 +56,19 @@ const HOUR = 3600_000;
 
 interface Method {
   spec: MessageSpec;
-  run(q: Decoded, tenant: string, store: EmbeddedStore): M.Answer;
+  run(q: Decoded, tenant: string, store: EmbeddedStore, task: QueryTask): M.Answer;
 }
 
 @Controller('querier.v1.QuerierService')
 export class QueryController {
   private readonly methods: Record<string, Method> = {
     ProfileTypes: { spec: M.ProfileTypesRequest, run: (q, t, st) => this.profileTypes(q, t, st) },
-    LabelNames: { spec: M.LabelNamesRequest, run: (q, t, st) => this.labelNames(q, t, st) },
+    LabelNames: {
+      spec: M.LabelNamesRequest,
+      run: (q, t, st, task) => this.labelNames(q, t, st, task),
+    },
     LabelValues: { spec: M.LabelValuesRequest, run: (q, t, st) => this.labelValues(q, t, st) },
-    Series: { spec: M.SeriesRequest, run: (q, t, st) => this.series(q, t, st) },
+    Series: { spec: M.SeriesRequest, run: (q, t, st, task) => this.series(q, t, st, task) },
     SelectMergeStacktraces: {
       spec: M.SelectMergeStacktracesRequest,
       run: (q, t, st) => {
@@ -169,6 +179,7 @@ export class QueryController {
         encoding,
         contentEncoding: Array.isArray(ce) ? ce[0] : ce,
         body: bodyOf(req),
+        utf8LabelNames: capabilitiesOf(req.headers.accept).allowUtf8LabelNames,
       };
       // off the event loop with a time budget (query-executor.ts), or here when so configured
       answer = this.executor ? await this.executor.run(task) : this.execute(this.store, task);
@@ -201,7 +212,7 @@ export class QueryController {
         );
       const body = Buffer.from(task.body.buffer, task.body.byteOffset, task.body.byteLength);
       const q = decodeBody(method.spec, body, task.encoding, task.contentEncoding);
-      const answer = method.run(q, task.tenant, store);
+      const answer = method.run(q, task.tenant, store, task);
       if (task.encoding === 'proto')
         return { status: 200, contentType: 'application/proto', body: answer.proto() };
       return {
@@ -234,10 +245,11 @@ export class QueryController {
     );
   }
 
-  private labelNames(q: Decoded, tenant: string, store: EmbeddedStore): M.Answer {
+  private labelNames(q: Decoded, tenant: string, store: EmbeddedStore, task: QueryTask): M.Answer {
     const { start, end } = range(q, true);
     const names = new Set<string>();
-    for (const set of seriesLabelSets(store, tenant, selectors(q), [], start, end)) {
+    const hide = hiddenNames(task);
+    for (const set of seriesLabelSets(store, tenant, selectors(q), [], start, end, hide)) {
       for (const l of set) names.add(l.name);
     }
     return M.namesResponse([...names].sort());
@@ -254,11 +266,46 @@ export class QueryController {
     return M.namesResponse([...values].sort());
   }
 
-  private series(q: Decoded, tenant: string, store: EmbeddedStore): M.Answer {
+  private series(q: Decoded, tenant: string, store: EmbeddedStore, task: QueryTask): M.Answer {
     const { start, end } = range(q, true);
     return M.seriesResponse(
-      seriesLabelSets(store, tenant, selectors(q), q.labelNames as string[], start, end),
+      seriesLabelSets(
+        store,
+        tenant,
+        selectors(q),
+        q.labelNames as string[],
+        start,
+        end,
+        hiddenNames(task),
+      ),
     );
+  }
+}
+
+/**
+ * Label names LabelNames and Series leave out: without `allow-utf8-labelnames=true` in Accept,
+ * every name outside the legacy charset, as Pyroscope's query frontend does
+ * (`pkg/frontend/readpath/queryfrontend/query_label_names.go`, `query_series_labels.go`).
+ * The labels stay stored and matchable either way.
+ */
+function hiddenNames(task: QueryTask): (name: string) => boolean {
+  return task.utf8LabelNames ? () => false : (name) => !isLegacyLabelName(name);
+}
+
+/** Accept's capabilities; a header that does not parse is 400, as Pyroscope's middleware. */
+function capabilitiesOf(accept: string | string[] | undefined): ClientCapabilities {
+  try {
+    return parseClientCapabilities(accept);
+  } catch (err) {
+    if (err instanceof MediaTypeError)
+      throw new HttpFailure(
+        400,
+        `Invalid header format: ${err.message}`,
+        'invalid_param',
+        {},
+        'invalid_argument',
+      );
+    throw err;
   }
 }
 
