@@ -20,3 +20,4 @@ export { jfrDecoder } from './jfr-decoder.js';
 export { decodePushBody, parseSampleTypeConfig, readFormParts } from './protocol-bridge.js';
 export { otlpProfilesDecoder } from './otlp/otlp-profiles.decoder.js';
 export { convertExportRequest, serviceNameOf } from './otlp/otlp-convert.js';
+export * from './structure/index.js';

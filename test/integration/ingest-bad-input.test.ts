@@ -19,6 +19,7 @@ import {
   send,
   type AgentRequest,
 } from '../support/agent-requests.js';
+import { ProfileBuilder, encodePprof } from '../../libs/model/index.js';
 import { startEmberflow, type EmberProcess } from '../support/emberflow-process.js';
 import { fixturePath } from '../support/paths.js';
 import { waitFor } from '../support/query-client.js';
@@ -255,12 +256,16 @@ describe('bad input is answered clearly and never crashes anything (real Kafka a
     assert.equal(r.status, 200);
   });
 
-  it('dead-letters corrupt pprof, corrupt JFR and invalid UTF-8 with their reasons', async () => {
-    const cases: [string, AgentRequest, string][] = [
+  // Updated for issue 15 (item 7): these four used to be answered 200 and dead-lettered later,
+  // so the agent never learnt; Pyroscope refuses them at once (422 on /ingest), and so does
+  // the ingest-time structural scan now (ADR 0013). Only what a full decode finds still goes
+  // to the DLQ: the next test.
+  it('refuses corrupt pprof, corrupt JFR and invalid UTF-8 with 422 and the reason, at once', async () => {
+    const cases: [string, AgentRequest, RegExp][] = [
       [
         'pprof',
         rawUpload('bad.cpu', 'pprof', Buffer.from([0x0a, 0xff, 0xff, 0xff, 0x01, 0x02])),
-        'malformed_profile',
+        /gzip reset: unexpected EOF|unexpected EOF/,
       ],
       [
         'utf8',
@@ -269,12 +274,12 @@ describe('bad input is answered clearly and never crashes anything (real Kafka a
           'pprof',
           readFileSync(fixturePath('pyroscope', 'pprof', 'invalid_utf8.pb.gz')),
         ),
-        'malformed_profile',
+        /invalid utf8 string hex: /,
       ],
       [
         'jfr',
         javaJfrForm('bad.java', Buffer.concat([Buffer.from('FLR\0'), Buffer.alloc(200, 0xee)])),
-        'malformed_profile',
+        /JFR version/,
       ],
       [
         'jfrtrunc',
@@ -286,10 +291,39 @@ describe('bad input is answered clearly and never crashes anything (real Kafka a
             5000,
           ),
         ),
-        'malformed_profile',
+        /unexpected end of chunk/,
       ],
     ];
-    for (const [name, req, _] of cases) {
+    for (const [name, req, message] of cases) {
+      const r = await send(app.url, req, tenant(name));
+      await expectError(r, 422, message);
+    }
+    // the agent's last error is in the fleet view of its tenant (stage ingest)
+    const agent = await waitFor('the refusal in the fleet view', 10_000, async () => {
+      const fleet = (await (
+        await fetch(`${app.url}/api/v1/fleet`, { headers: tenant('utf8') })
+      ).json()) as {
+        agents: { service: string; lastError: { stage: string; message: string } | null }[];
+      };
+      return fleet.agents.find((a) => a.service === 'bad.cpu' && a.lastError);
+    });
+    assert.equal(agent.lastError?.stage, 'ingest');
+    assert.match(agent.lastError?.message ?? '', /utf8/i);
+  });
+
+  it('dead-letters what only a full decode finds (a JFR event region, a sample value count) with its reason', async () => {
+    // a recording whose chunk header is sound but whose metadata event is garbage
+    const jfr = gunzipSync(readFileSync(fixturePath('pyroscope', 'jfr', 'dump1.jfr.gz')));
+    const metadataOffset = Number(jfr.readBigUInt64BE(24));
+    jfr.fill(0xee, metadataOffset, metadataOffset + 64);
+    // a pprof whose one sample has two values for one sample type
+    const p = new ProfileBuilder().sampleType('cpu', 'nanoseconds').stack(['main'], [1]).build();
+    p.sample[0].value.push(2);
+    const cases: [string, AgentRequest, string][] = [
+      ['jfrevents', javaJfrForm('bad.java', jfr), 'malformed_profile'],
+      ['values', rawUpload('bad.cpu', 'pprof', gzipSync(encodePprof(p))), 'malformed_profile'],
+    ];
+    for (const [name, req] of cases) {
       const r = await send(app.url, req, tenant(name));
       assert.equal(r.status, 200, `${name}: ${await r.text()}`);
     }
@@ -310,14 +344,14 @@ describe('bad input is answered clearly and never crashes anything (real Kafka a
     assert.match(metrics, /emberflow_discarded_profiles_total\{reason="malformed_profile"/);
     // the agent's last error is in the fleet view of its tenant, and only there
     const fleet = (await (
-      await fetch(`${app.url}/api/v1/fleet`, { headers: tenant('utf8') })
+      await fetch(`${app.url}/api/v1/fleet`, { headers: tenant('values') })
     ).json()) as {
       agents: { service: string; lastError: { stage: string; message: string } | null }[];
     };
     const agent = fleet.agents.find((a) => a.service === 'bad.cpu');
     assert.ok(agent, JSON.stringify(fleet));
     assert.equal(agent.lastError?.stage, 'decoder');
-    assert.match(agent.lastError?.message ?? '', /UTF-8|utf8/i);
+    assert.match(agent.lastError?.message ?? '', /sample value length mismatch/);
     const other = (await (
       await fetch(`${app.url}/api/v1/fleet`, { headers: tenant('nobody') })
     ).json()) as {

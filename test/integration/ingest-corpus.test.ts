@@ -26,7 +26,8 @@ import { waitFor } from '../support/query-client.js';
 import { suiteEnv, testServices } from '../support/services.js';
 
 // Every fixture of the corpus, posted every way the agents post it, to an ingest process on the
-// real broker. Each must be answered 200 and published once to profiles.raw.v1 with the exact
+// real broker. Each (but the two Pyroscope refuses, answered as it answers them and never
+// published) must be answered 200 and published once to profiles.raw.v1 with the exact
 // bytes that were sent and the metadata ingest resolved. Each case has its own tenant, which is
 // how its message is found on the topic.
 
@@ -35,6 +36,11 @@ interface Case {
   request: AgentRequest;
   format: RawUpload['format'];
   appName: string;
+  /**
+   * Pyroscope refuses this one (issue 15, item 7): the status it answers. invalid_utf8.pb.gz
+   * everywhere, dotnet-pprof-3.pb.gz (function ids 0) on Push, where no .NET fix runs first.
+   */
+  refused?: 400 | 422;
 }
 
 function read(...p: string[]): Buffer {
@@ -55,23 +61,31 @@ function corpus(): Case[] {
     const stPath = fixturePath('pyroscope', 'pprof', `${stem}.st.json`);
     const st = existsSync(stPath) ? readFileSync(stPath) : undefined;
     const app = `corpus.${stem.replace(/[^A-Za-z0-9_.-]/g, '_')}.cpu`;
+    const invalid = f === 'invalid_utf8.pb.gz' ? 422 : undefined;
+    // the broken .NET profile is what the .NET agent sends: Pyroscope fixes its ids on /ingest
+    const dotnet = f === 'dotnet-pprof-3.pb.gz';
+    const withSpy = (r: AgentRequest): AgentRequest =>
+      dotnet ? { ...r, query: { ...r.query, spyName: 'dotnetspy' } } : r;
     cases.push({
       name: `pprof/${f} Go multipart`,
-      request: goPprofForm(app, bytes, st),
+      request: withSpy(goPprofForm(app, bytes, st)),
       format: 'pprof-form',
       appName: app,
+      refused: invalid,
     });
     cases.push({
       name: `pprof/${f} raw as sent`,
-      request: rawUpload(app, 'pprof', bytes),
+      request: withSpy(rawUpload(app, 'pprof', bytes)),
       format: 'pprof',
       appName: app,
+      refused: invalid,
     });
     cases.push({
       name: `pprof/${f} raw uncompressed`,
-      request: rawUpload(app, 'pprof', plain(bytes)),
+      request: withSpy(rawUpload(app, 'pprof', plain(bytes))),
       format: 'pprof',
       appName: app,
+      refused: invalid,
     });
     for (const codec of ['proto', 'json'] as const) {
       for (const gzipBody of [false, true]) {
@@ -85,6 +99,7 @@ function corpus(): Case[] {
           ),
           format: 'push',
           appName: 'corpus-push',
+          refused: invalid || dotnet ? 400 : undefined,
         });
       }
     }
@@ -156,7 +171,9 @@ function corpus(): Case[] {
 describe('ingest accepts the whole corpus the way agents send it (real Kafka and Redis)', () => {
   const svc = testServices();
   const run = randomUUID().slice(0, 8);
-  const cases = corpus();
+  const all = corpus();
+  const cases = all.filter((c) => c.refused === undefined);
+  const refused = all.filter((c) => c.refused !== undefined);
   let ingest: EmberProcess;
   let broker: KafkaBroker;
   let sub: Subscription;
@@ -198,6 +215,11 @@ describe('ingest accepts the whole corpus the way agents send it (real Kafka and
 
   it(`answers 200 to all ${cases.length} requests and publishes each once, bytes and metadata intact`, async () => {
     assert.ok(cases.length > 150, `corpus has ${cases.length} cases`);
+    assert.equal(refused.length, 3 + 4 + 4, 'invalid_utf8 every way, dotnet-pprof-3 on Push');
+    for (const [i, c] of refused.entries()) {
+      const r = await send(ingest.url, c.request, { 'x-scope-orgid': `c-${run}-r${i}` });
+      assert.equal(r.status, c.refused, `${c.name}: ${r.status} ${await r.text()}`);
+    }
     for (const [i, c] of cases.entries()) {
       const r = await send(ingest.url, c.request, { 'x-scope-orgid': `c-${run}-${i}` });
       assert.equal(r.status, 200, `${c.name}: ${r.status} ${await r.text()}`);
@@ -206,6 +228,8 @@ describe('ingest accepts the whole corpus the way agents send it (real Kafka and
       byTenant.size >= cases.length ? true : undefined,
     );
     await new Promise((r) => setTimeout(r, 1000)); // a second copy would arrive by now
+    for (const [i, c] of refused.entries())
+      assert.equal(byTenant.get(`c-${run}-r${i}`), undefined, `${c.name}: published`);
     for (const [i, c] of cases.entries()) {
       const msgs = byTenant.get(`c-${run}-${i}`) ?? [];
       assert.equal(msgs.length, 1, `${c.name}: published ${msgs.length} times`);

@@ -1,5 +1,6 @@
 // Error bodies in Pyroscope's shape: JSON {"code": "<connect code>", "message": "<text>"}
 // (pkg/util/http/error.go), so agents and people see what Pyroscope would show them.
+import type { IngestParams, UploadFormat } from '../../protocol/index.js';
 
 export const CONNECT_CODE_BY_STATUS: Record<number, string> = {
   400: 'invalid_argument',
@@ -39,4 +40,10 @@ export class HttpFailure extends Error {
   ) {
     super(message);
   }
+
+  /**
+   * The upload this failure refused, when its parameters were read (the structural scan's
+   * refusals): the fleet view records it as the agent's last error.
+   */
+  upload?: { params: IngestParams; format: UploadFormat };
 }

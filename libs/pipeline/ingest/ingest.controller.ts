@@ -124,6 +124,11 @@ export class IngestController {
       this.metrics.ingestRequests.inc({ format, spy, tenant, status: String(f.status) });
       if (f.status < 500 || f.status === 503)
         this.metrics.discarded.inc({ reason: f.reason, tenant });
+      if (f.upload)
+        this.record(req, agentKeyOfUpload(tenant, f.upload.params, f.upload.format), {
+          ok: false,
+          message: f.message,
+        });
       this.log.warn(
         JSON.stringify({
           msg: 'upload rejected',

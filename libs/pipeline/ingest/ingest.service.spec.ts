@@ -1,3 +1,5 @@
+import { gzipSync } from 'node:zlib';
+import { ProfileBuilder, encodePprof } from '../../model/index.js';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -60,7 +62,13 @@ describe('IngestService', () => {
 
   it('publishes the untouched body with its metadata', async () => {
     const { svc, got } = await setup();
-    const body = Buffer.from([0x1f, 0x8b, 1, 2, 3]);
+    // a real (gzipped) pprof: since the ingest-time structural scan (ADR 0013) a body that is
+    // no pprof is refused with 422 before it is published
+    const body = gzipSync(
+      encodePprof(
+        new ProfileBuilder().sampleType('cpu', 'nanoseconds').stack(['main'], [1]).build(),
+      ),
+    );
     const out = await svc.accept({
       tenant: 't1',
       rawQuery:

@@ -1,8 +1,15 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { UploadDedupe, keys, type SharedStore } from '../../cache/index.js';
-import { isRetryable } from '../../model/index.js';
+import {
+  UploadStructureError,
+  convertExportRequest,
+  inflatePprof,
+  isDecodeError,
+  scanJfrStructure,
+  scanPprofStructure,
+} from '../../decoders/index.js';
+import { isDotnetSpy, isRetryable } from '../../model/index.js';
 import { Metrics, Readiness } from '../../observability/index.js';
-import { convertExportRequest, isDecodeError } from '../../decoders/index.js';
 import {
   decodeExportProfilesRequest,
   decodePushBody,
@@ -13,6 +20,7 @@ import {
   negotiatePush,
   parseGoQuery,
   parseIngestRequest,
+  decompressJfrPart,
   readJfrForm,
   readPprofForm,
   type IngestParams,
@@ -109,7 +117,12 @@ export class IngestService {
     }
     const { params, format } = parsed;
     this.metrics.ingestBytes.inc({ tenant, encoding: 'compressed' }, input.body.length);
-    this.validateEnvelope(format, input);
+    try {
+      this.validateEnvelope(format, input, params);
+    } catch (err) {
+      if (err instanceof HttpFailure) err.upload = { params, format };
+      throw err;
+    }
     await this.checkRate(tenant, input.body.length);
     return this.publish(tenant, format, params, input);
   }
@@ -132,6 +145,9 @@ export class IngestService {
       const req = decodePushBody(input.body, envelope, this.config.ingest.maxBodyBytes);
       const first = req.series[0]?.labels.find((l) => l.name === 'service_name');
       if (first) service = first.value;
+      // the structural scan of every profile (ADR 0013): Pyroscope's Push answers 400
+      for (const series of req.series)
+        for (const sample of series.samples) this.scanPprof(sample.rawProfile, 400, false);
     } catch (err) {
       if (isProtocolError(err))
         throw new HttpFailure(err.status, err.message, err.reason, {}, err.code);
@@ -202,22 +218,68 @@ export class IngestService {
 
   /**
    * The envelope checks Pyroscope makes before decoding, answered the way it answers them
-   * (422 with its messages). Content is not decoded here. A body sent with
+   * (422 with its messages), then the structural scan of the profile itself (ADR 0013): a
+   * pprof or JFR recording Pyroscope would refuse is refused here, 422, so the agent learns;
+   * what only a full decode finds still goes to the dead-letter queue. A body sent with
    * `Content-Encoding: gzip` is inflated for the check, never past the body limit.
    */
-  private validateEnvelope(format: UploadFormat, input: IngestInput): void {
-    if (format !== 'pprof-form' && format !== 'jfr-form') return;
+  private validateEnvelope(format: UploadFormat, input: IngestInput, params: IngestParams): void {
+    if (format !== 'pprof-form' && format !== 'jfr-form' && format !== 'pprof' && format !== 'jfr')
+      return;
     let body: Uint8Array = input.body;
     const limits: MultipartLimits = { maxParts: 64, maxPartBytes: this.config.ingest.maxBodyBytes };
     try {
       if (input.contentEncoding.toLowerCase() === 'gzip' && isGzip(body)) {
         body = inflateBounded(body, this.config.ingest.maxBodyBytes);
       }
-      if (format === 'pprof-form') readPprofForm(body, input.contentType, limits);
-      else readJfrForm(body, input.contentType, limits);
+      if (format === 'pprof-form') {
+        const form = readPprofForm(body, input.contentType, limits);
+        const config = form.sampleTypeConfig && Object.fromEntries(form.sampleTypeConfig);
+        this.scanPprof(form.profile, 422, isDotnetSpy(params.spyName, config));
+      } else if (format === 'pprof') {
+        this.scanPprof(body, 422, isDotnetSpy(params.spyName, undefined));
+      } else if (format === 'jfr-form') {
+        const form = readJfrForm(body, input.contentType, limits);
+        this.scanJfr(decompressJfrPart(form.jfr, this.maxProfileBytes(), 'jfr'));
+      } else this.scanJfr(body);
     } catch (err) {
       if (isProtocolError(err))
         throw new HttpFailure(err.status, err.message, err.reason, {}, err.code);
+      throw err;
+    }
+  }
+
+  private maxProfileBytes(): number {
+    return this.config.file.limits.maxProfileBytes;
+  }
+
+  /**
+   * Inflates (as the decoder will: Go's gzip header rule, the profile size cap) and scans one
+   * pprof. Over the size cap it is left to the decoder, which refuses it with its own reason.
+   */
+  private scanPprof(bytes: Uint8Array | undefined, status: 400 | 422, dotnet: boolean): void {
+    if (bytes === undefined || bytes.length === 0) return; // an empty profile: Pyroscope says 200
+    let raw: Uint8Array;
+    try {
+      raw = inflatePprof(bytes, this.maxProfileBytes());
+    } catch (err) {
+      if (isDecodeError(err) && err.kind === 'too_large') return;
+      if (isDecodeError(err)) throw structureFailure(status, err.message);
+      throw err;
+    }
+    try {
+      scanPprofStructure(raw, { dotnetFunctionIdFix: dotnet });
+    } catch (err) {
+      if (err instanceof UploadStructureError) throw structureFailure(status, err.message);
+      throw err;
+    }
+  }
+
+  private scanJfr(bytes: Uint8Array): void {
+    try {
+      scanJfrStructure(bytes);
+    } catch (err) {
+      if (err instanceof UploadStructureError) throw structureFailure(422, err.message);
       throw err;
     }
   }
@@ -329,4 +391,14 @@ export class IngestService {
       throw err;
     }
   }
+}
+
+/**
+ * A profile the structural scan refuses: 422 on /ingest, 400 invalid_argument on Push, as
+ * Pyroscope answers them (reason malformed_profile, its discard reason for these).
+ */
+function structureFailure(status: 400 | 422, message: string): HttpFailure {
+  return status === 400
+    ? new HttpFailure(400, message, 'malformed_profile', {}, 'invalid_argument')
+    : new HttpFailure(422, message, 'malformed_profile');
 }

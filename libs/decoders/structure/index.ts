@@ -1,0 +1,9 @@
+export {
+  UploadStructureError,
+  invalidUtf8At,
+  scanPprofStructure,
+  type PprofStructure,
+  type UploadStructureKind,
+  type PprofStructureOptions,
+} from './pprof-structure.js';
+export { scanJfrStructure } from './jfr-structure.js';
