@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { repoRoot } from '../test/support/paths.js';
 import { formatBenchTable, type BenchResult } from './bench-result.js';
 import { runE2eBench } from './e2e/e2e.js';
+import { runIngestScanBench } from './ingest-scan.js';
 import { runJfrBench } from './jfr.js';
 import { runOverloadBench } from './overload.js';
 import { runPprofBench } from './pprof-decode.js';
@@ -19,10 +20,11 @@ const suites: Record<string, () => Promise<BenchResult[]>> = {
   jfr: runJfrBench,
   query: runQueryMergeBench,
   overload: runOverloadBench,
+  'ingest-scan': runIngestScanBench,
   e2e: () => runE2eBench(),
 };
 /** minutes long and need Kafka and Redis: run only when named (`npm run bench -- overload`) */
-const explicitOnly = new Set(['overload', 'e2e']);
+const explicitOnly = new Set(['overload', 'e2e', 'ingest-scan']);
 
 /** The end-to-end run keeps its own results file, so it does not replace the others'. */
 function outFile(names: readonly string[]): string {
