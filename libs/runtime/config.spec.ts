@@ -112,6 +112,9 @@ describe('tenant limits', () => {
       ingestionRateBytes: 8388608,
       ingestionBurstBytes: 2 * 1024 * 1024,
       maxProfileBytes: 1048576,
+      // the ingestion window (issue 15, item 8): off unless set
+      rejectOlderThan: 0,
+      rejectNewerThan: 0,
     });
     assert.equal(tenantLimits(c, 'other').maxProfileBytes, 2097152);
   });

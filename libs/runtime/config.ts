@@ -147,6 +147,20 @@ const credentialSchema = z.union([
   z.object({ bearer: z.string().min(1) }),
 ]);
 
+/** In the YAML file: milliseconds as a number, or "500ms", "30s", "10m", "1h", "7d". */
+const durationYaml = z.union([
+  z.number().int().min(0),
+  z
+    .string()
+    .trim()
+    .regex(/^\d+(ms|s|m|h|d)?$/, 'must be a duration like 500ms, 30s, 10m, 1h or 7d')
+    .transform((s) => {
+      const m = /^(\d+)(ms|s|m|h|d)?$/.exec(s)!;
+      const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+      return Number(m[1]) * unit[(m[2] ?? 'ms') as 'ms'];
+    }),
+]);
+
 const limitsSchema = z.object({
   /** per-tenant ingestion rate, bytes/s of request bodies; 0 = unlimited */
   ingestionRateBytes: z
@@ -164,6 +178,14 @@ const limitsSchema = z.object({
     .int()
     .min(1024)
     .default(4 * MiB),
+  /**
+   * Pyroscope's validation.reject-older-than as a tenant limit: a profile whose time is older
+   * is refused (not_in_ingestion_window). 0 = off, the default: the embedded store takes
+   * backfill; the Pyroscope backend applies its own window (backends.pyroscope[].rejectOlderThan)
+   */
+  rejectOlderThan: durationYaml.default(0),
+  /** validation.reject-newer-than: a profile further in the future is refused; 0 = off */
+  rejectNewerThan: durationYaml.default(0),
 });
 
 /**
@@ -175,20 +197,6 @@ const tenantLimitsSchema = z.object(
     Object.entries(limitsSchema.shape).map(([k, v]) => [k, v.unwrap().optional()]),
   ),
 ) as unknown as z.ZodType<Partial<z.infer<typeof limitsSchema>>>;
-
-/** In the YAML file: milliseconds as a number, or "500ms", "30s", "10m", "1h", "7d". */
-const durationYaml = z.union([
-  z.number().int().min(0),
-  z
-    .string()
-    .trim()
-    .regex(/^\d+(ms|s|m|h|d)?$/, 'must be a duration like 500ms, 30s, 10m, 1h or 7d')
-    .transform((s) => {
-      const m = /^(\d+)(ms|s|m|h|d)?$/.exec(s)!;
-      const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-      return Number(m[1]) * unit[(m[2] ?? 'ms') as 'ms'];
-    }),
-]);
 
 const pyroscopeEndpointSchema = z
   .object({

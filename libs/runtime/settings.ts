@@ -381,6 +381,16 @@ export const FILE_SETTINGS: Record<string, FileSetting> = {
     meaning: 'largest profile after decompression; larger ones are refused',
     example: 16_777_216,
   },
+  'limits.rejectOlderThan': {
+    meaning:
+      'Pyroscope’s `validation.reject-older-than` for a tenant: a profile older than this is refused, 422 on /ingest and 400 on Push, `not_in_ingestion_window` (0: off, the default, so the embedded store takes backfill)',
+    example: '1h',
+  },
+  'limits.rejectNewerThan': {
+    meaning:
+      'Pyroscope’s `validation.reject-newer-than`: a profile further ahead of the clock is refused the same way (0: off)',
+    example: '10m',
+  },
   tenancy: {
     meaning: 'who may send and query (open by default, as Pyroscope’s OSS server)',
   },
@@ -436,6 +446,14 @@ export const FILE_SETTINGS: Record<string, FileSetting> = {
   'tenants.<name>.limits.maxProfileBytes': {
     meaning: 'this tenant’s `limits.maxProfileBytes`',
     example: 8_388_608,
+  },
+  'tenants.<name>.limits.rejectOlderThan': {
+    meaning: 'this tenant’s ingestion window: `limits.rejectOlderThan`',
+    example: '1h',
+  },
+  'tenants.<name>.limits.rejectNewerThan': {
+    meaning: 'this tenant’s `limits.rejectNewerThan`',
+    example: '10m',
   },
   'tenants.<name>.relabel': {
     meaning: 'rules (as in `relabel`) for this tenant’s series labels, after the global ones',

@@ -34,6 +34,8 @@ export interface PprofStructureOptions {
 }
 
 export interface PprofStructure {
+  /** the profile's time_nanos (0 when absent), to the precision of a double */
+  timeNanos: number;
   strings: number;
   samples: number;
   locations: number;
@@ -50,6 +52,7 @@ const P_MAPPING = 3;
 const P_LOCATION = 4;
 const P_FUNCTION = 5;
 const P_STRING = 6;
+const P_TIME_NANOS = 9;
 const P_PERIOD_TYPE = 11;
 
 /** Scans `buf` (an uncompressed pprof). An empty buffer is an empty profile (Pyroscope: 200). */
@@ -57,7 +60,7 @@ export function scanPprofStructure(
   buf: Uint8Array,
   options: PprofStructureOptions = {},
 ): PprofStructure {
-  const out: PprofStructure = { strings: 0, samples: 0, locations: 0, functions: 0 };
+  const out: PprofStructure = { timeNanos: 0, strings: 0, samples: 0, locations: 0, functions: 0 };
   if (buf.length === 0) return out;
   let pos = 0;
   // the largest string index referenced, by where it was referenced (checked at the end: the
@@ -206,6 +209,10 @@ export function scanPprofStructure(
   const end = buf.length;
   while (pos < end) {
     const [f, w] = tag(end, 'Profile');
+    if (f === P_TIME_NANOS && w === 0) {
+      out.timeNanos = varint(end);
+      continue;
+    }
     if (
       w !== 2 ||
       (f !== P_SAMPLE_TYPE &&

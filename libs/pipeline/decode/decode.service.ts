@@ -16,7 +16,7 @@ import {
   type QueueBroker,
   type RawUpload,
 } from '../../queue/index.js';
-import type { EmberConfig } from '../../runtime/config.js';
+import { tenantLimits, type EmberConfig } from '../../runtime/config.js';
 import { EMBER_CONFIG, QUEUE_BROKER, SHARED_STORE } from '../core/tokens.js';
 import { DecodePool } from './decode-pool.js';
 import { classify, type DecodeTaskResult, type EncodedSeries } from './decode-task.js';
@@ -107,6 +107,21 @@ export class DecodeService implements OnModuleDestroy {
     }
   }
 
+  /**
+   * The decode limits of a tenant: the global ones with its ingestion window (limits
+   * rejectOlderThan / rejectNewerThan), which validation applies as Pyroscope does. Ingest
+   * refuses most out-of-window pprof at once; this catches the formats it cannot date there.
+   */
+  private limitsFor(tenant: string): DecodeLimits {
+    const t = tenantLimits(this.config, tenant);
+    if (t.rejectOlderThan <= 0 && t.rejectNewerThan <= 0) return this.limits;
+    return {
+      ...this.limits,
+      rejectOlderThanMs: t.rejectOlderThan,
+      rejectNewerThanMs: t.rejectNewerThan,
+    };
+  }
+
   /** Decodes concurrently (large uploads on worker threads, small ones inline). */
   private async decodeWave(wave: IncomingMessage[], dead: OutgoingMessage[]): Promise<Decoded[]> {
     const maxPartBytes = this.maxPartBytes();
@@ -121,7 +136,7 @@ export class DecodeService implements OnModuleDestroy {
         }
         const r = await this.pool.run({
           upload,
-          limits: this.limits,
+          limits: this.limitsFor(upload.tenant),
           maxBodyBytes: this.config.ingest.maxBodyBytes,
           maxPartBytes,
           rules: tenantRuleConfig(this.config, upload.tenant),

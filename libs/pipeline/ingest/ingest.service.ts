@@ -7,8 +7,16 @@ import {
   isDecodeError,
   scanJfrStructure,
   scanPprofStructure,
+  type PprofStructure,
 } from '../../decoders/index.js';
-import { isDotnetSpy, isRetryable } from '../../model/index.js';
+import {
+  fixPprofTime,
+  isDotnetSpy,
+  isRetryable,
+  labelsString,
+  sortLabels,
+  type Int64,
+} from '../../model/index.js';
 import { Metrics, Readiness } from '../../observability/index.js';
 import {
   decodeExportProfilesRequest,
@@ -147,7 +155,11 @@ export class IngestService {
       if (first) service = first.value;
       // the structural scan of every profile (ADR 0013): Pyroscope's Push answers 400
       for (const series of req.series)
-        for (const sample of series.samples) this.scanPprof(sample.rawProfile, 400, false);
+        for (const sample of series.samples) {
+          const s = this.scanPprof(sample.rawProfile, 400, false);
+          // a Push profile without a time is stamped with the clock: always in the window
+          if (s && s.timeNanos > 0) this.checkWindow(tenant, s.timeNanos, 400, series.labels);
+        }
     } catch (err) {
       if (isProtocolError(err))
         throw new HttpFailure(err.status, err.message, err.reason, {}, err.code);
@@ -235,9 +247,13 @@ export class IngestService {
       if (format === 'pprof-form') {
         const form = readPprofForm(body, input.contentType, limits);
         const config = form.sampleTypeConfig && Object.fromEntries(form.sampleTypeConfig);
-        this.scanPprof(form.profile, 422, isDotnetSpy(params.spyName, config));
+        const s = this.scanPprof(form.profile, 422, isDotnetSpy(params.spyName, config));
+        if (s)
+          this.checkWindow(input.tenant, ingestTimeNanos(s, params), 422, ingestLabels(params));
       } else if (format === 'pprof') {
-        this.scanPprof(body, 422, isDotnetSpy(params.spyName, undefined));
+        const s = this.scanPprof(body, 422, isDotnetSpy(params.spyName, undefined));
+        if (s)
+          this.checkWindow(input.tenant, ingestTimeNanos(s, params), 422, ingestLabels(params));
       } else if (format === 'jfr-form') {
         const form = readJfrForm(body, input.contentType, limits);
         this.scanJfr(decompressJfrPart(form.jfr, this.maxProfileBytes(), 'jfr'));
@@ -257,22 +273,56 @@ export class IngestService {
    * Inflates (as the decoder will: Go's gzip header rule, the profile size cap) and scans one
    * pprof. Over the size cap it is left to the decoder, which refuses it with its own reason.
    */
-  private scanPprof(bytes: Uint8Array | undefined, status: 400 | 422, dotnet: boolean): void {
-    if (bytes === undefined || bytes.length === 0) return; // an empty profile: Pyroscope says 200
+  private scanPprof(
+    bytes: Uint8Array | undefined,
+    status: 400 | 422,
+    dotnet: boolean,
+  ): PprofStructure | undefined {
+    if (bytes === undefined || bytes.length === 0) return undefined; // empty: Pyroscope says 200
     let raw: Uint8Array;
     try {
       raw = inflatePprof(bytes, this.maxProfileBytes());
     } catch (err) {
-      if (isDecodeError(err) && err.kind === 'too_large') return;
+      if (isDecodeError(err) && err.kind === 'too_large') return undefined;
       if (isDecodeError(err)) throw structureFailure(status, err.message);
       throw err;
     }
     try {
-      scanPprofStructure(raw, { dotnetFunctionIdFix: dotnet });
+      return scanPprofStructure(raw, { dotnetFunctionIdFix: dotnet });
     } catch (err) {
       if (err instanceof UploadStructureError) throw structureFailure(status, err.message);
       throw err;
     }
+  }
+
+  /**
+   * The tenant's ingestion window (limits rejectOlderThan / rejectNewerThan), as Pyroscope's
+   * `pkg/validation/validate.go` ingestionWindow: strictly after now - older and strictly
+   * before now + newer, in milliseconds; outside is not_in_ingestion_window with its message.
+   */
+  private checkWindow(
+    tenant: string,
+    timeNanos: number,
+    status: 400 | 422,
+    labels: readonly { name: string; value: string }[],
+  ): void {
+    const l = tenantLimits(this.config, tenant);
+    if (l.rejectOlderThan <= 0 && l.rejectNewerThan <= 0) return;
+    const now = Date.now();
+    const from = l.rejectOlderThan > 0 ? now - l.rejectOlderThan : 0;
+    const to = l.rejectNewerThan > 0 ? now + l.rejectNewerThan : 0;
+    const t = Math.floor(timeNanos / 1e6);
+    if ((from === 0 || t > from) && (to === 0 || t < to)) return;
+    const detail =
+      to === 0
+        ? `the ingestion window starts at ${goTimeString(from)}`
+        : from === 0
+          ? `the ingestion window ends at ${goTimeString(to)}`
+          : `the ingestion window starts at ${goTimeString(from)} and ends at ${goTimeString(to)}`;
+    const message = `profile with labels '${labelsString(sortLabels(labels))}' is outside of ingestion window (profile timestamp: ${goTimeString(t)}, ${detail})`;
+    throw status === 400
+      ? new HttpFailure(400, message, 'not_in_ingestion_window', {}, 'invalid_argument')
+      : new HttpFailure(422, message, 'not_in_ingestion_window');
   }
 
   private scanJfr(bytes: Uint8Array): void {
@@ -401,4 +451,27 @@ function structureFailure(status: 400 | 422, message: string): HttpFailure {
   return status === 400
     ? new HttpFailure(400, message, 'malformed_profile', {}, 'invalid_argument')
     : new HttpFailure(422, message, 'malformed_profile');
+}
+
+/** The time Pyroscope validates for an /ingest pprof: time_nanos after its fixTime (`from`). */
+function ingestTimeNanos(s: PprofStructure, params: IngestParams): number {
+  const p = { timeNanos: s.timeNanos as Int64 };
+  fixPprofTime(p, BigInt(params.fromNanos));
+  return Number(p.timeNanos);
+}
+
+/** The labels known at ingest of an /ingest upload, for the window's message. */
+function ingestLabels(params: IngestParams): { name: string; value: string }[] {
+  const out = Object.entries(params.labels).map(([name, value]) => ({ name, value }));
+  if (!Object.hasOwn(params.labels, 'service_name'))
+    out.push({ name: 'service_name', value: params.appName });
+  return out;
+}
+
+/** Go's time.Time.String() of a UTC instant in ms: `2021-12-31 09:15:10.146 +0000 UTC`. */
+export function goTimeString(ms: number): string {
+  const iso = new Date(ms).toISOString(); // 2021-12-31T09:15:10.146Z
+  let frac = iso.slice(20, 23).replace(/0+$/, '');
+  frac = frac === '' ? '' : `.${frac}`;
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${frac} +0000 UTC`;
 }
