@@ -7,13 +7,18 @@ import type { SendingOverrides } from './sending/sending-chain.js';
 // these). It must stop its I/O when `signal` aborts (the per-attempt timeout). Sending the same
 // series twice must be harmless for correctness, but the exporter avoids it with its
 // delivered-ids record.
-export interface Backend {
+export interface SendTarget<T> {
   /** stable name, part of delivered-id keys and metric labels */
   readonly name: string;
   /** how the exporter batches, times out and retries for this backend (defaults otherwise) */
   readonly sending?: SendingOverrides;
-  send(series: readonly NormalizedSeries[], options?: { signal?: AbortSignal }): Promise<void>;
+  /** bytes one item weighs in a batch (default: a series' pprof size) */
+  sizeOf?(item: T): number;
+  send(items: readonly T[], options?: { signal?: AbortSignal }): Promise<void>;
   close(): Promise<void>;
 }
+
+/** A profile backend: takes normalised series. */
+export type Backend = SendTarget<NormalizedSeries>;
 
 export const BACKENDS = Symbol('BACKENDS');

@@ -14,3 +14,7 @@ export * from './embedded-store/stack-tree.js';
 export * from './embedded-store/compact-profile.js';
 export * from './embedded-store/flamegraph-diff.js';
 export * from './embedded-store/query-engine.js';
+export * from './otlp/otlp-backend.js';
+export * from './otlp/from-config.js';
+export * from './embedded-store/span-store.js';
+export * from './embedded-store/traceql.js';

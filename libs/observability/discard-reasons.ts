@@ -25,6 +25,7 @@ export const DISCARD_REASONS = [
   'invalid_timestamp',
   'retry_budget_exhausted',
   'dead_letter_evicted',
+  'malformed_otlp',
   // Emberflow's own: the request could not be handled now (503), nothing wrong with it
   'queue_unavailable',
   'store_unavailable',

@@ -10,3 +10,4 @@ export * from './health/health.module.js';
 export * from './core/error.filter.js';
 export * from './grpc/grpc-routes.js';
 export * from './grpc/grpc-edge.js';
+export * from './otlp/otlp-export.module.js';

@@ -21,7 +21,9 @@ export type DiscardReason =
   | 'ingest_limit_reached'
   | 'dropped_by_sampling_rules'
   | 'body_size_limit_exceeded'
-  | 'dropped_by_relabel_rules';
+  | 'dropped_by_relabel_rules'
+  // Emberflow's own: an OTLP request (traces, metrics, logs) that does not decode
+  | 'malformed_otlp';
 
 /** Connect error codes (connectrpc.com/connect `Code.String()`). */
 export type ConnectCode =

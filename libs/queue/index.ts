@@ -10,6 +10,7 @@ export * from './topics.js';
 export * from './contracts/raw-upload.v1.js';
 export * from './contracts/normalized-series.v1.js';
 export * from './contracts/dead-letter.js';
+export * from './contracts/otlp-batch.v1.js';
 export * from './memory/memory-broker.js';
 export * from './kafka/kafka-broker.js';
 export * from './queue.transport.js';

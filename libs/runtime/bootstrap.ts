@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import type { Backend } from '../backends/backend.port.js';
 import { EmbeddedStore } from '../backends/embedded-store/embedded-store.js';
 import { pyroscopeBackendFromConfig } from '../backends/pyroscope/from-config.js';
+import { SpanStore } from '../backends/embedded-store/span-store.js';
+import { otlpBackendsFromConfig } from '../backends/otlp/from-config.js';
+import type { OtlpBackend } from '../backends/otlp/otlp-backend.js';
 import { RedisStore, SqliteStore, type SharedStore } from '../cache/index.js';
 import { Metrics, Readiness } from '../observability/index.js';
 import {
@@ -15,6 +18,7 @@ import {
   ExportModule,
   HealthModule,
   IngestModule,
+  OtlpExportModule,
   QueryModule,
   PyroscopeErrorFilter,
   WebUiModule,
@@ -156,6 +160,8 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Running
   // configured endpoint (dual shipping = several, each with its own delivered-ids).
   const backends: Backend[] = [];
   let embedded: EmbeddedStore | null = null;
+  let spanStore: SpanStore | null = null;
+  const otlpBackends: OtlpBackend[] = [];
   let retentionTimer: NodeJS.Timeout | undefined;
   if (has('exporter')) {
     const bc = config.backends;
@@ -166,11 +172,23 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Running
         maxBytes: bc.embedded.maxBytes,
       });
       backends.push(embedded);
+      // spans beside the profiles, with the same retention (ADR 0015)
+      spanStore = new SpanStore({
+        dataDir: join(config.dataDir, 'store'),
+        retentionMs: bc.embedded.retention,
+        maxBytes: bc.embedded.maxBytes,
+      });
       const e = embedded;
+      const sp = spanStore;
       e.enforceRetention();
-      retentionTimer = setInterval(() => e.enforceRetention(), 60_000);
+      sp.enforceRetention();
+      retentionTimer = setInterval(() => {
+        e.enforceRetention();
+        sp.enforceRetention();
+      }, 60_000);
       retentionTimer.unref();
     }
+    for (const ep of bc.otlp) otlpBackends.push(...otlpBackendsFromConfig(ep));
     for (const ep of bc.pyroscope) backends.push(pyroscopeBackendFromConfig(ep));
     if (backends.length === 0) {
       throw new ConfigError([
@@ -178,6 +196,8 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Running
       ]);
     }
     log.log(`backends: ${backends.map((b) => b.name).join(', ')}`);
+    if (otlpBackends.length > 0)
+      log.log(`OTLP backends: ${otlpBackends.map((b) => `${b.name} (${b.signal})`).join(', ')}`);
   }
 
   await broker.start(
@@ -198,6 +218,8 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Running
       store,
       backends,
       embedded,
+      spanStore,
+      otlpBackends,
       metrics,
       readiness,
       grpcRoutes,
@@ -206,7 +228,7 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Running
   ];
   if (has('ingest')) modules.push(IngestModule);
   if (has('decoder')) modules.push(DecodeModule);
-  if (has('exporter')) modules.push(ExportModule, QueryModule, WebUiModule);
+  if (has('exporter')) modules.push(ExportModule, OtlpExportModule, QueryModule, WebUiModule);
 
   @Module({ imports: modules })
   class AppModule {}
@@ -347,6 +369,7 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Running
       deadLetters?.close();
       await store.close();
       await Promise.allSettled(backends.map((b) => b.close()));
+      await spanStore?.close();
       clearTimeout(timer);
       log.log('stopped');
     })();

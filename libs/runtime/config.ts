@@ -274,6 +274,75 @@ const pyroscopeEndpointSchema = z
   .strict()
   .refine((e) => !(e.basicAuth && e.bearerToken), 'use basicAuth or bearerToken, not both');
 
+const retryYaml = z
+  .object({
+    enabled: z.boolean().default(true),
+    initialInterval: durationYaml.default(500),
+    maxInterval: durationYaml.default(30_000),
+    multiplier: z.number().min(1).max(10).default(1.5),
+    randomizationFactor: z.number().min(0).max(1).default(0.5),
+    /** one chain of attempts; then the consumed batch is retried by the queue */
+    maxElapsed: durationYaml.default(300_000),
+  })
+  .strict()
+  .default({
+    enabled: true,
+    initialInterval: 500,
+    maxInterval: 30_000,
+    multiplier: 1.5,
+    randomizationFactor: 0.5,
+    maxElapsed: 300_000,
+  });
+
+export const OTLP_SIGNAL_NAMES = ['traces', 'metrics', 'logs'] as const;
+
+/** An OTLP/HTTP receiver (Tempo, Jaeger, an OTel Collector, Datakit) spans, metrics or logs go to. */
+const otlpEndpointSchema = z
+  .object({
+    /** unique; part of the delivered-ids keys */
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only')
+      .optional(),
+    /** base URL: requests go to <url>/v1/traces, /v1/metrics, /v1/logs */
+    url: z
+      .string()
+      .url()
+      .refine((u) => /^https?:\/\//.test(u), 'must be http(s)'),
+    /** the signals this receiver takes */
+    signals: z.array(z.enum(OTLP_SIGNAL_NAMES)).min(1).default(['traces', 'metrics', 'logs']),
+    /** extra headers on every request (credentials, X-Scope-OrgID of a multi-tenant Tempo) */
+    headers: z.record(z.string(), z.string()).default({}),
+    compression: z.enum(['gzip', 'none']).default('gzip'),
+    /** per attempt */
+    timeout: durationYaml.default(30_000),
+    retry: retryYaml,
+    batch: z
+      .object({
+        /** requests merged into one export */
+        maxRequests: z.number().int().min(1).max(10_000).default(100),
+        maxBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(4 * MiB),
+        flushInterval: durationYaml.default(200),
+        maxInFlightBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(64 * MiB),
+      })
+      .strict()
+      .default({
+        maxRequests: 100,
+        maxBytes: 4 * MiB,
+        flushInterval: 200,
+        maxInFlightBytes: 64 * MiB,
+      }),
+  })
+  .strict();
+
 const embeddedStoreSchema = z
   .object({
     enabled: z.boolean().default(true),
@@ -289,6 +358,8 @@ const embeddedStoreSchema = z
 const backendsSchema = z
   .object({
     pyroscope: z.array(pyroscopeEndpointSchema).default([]),
+    /** OTLP receivers that spans, metrics and logs are forwarded to */
+    otlp: z.array(otlpEndpointSchema).default([]),
     embedded: embeddedStoreSchema.default({
       enabled: true,
       retention: 7 * 86_400_000,
@@ -299,8 +370,11 @@ const backendsSchema = z
 
 export type PyroscopeEndpointConfig = z.infer<typeof pyroscopeEndpointSchema> & { name: string };
 
+export type OtlpEndpointConfig = z.infer<typeof otlpEndpointSchema> & { name: string };
+
 export interface BackendsConfig {
   pyroscope: PyroscopeEndpointConfig[];
+  otlp: OtlpEndpointConfig[];
   embedded: z.infer<typeof embeddedStoreSchema>;
 }
 
@@ -368,6 +442,7 @@ export const fileSchema = z
       .default({}),
     backends: backendsSchema.default({
       pyroscope: [],
+      otlp: [],
       embedded: { enabled: true, retention: 7 * 86_400_000, maxBytes: 10 * 1024 * MiB },
     }),
   })
@@ -632,9 +707,21 @@ function resolveBackends(
     seen.add(name);
     list.push({ ...ep, name });
   }
+  const otlp: OtlpEndpointConfig[] = [];
+  const otlpNames = new Set<string>();
+  for (const ep of file.backends.otlp) {
+    const name = ep.name ?? `otlp-${new URL(ep.url).host.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
+    if (otlpNames.has(name) || name === 'embedded') {
+      problems.push(
+        `backends.otlp: two endpoints are named "${name}" (set distinct names: each keeps its own delivered-ids)`,
+      );
+    }
+    otlpNames.add(name);
+    otlp.push({ ...ep, name });
+  }
   const embedded = { ...file.backends.embedded };
   if (env?.EMBER_EMBEDDED_STORE !== undefined) embedded.enabled = env.EMBER_EMBEDDED_STORE;
-  return { pyroscope: list, embedded };
+  return { pyroscope: list, otlp, embedded };
 }
 
 /**
@@ -650,6 +737,19 @@ export function defaultInflightBytes(
 ): number {
   const available = constrained && constrained > 0 && constrained < total ? constrained : total;
   return Math.min(512 * MiB, Math.max(32 * MiB, Math.floor(available / 16)));
+}
+
+/**
+ * Where a signal's OTLP requests go: the OTLP backends configured for it, plus the embedded span
+ * store for traces. Empty: the signal is refused at ingest (never accepted and dropped).
+ */
+export function otlpDestinations(
+  config: EmberConfig,
+  signal: (typeof OTLP_SIGNAL_NAMES)[number],
+): string[] {
+  const out = config.backends.otlp.filter((b) => b.signals.includes(signal)).map((b) => b.name);
+  if (signal === 'traces' && config.backends.embedded.enabled) out.unshift('embedded');
+  return out;
 }
 
 /** The limits in force for a tenant: its overrides on top of the global ones. */

@@ -1,6 +1,6 @@
 import { PermanentError, RetryableError } from '../../model/index.js';
 import type { NormalizedSeries } from '../../queue/index.js';
-import type { Backend } from '../backend.port.js';
+import type { SendTarget } from '../backend.port.js';
 import { Batcher, DEFAULT_BATCH, type BatchSettings } from './batcher.js';
 import { DEFAULT_RETRY, retrying, type RetrySettings } from './retry.js';
 import { withTimeout } from './timeout.js';
@@ -44,7 +44,14 @@ export const DEFAULT_SENDING: SendingSettings = {
 export type SeriesOutcome =
   { kind: 'sent' } | { kind: 'rejected'; reason: string; message: string };
 
-export interface SendingHooks {
+/** What the chain needs of an item: its tenant (batches never mix tenants) and start time. */
+export interface Sendable {
+  tenant: string;
+  /** ms since epoch; 0 or absent = unknown (never outside the ingestion window) */
+  startMs?: number;
+}
+
+export interface SendingHooks<T extends Sendable = NormalizedSeries> {
   activeContributors?: () => number;
   onRetry?: (err: RetryableError, waitMs: number) => void;
   now?: () => number;
@@ -55,7 +62,7 @@ export interface SendingHooks {
    * exporter records them as delivered right away, so a crash later in the same consumed batch
    * does not resend them. Must not throw (a failure here cannot undo the delivery).
    */
-  onDelivered?: (series: NormalizedSeries[]) => Promise<void>;
+  onDelivered?: (series: T[]) => Promise<void>;
 }
 
 export function resolveSending(partial: SendingOverrides | undefined): SendingSettings {
@@ -67,34 +74,44 @@ export function resolveSending(partial: SendingOverrides | undefined): SendingSe
   };
 }
 
-export class SendingChain {
+/** Bytes an item weighs in a batch: the target's own measure, else a series' pprof. */
+function defaultSizeOf(item: Sendable): number {
+  return ((item as Partial<NormalizedSeries>).pprof?.length ?? 0) + 256;
+}
+
+/**
+ * Generic over what is sent: normalised series to profile backends (the default), OTLP batches
+ * to OTLP receivers (libs/backends/otlp). Items must carry their tenant and start time.
+ */
+export class SendingChain<T extends Sendable = NormalizedSeries> {
   readonly settings: SendingSettings;
-  private readonly batcher: Batcher<NormalizedSeries, SeriesOutcome>;
+  private readonly batcher: Batcher<T, SeriesOutcome>;
   private readonly now: () => number;
 
   constructor(
-    readonly backend: Backend,
-    private readonly hooks: SendingHooks = {},
+    readonly backend: SendTarget<T>,
+    private readonly hooks: SendingHooks<T> = {},
   ) {
     this.settings = resolveSending(backend.sending);
     this.now = hooks.now ?? Date.now;
     this.batcher = new Batcher({
       settings: this.settings.batch,
       keyOf: (s) => s.tenant,
-      sizeOf: (s) => s.pprof.length + 256,
+      sizeOf: (s) => backend.sizeOf?.(s) ?? defaultSizeOf(s),
       flush: (_tenant, items) => this.flush(items),
       activeContributors: hooks.activeContributors,
     });
   }
 
   /** Whether a series is already outside the backend's ingestion window. */
-  expired(s: NormalizedSeries, now = this.now()): boolean {
+  expired(s: T, now = this.now()): boolean {
     const w = this.settings.rejectOlderThanMs;
-    return w > 0 && s.startMs > 0 && s.startMs < now - w;
+    const start = s.startMs ?? 0;
+    return w > 0 && start > 0 && start < now - w;
   }
 
   /** Sends series (batched with other callers'); one outcome per series, in order. */
-  send(series: readonly NormalizedSeries[]): Promise<SeriesOutcome[]> {
+  send(series: readonly T[]): Promise<SeriesOutcome[]> {
     return this.batcher.add(series);
   }
 
@@ -107,7 +124,7 @@ export class SendingChain {
     return this.batcher.close();
   }
 
-  private async flush(items: NormalizedSeries[]): Promise<SeriesOutcome[]> {
+  private async flush(items: T[]): Promise<SeriesOutcome[]> {
     const out = new Array<SeriesOutcome | undefined>(items.length);
     const windowOutcome = (): SeriesOutcome => ({
       kind: 'rejected',
@@ -120,7 +137,7 @@ export class SendingChain {
         async () => {
           // re-checked on every attempt: a long outage can age series out of the window
           const now = this.now();
-          const live: NormalizedSeries[] = [];
+          const live: T[] = [];
           items.forEach((s, i) => {
             if (out[i] === undefined && this.expired(s, now)) out[i] = windowOutcome();
             if (out[i] === undefined) live.push(s);
@@ -145,7 +162,7 @@ export class SendingChain {
     }
   }
 
-  private attempt(series: NormalizedSeries[]): Promise<void> {
+  private attempt(series: T[]): Promise<void> {
     return withTimeout(
       this.settings.timeoutMs,
       (signal) => this.backend.send(series, { signal }),

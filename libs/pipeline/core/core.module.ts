@@ -1,6 +1,8 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import type { Backend } from '../../backends/backend.port.js';
 import type { EmbeddedStore } from '../../backends/embedded-store/embedded-store.js';
+import type { SpanStore } from '../../backends/embedded-store/span-store.js';
+import type { OtlpBackend } from '../../backends/otlp/otlp-backend.js';
 import type { SharedStore } from '../../cache/index.js';
 import { Metrics, Readiness } from '../../observability/index.js';
 import type { QueueBroker } from '../../queue/index.js';
@@ -10,8 +12,10 @@ import {
   BACKEND_LIST,
   EMBEDDED_STORE,
   EMBER_CONFIG,
+  OTLP_BACKENDS,
   QUEUE_BROKER,
   SHARED_STORE,
+  SPAN_STORE,
 } from './tokens.js';
 
 export interface CoreDeps {
@@ -20,6 +24,10 @@ export interface CoreDeps {
   store: SharedStore;
   backends: Backend[];
   embedded: EmbeddedStore | null;
+  /** the embedded span store (exporter, unless the embedded store is disabled) */
+  spanStore?: SpanStore | null;
+  /** OTLP receivers, one per endpoint and signal (exporter) */
+  otlpBackends?: OtlpBackend[];
   metrics: Metrics;
   readiness: Readiness;
   /** where modules register their gRPC methods (bootstrap serves them) */
@@ -43,6 +51,8 @@ export class CoreModule {
         { provide: SHARED_STORE, useValue: deps.store },
         { provide: BACKEND_LIST, useValue: deps.backends },
         { provide: EMBEDDED_STORE, useValue: deps.embedded },
+        { provide: SPAN_STORE, useValue: deps.spanStore ?? null },
+        { provide: OTLP_BACKENDS, useValue: deps.otlpBackends ?? [] },
         { provide: Metrics, useValue: deps.metrics },
         { provide: Readiness, useValue: deps.readiness },
         { provide: GrpcRoutes, useValue: deps.grpcRoutes ?? new GrpcRoutes() },
@@ -53,6 +63,8 @@ export class CoreModule {
         SHARED_STORE,
         BACKEND_LIST,
         EMBEDDED_STORE,
+        SPAN_STORE,
+        OTLP_BACKENDS,
         Metrics,
         Readiness,
         GrpcRoutes,

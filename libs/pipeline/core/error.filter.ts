@@ -5,7 +5,8 @@ import {
   HttpException,
   Logger,
 } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isOtlpPath, sendOtlpError } from '../otlp/otlp-reply.js';
 import { errorBody } from './http-error.js';
 
 // Errors that escape controllers (Nest's own HttpExceptions: body too large from the content
@@ -43,6 +44,12 @@ export class PyroscopeErrorFilter implements ExceptionFilter {
     if (status === 413) {
       this.onBodyTooLarge();
       message = `request body too large: the limit is ${this.maxBodyBytes} bytes (EMBER_MAX_BODY_BYTES)`;
+    }
+    const req = host.switchToHttp().getRequest<FastifyRequest | undefined>();
+    if (req?.url && isOtlpPath(req.url)) {
+      const ct = req.headers['content-type'];
+      void sendOtlpError(reply, (Array.isArray(ct) ? ct[0] : ct) ?? '', status, message, headers);
+      return;
     }
     void reply
       .status(status)

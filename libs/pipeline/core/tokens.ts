@@ -5,3 +5,5 @@ export { QUEUE_BROKER } from '../../queue/index.js';
 export { SHARED_STORE } from '../../cache/index.js';
 export const EMBEDDED_STORE = Symbol('EMBEDDED_STORE');
 export const BACKEND_LIST = Symbol('BACKEND_LIST');
+export const SPAN_STORE = Symbol('SPAN_STORE');
+export const OTLP_BACKENDS = Symbol('OTLP_BACKENDS');

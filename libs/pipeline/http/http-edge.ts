@@ -7,6 +7,7 @@ import { TenantResolver } from '../tenancy/tenant-resolver.js';
 import { AdmissionControl, type Shed, type Ticket } from './admission.js';
 import { BodyReadError, readBody } from './body-reader.js';
 import { EventLoopMonitor } from './event-loop-monitor.js';
+import { isOtlpPath, sendOtlpError } from '../otlp/otlp-reply.js';
 
 // The HTTP edge every request crosses before a controller sees it, installed on the Fastify
 // instance by bootstrap (before routes are registered):
@@ -76,6 +77,13 @@ async function answer(
   headers: Record<string, string> = {},
   code?: string,
 ): Promise<void> {
+  const req = reply.request;
+  if (req && isOtlpPath(req.url)) {
+    // OTLP exporters read a google.rpc.Status in their own encoding
+    const ct = req.headers['content-type'];
+    await sendOtlpError(reply, (Array.isArray(ct) ? ct[0] : ct) ?? '', status, message, headers);
+    return;
+  }
   await reply
     .status(status)
     .headers(headers)

@@ -6,10 +6,18 @@ import { IngestService } from './ingest.service.js';
 import { OtlpProfilesController } from './otlp-profiles.controller.js';
 import { OtlpProfilesGrpcRoute } from './otlp-profiles.grpc-route.js';
 import { PushGrpcRoute } from './push.grpc-route.js';
+import { OtlpIngestController } from '../otlp/otlp-ingest.controller.js';
+import { OtlpIngestService } from '../otlp/otlp-ingest.service.js';
 
 @Module({
   imports: [FleetRecorderModule],
-  controllers: [IngestController, OtlpProfilesController],
-  providers: [IngestService, TenantResolver, PushGrpcRoute, OtlpProfilesGrpcRoute],
+  controllers: [IngestController, OtlpProfilesController, OtlpIngestController],
+  providers: [
+    IngestService,
+    OtlpIngestService,
+    TenantResolver,
+    PushGrpcRoute,
+    OtlpProfilesGrpcRoute,
+  ],
 })
 export class IngestModule {}

@@ -95,8 +95,11 @@ export class IngestService {
     this.dedupe = new UploadDedupe(store, config.ingest.dedupeWindowMs);
   }
 
-  /** During shutdown new uploads are refused (agents retry), so accepted ones can be finished. */
-  private refuseWhenDraining(): void {
+  /**
+   * During shutdown new uploads are refused (agents retry), so accepted ones can be finished.
+   * Public for the OTLP ingest, which shares these rules.
+   */
+  refuseWhenDraining(): void {
     if (this.readiness.draining) {
       throw new HttpFailure(
         503,
@@ -406,7 +409,7 @@ export class IngestService {
    * and leaves it in debt, so the tenant's next uploads wait (regression: a tenant limited to
    * 200 KB/s pushed 786 KB/s in uploads larger than its burst, charged only the burst).
    */
-  private async checkRate(tenant: string, bytes: number): Promise<void> {
+  async checkRate(tenant: string, bytes: number): Promise<void> {
     const limits = tenantLimits(this.config, tenant);
     if (limits.ingestionRateBytes <= 0) return;
     const burst = Math.max(limits.ingestionBurstBytes, limits.ingestionRateBytes);
@@ -424,7 +427,8 @@ export class IngestService {
     }
   }
 
-  private async guard<T>(fn: () => Promise<T>): Promise<T> {
+  /** Runs a shared-store call; its retryable failure becomes 503 store_unavailable. */
+  async guard<T>(fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {
