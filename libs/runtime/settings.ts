@@ -568,6 +568,83 @@ export const FILE_SETTINGS: Record<string, FileSetting> = {
       'the server’s `validation.reject-older-than`: older series are dead-lettered instead of sent (0: off)',
     example: '2h',
   },
+  'backends.otlp': {
+    meaning:
+      'OTLP/HTTP receivers (Tempo, Jaeger, an OpenTelemetry Collector, Datakit) that accepted spans, metrics and logs are forwarded to, each through its own sending chain (docs/traces.md). Metrics and logs are accepted only when one is configured for them',
+    example: [{ name: 'tempo', url: 'http://tempo:4318', signals: ['traces'] }],
+  },
+  'backends.otlp[].name': {
+    meaning:
+      'unique name (default `otlp-<host>`), part of the delivered-ids keys and metric labels',
+    example: 'tempo',
+  },
+  'backends.otlp[].url': {
+    meaning: 'base URL; requests go to `<url>/v1/traces`, `/v1/metrics`, `/v1/logs`',
+    example: 'http://tempo:4318',
+  },
+  'backends.otlp[].signals': {
+    meaning: 'the signals this receiver takes (default all three)',
+    example: ['traces', 'logs'],
+  },
+  'backends.otlp[].headers': {
+    meaning:
+      'extra headers on every request (credentials, the X-Scope-OrgID of a multi-tenant Tempo)',
+    example: { 'X-Scope-OrgID': 'shop' },
+  },
+  'backends.otlp[].compression': {
+    meaning: '`gzip` (default) or `none`',
+    example: 'none',
+  },
+  'backends.otlp[].timeout': {
+    meaning: 'timeout of one export attempt',
+    example: '10s',
+  },
+  'backends.otlp[].retry': {
+    meaning: 'exponential back-off of transient failures (429, 502, 503, 504, 408, network)',
+  },
+  'backends.otlp[].retry.enabled': {
+    meaning: 'retry transient failures at all',
+    example: false,
+  },
+  'backends.otlp[].retry.initialInterval': {
+    meaning: 'first wait',
+    example: '1s',
+  },
+  'backends.otlp[].retry.maxInterval': {
+    meaning: 'longest wait',
+    example: '1m',
+  },
+  'backends.otlp[].retry.multiplier': {
+    meaning: 'growth of the wait per attempt',
+    example: 2,
+  },
+  'backends.otlp[].retry.randomizationFactor': {
+    meaning: 'jitter, as a fraction of the wait',
+    example: 0.2,
+  },
+  'backends.otlp[].retry.maxElapsed': {
+    meaning: 'one chain of attempts; then the queue redelivers the batch',
+    example: '10m',
+  },
+  'backends.otlp[].batch': {
+    meaning: 'how accepted requests are merged into exports',
+  },
+  'backends.otlp[].batch.maxRequests': {
+    meaning: 'accepted requests merged into one export at most',
+    example: 500,
+  },
+  'backends.otlp[].batch.maxBytes': {
+    meaning: 'bytes of one export at most (before gzip)',
+    example: 8_388_608,
+  },
+  'backends.otlp[].batch.flushInterval': {
+    meaning: 'how long a partial export waits for more',
+    example: '1s',
+  },
+  'backends.otlp[].batch.maxInFlightBytes': {
+    meaning: 'bytes being sent to this receiver at once; beyond it consumption waits',
+    example: 134_217_728,
+  },
   'backends.embedded': {
     meaning:
       'the embedded store (SQLite under EMBER_DATA_DIR/store) that the web UI and query API read',
