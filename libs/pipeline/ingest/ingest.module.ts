@@ -8,6 +8,7 @@ import { OtlpProfilesGrpcRoute } from './otlp-profiles.grpc-route.js';
 import { PushGrpcRoute } from './push.grpc-route.js';
 import { OtlpIngestController } from '../otlp/otlp-ingest.controller.js';
 import { OtlpIngestService } from '../otlp/otlp-ingest.service.js';
+import { OtlpGrpcRoutes } from '../otlp/otlp.grpc-route.js';
 
 @Module({
   imports: [FleetRecorderModule],
@@ -18,6 +19,7 @@ import { OtlpIngestService } from '../otlp/otlp-ingest.service.js';
     TenantResolver,
     PushGrpcRoute,
     OtlpProfilesGrpcRoute,
+    OtlpGrpcRoutes,
   ],
 })
 export class IngestModule {}
