@@ -105,7 +105,7 @@ describe('OTLP forwarding to an OpenTelemetry Collector, through a receiver outa
         headers: { 'content-type': 'application/x-protobuf' },
         body: traceRequestBytes('forwarded', spans),
       });
-      assert.equal(r.status, 200, await r.text());
+      assert.equal(r.status, 200, await r.clone().text());
       ids.push(...spans.map((s) => s.spanId));
     }
     return ids;
@@ -168,7 +168,7 @@ describe('OTLP forwarding to an OpenTelemetry Collector, through a receiver outa
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(metrics),
     });
-    assert.equal(r.status, 200, await r.text());
+    assert.equal(r.status, 200, await r.clone().text());
     await waitFor('metrics at the sink', 60_000, async () =>
       paths.includes('/v1/metrics') ? true : undefined,
     );

@@ -91,7 +91,7 @@ async function traceOf(
 > {
   const r = await fetch(`${query}/api/traces/${traceId}`, { headers: { 'x-scope-orgid': tenant } });
   if (r.status === 404) return undefined;
-  assert.equal(r.status, 200, await r.text());
+  assert.equal(r.status, 200, await r.clone().text());
   return (await r.json()) as never;
 }
 
@@ -116,7 +116,7 @@ for (const topology of topologies) {
         gzipSync(traceRequestBytes('shop', spans, { runtime_id: 'rt-1' })),
         { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' },
       );
-      assert.equal(r.status, 200, await r.text());
+      assert.equal(r.status, 200, await r.clone().text());
       assert.equal(r.headers.get('content-type'), 'application/x-protobuf');
       const t = await waitFor('the trace', 30_000, () => traceOf(running.query, traceId));
       assert.deepEqual(spanIdsOf(t), spans.map((s) => s.spanId).sort());
@@ -145,7 +145,7 @@ for (const topology of topologies) {
         const r = await post(`${running.ingest}/v1/traces`, json, {
           'content-type': 'application/json',
         });
-        assert.equal(r.status, 200, await r.text());
+        assert.equal(r.status, 200, await r.clone().text());
         assert.equal(await r.text(), '{}');
       }
       const t = await waitFor('the trace', 30_000, () => traceOf(running.query, traceId));
