@@ -56,7 +56,7 @@ export async function startOtelCollector(
       http:
         endpoint: 127.0.0.1:${port}
 exporters:
-  otlphttp:
+  otlp_http:
     endpoint: ${forwardTo}
     sending_queue:
       enabled: false
@@ -67,9 +67,9 @@ service:
     metrics:
       level: none
   pipelines:
-    traces: { receivers: [otlp], exporters: [otlphttp] }
-    metrics: { receivers: [otlp], exporters: [otlphttp] }
-    logs: { receivers: [otlp], exporters: [otlphttp] }
+    traces: { receivers: [otlp], exporters: [otlp_http] }
+    metrics: { receivers: [otlp], exporters: [otlp_http] }
+    logs: { receivers: [otlp], exporters: [otlp_http] }
 `,
   );
   const child: ChildProcess = spawn(bin, ['--config', `file:${cfg}`], {
