@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { traceRequestJson } from '../../libs/protocol/otlp/testing.js';
 import { randomUUID } from 'node:crypto';
 import {
   copyFileSync,
@@ -173,6 +174,7 @@ describe('web UI in Chromium (real Kafka and Redis)', () => {
   const backfillAt = now - 3 * 24 * 60 * MIN;
   const spanA = 'a1b2c3d4e5f60718';
   const spanB = '0f1e2d3c4b5a6978';
+  const traceId = `${id}${'0'.repeat(24)}`;
   let app: EmberProcess;
   let context: BrowserContext;
   let page: Page;
@@ -249,6 +251,24 @@ describe('web UI in Chromium (real Kafka and Redis)', () => {
         ]),
       ),
     );
+    // the trace those two spans belong to, exported as an OTel SDK would (OTLP/JSON)
+    const tr = await fetch(`${app.url}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-scope-orgid': tenant },
+      body: traceRequestJson(spanService, [
+        { traceId, spanId: spanA, name: 'POST /order', startMs: now - 2 * MIN, durationMs: 700 },
+        {
+          traceId,
+          spanId: spanB,
+          parentSpanId: spanA,
+          name: 'charge card',
+          startMs: now - 2 * MIN + 300,
+          durationMs: 200,
+          kind: 3,
+        },
+      ]),
+    });
+    assert.equal(tr.status, 200, await tr.clone().text());
     const nodeWall = goPprofForm(
       nodeService,
       nodeWallPprof([
@@ -596,6 +616,38 @@ describe('web UI in Chromium (real Kafka and Redis)', () => {
     assert.ok(names.includes('main.reserveStock'));
     assert.ok(!names.includes('main.backgroundSync'));
     await shot('spans');
+  });
+
+  it('finds a trace, draws its waterfall, and a click on a span draws its span profile', async () => {
+    await waitFor('the trace in the span store', 60_000, async () => {
+      const r = await fetch(`${app.url}/api/traces/${traceId}`, {
+        headers: { 'x-scope-orgid': tenant },
+      });
+      return r.status === 200 ? true : undefined;
+    });
+    await page.goto(
+      `${app.url}/?${new URLSearchParams({ tenant, service: spanService, type: CPU, view: 'traces' })}`,
+    );
+    await page.fill('#trace-service', spanService);
+    await page.fill('#trace-min', '500');
+    await page.getByRole('button', { name: 'Search traces' }).click();
+    const row = page.locator('[data-testid="trace-list"] tbody tr', { hasText: traceId });
+    await row.waitFor();
+    assert.match(await row.innerText(), /POST \/order/);
+    await row.click();
+    await page.locator(`[data-testid="waterfall"] [data-span-id="${spanB}"]`).waitFor();
+    assert.equal(await page.locator('[data-testid="waterfall"] .span-row').count(), 2);
+    await page.locator(`[data-testid="waterfall"] [data-span-id="${spanA}"]`).click();
+    await frame('main.reserveStock').waitFor();
+    let names = await frameNames();
+    assert.ok(!names.includes('main.chargeCard'), names.join(', '));
+    assert.ok(!names.includes('main.backgroundSync'), names.join(', '));
+    await page.getByRole('button', { name: 'Profile of the whole trace' }).click();
+    await frame('main.chargeCard').waitFor();
+    names = await frameNames();
+    assert.ok(names.includes('main.reserveStock'));
+    assert.ok(!names.includes('main.backgroundSync'));
+    await shot('traces');
   });
 
   it('exports the current selection as a pprof file (SelectMergeProfile)', async () => {

@@ -11,6 +11,7 @@ import { DiffView } from './views/DiffView';
 import { FleetView } from './views/FleetView';
 import { SingleView } from './views/SingleView';
 import { SpanView } from './views/SpanView';
+import { TracesView } from './views/TracesView';
 
 const PRESETS: [string, string][] = [
   ['now-15m', 'Last 15 minutes'],
@@ -24,6 +25,7 @@ const TABS: [View, string][] = [
   ['single', 'Flame graph'],
   ['diff', 'Diff'],
   ['spans', 'Spans'],
+  ['traces', 'Traces'],
   ['fleet', 'Fleet'],
 ];
 
@@ -324,6 +326,20 @@ export function App() {
             search={s.search}
             onSearch={(search) => update({ search })}
             onSides={(l, r) => update({ left: l, right: r })}
+            nonce={nonce}
+          />
+        )}
+        {s.view === 'traces' && !denied && (
+          <TracesView
+            key={s.tenant}
+            api={api}
+            service={s.service}
+            profileType={s.type}
+            unit={unit}
+            start={start}
+            end={end}
+            search={s.search}
+            onSearch={(search) => update({ search })}
             nonce={nonce}
           />
         )}

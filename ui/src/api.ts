@@ -71,7 +71,33 @@ export class ApiError extends Error {
   }
 }
 
+/** A trace found by /api/search (Tempo's API). */
+export interface TraceHit {
+  traceID: string;
+  rootServiceName: string;
+  rootTraceName: string;
+  startTimeUnixNano: string;
+  durationMs: number;
+}
+
+/** One span of a trace read through /api/traces/{id}, times in ms since the epoch. */
+export interface TraceSpan {
+  spanId: string;
+  parentSpanId: string;
+  name: string;
+  service: string;
+  startMs: number;
+  durationMs: number;
+  /** Status.StatusCode: 2 = error */
+  status: number;
+  attributes: Record<string, string>;
+}
+
 export interface Api {
+  /** Tempo search: a TraceQL query over [start, end] (ms) */
+  searchTraces(q: string, start: number, end: number, limit: number): Promise<TraceHit[]>;
+  /** the spans of one trace, by start time */
+  trace(traceId: string): Promise<TraceSpan[]>;
   profileTypes(start: number, end: number): Promise<ProfileType[]>;
   labelNames(matchers: string[], start: number, end: number): Promise<string[]>;
   labelValues(name: string, matchers: string[], start: number, end: number): Promise<string[]>;
@@ -128,6 +154,24 @@ export function createApi(tenant: string, baseUrl = '', authorization?: string):
   }
 
   return {
+    async searchTraces(q, start, end, limit) {
+      const p = new URLSearchParams({
+        q,
+        start: String(Math.floor(start / 1000)),
+        end: String(Math.ceil(end / 1000)),
+        limit: String(limit),
+      });
+      const r = await fetch(`${baseUrl}/api/search?${p}`, { headers: headers('application/json') });
+      if (!r.ok) throw await failure(r);
+      return ((await r.json()) as { traces?: TraceHit[] }).traces ?? [];
+    },
+    async trace(traceId) {
+      const r = await fetch(`${baseUrl}/api/traces/${encodeURIComponent(traceId)}`, {
+        headers: headers('application/json'),
+      });
+      if (!r.ok) throw await failure(r);
+      return spansOfTrace((await r.json()) as OtlpTraceJson);
+    },
     async profileTypes(start, end) {
       const r = await call<{ profileTypes?: ProfileType[] }>('ProfileTypes', { start, end });
       return r.profileTypes ?? [];
@@ -231,4 +275,57 @@ export function encodeSelectMergeProfileRequest(
   int(4, q.end);
   int(5, maxNodes);
   return new Uint8Array(out);
+}
+
+interface OtlpAttr {
+  key: string;
+  value?: Record<string, unknown>;
+}
+
+interface OtlpTraceJson {
+  batches?: {
+    resource?: { attributes?: OtlpAttr[] };
+    scopeSpans?: {
+      spans?: {
+        spanId: string;
+        parentSpanId?: string;
+        name: string;
+        startTimeUnixNano: string;
+        endTimeUnixNano: string;
+        status?: { code?: number };
+        attributes?: OtlpAttr[];
+      }[];
+    }[];
+  }[];
+}
+
+function attrText(a: OtlpAttr): string {
+  const v = a.value ? Object.values(a.value)[0] : '';
+  return typeof v === 'object' ? JSON.stringify(v) : String(v ?? '');
+}
+
+/** Flattens Tempo's OTLP JSON trace into spans sorted by start. */
+export function spansOfTrace(t: OtlpTraceJson): TraceSpan[] {
+  const out: TraceSpan[] = [];
+  for (const b of t.batches ?? []) {
+    const service =
+      (b.resource?.attributes ?? []).find((a) => a.key === 'service.name')?.value?.stringValue ??
+      'unknown_service';
+    for (const ss of b.scopeSpans ?? [])
+      for (const s of ss.spans ?? []) {
+        const start = Number(BigInt(s.startTimeUnixNano) / 1000n) / 1000;
+        const end = Number(BigInt(s.endTimeUnixNano) / 1000n) / 1000;
+        out.push({
+          spanId: s.spanId,
+          parentSpanId: s.parentSpanId ?? '',
+          name: s.name,
+          service: String(service),
+          startMs: start,
+          durationMs: Math.max(0, end - start),
+          status: s.status?.code ?? 0,
+          attributes: Object.fromEntries((s.attributes ?? []).map((a) => [a.key, attrText(a)])),
+        });
+      }
+  }
+  return out.sort((a, b) => a.startMs - b.startMs);
 }

@@ -3,7 +3,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 // What the user picked, kept in the address (so a view can be bookmarked, shared and reloaded):
 // ?tenant=&service=&type=&from=&until=&f=&view=&search=&lf=&lu=&rf=&ru=&spans=
 
-export type View = 'single' | 'diff' | 'spans' | 'fleet';
+export type View = 'single' | 'diff' | 'spans' | 'traces' | 'fleet';
 
 export interface Filter {
   name: string;
@@ -27,7 +27,7 @@ export interface UiState {
   spans: string;
 }
 
-const VIEWS: View[] = ['single', 'diff', 'spans', 'fleet'];
+const VIEWS: View[] = ['single', 'diff', 'spans', 'traces', 'fleet'];
 
 function pair(a: string | null, b: string | null): [number, number] | null {
   const x = Number(a);
