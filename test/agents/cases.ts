@@ -41,6 +41,12 @@ export interface AgentCase {
   dominant: { type: string; hot: RegExp; cold: RegExp };
   /** span cases: the sample label that carries the span id when no span query exists */
   spanLabel?: string;
+  /**
+   * span cases that export their traces to Emberflow as Datakit's examples do
+   * (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = <emberflow>/otel/v1/traces): each span's trace must be
+   * readable through /api/traces/{id}
+   */
+  traces?: boolean;
 }
 
 const CPU = 'process_cpu:cpu:nanoseconds:cpu:nanoseconds';
@@ -369,12 +375,13 @@ export const cases: AgentCase[] = [
   },
   {
     name: 'go-otel',
-    title: 'grafana/otel-profiling-go (span profiles)',
+    title: 'grafana/otel-profiling-go + otlptracehttp to /otel/v1/traces (span profiles, traces)',
     mode: 'spans',
     prepare: prepareGo,
     expectTypes: [CPU],
     dominant: { type: CPU, hot: /emberHotLoop/, cold: /emberColdLoop/ },
     spanLabel: 'span_id',
+    traces: true,
   },
   {
     name: 'java',

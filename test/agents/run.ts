@@ -100,6 +100,7 @@ async function runCase(c: AgentCase, ember: EmberProcess): Promise<string> {
   };
   const since = Date.now() - 60_000;
   let spans: { hot: string; cold: string } | undefined;
+  let traces: { hot: string; cold: string } | undefined;
   let pid = '';
   const r = await run(launch.cmd, launch.args, {
     cwd: launch.cwd,
@@ -120,10 +121,13 @@ async function runCase(c: AgentCase, ember: EmberProcess): Promise<string> {
         : String(UPLOAD_INTERVAL_S),
       EMBER_RUN_SECONDS: String(RUN_SECONDS),
       EMBER_MODE: c.mode,
+      ...(c.traces ? { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${ember.url}/otel/v1/traces` } : {}),
     },
     onLine: (line) => {
       const s = /EMBER_SPANS hot=([0-9a-f]+) cold=([0-9a-f]+)/.exec(line);
       if (s) spans = { hot: s[1], cold: s[2] };
+      const t = /EMBER_TRACES hot=([0-9a-f]+) cold=([0-9a-f]+)/.exec(line);
+      if (t) traces = { hot: t[1], cold: t[2] };
       const p = /EMBER_READY pid=(\d+)/.exec(line);
       if (p) pid = p[1];
     },
@@ -141,6 +145,8 @@ async function runCase(c: AgentCase, ember: EmberProcess): Promise<string> {
   tags.process_id = pid;
   if (c.mode === 'spans' && !spans)
     throw new CaseFailure('the program never printed its span ids', tail(r.output));
+  if (c.traces && !traces)
+    throw new CaseFailure('the program never printed its trace ids', tail(r.output));
 
   const base = `{service_name="${app}"}`;
   const full = `{service_name="${app}",${Object.entries(tags)
@@ -220,7 +226,22 @@ async function runCase(c: AgentCase, ember: EmberProcess): Promise<string> {
           );
         if (which === 'hot')
           note = `${note}; hot span ${(100 * mine).toFixed(0)}% hot via ${s.how}`;
+        // 5. the span's trace, exported to /otel/v1/traces, reads back through Tempo's API
+        if (c.traces && traces) {
+          const traceId = traces[which];
+          const tr = await fetch(`${ember.url}/api/traces/${traceId}`);
+          if (tr.status !== 200)
+            throw new CaseFailure(
+              `trace ${traceId} of span ${which}: /api/traces answered ${tr.status}`,
+            );
+          const body = JSON.stringify(await tr.json());
+          if (!body.includes(`"spanId":"${id}"`) || !body.includes(`"stringValue":"${app}"`))
+            throw new CaseFailure(
+              `trace ${traceId} does not hold span ${id} of service ${app}: ${body.slice(0, 300)}`,
+            );
+        }
       }
+      if (c.traces) note = `${note}; both traces readable through /api/traces`;
     }
     return note;
   };

@@ -10,6 +10,11 @@
 // process_id is this process's pid, added here as Datakit's examples do. With EMBER_MODE=spans
 // the program prints "EMBER_SPANS hot=<span id> cold=<span id>": two root spans on two goroutines,
 // the hot one running emberHotLoop for the whole run, the cold one emberColdLoop a quarter of it.
+// With OTEL_EXPORTER_OTLP_TRACES_ENDPOINT set (the suite sets Emberflow's /otel/v1/traces), the
+// spans are exported as Datakit's Go example does: otlptracehttp.WithEndpointURL, WithInsecure,
+// WithTimeout(15s), a batcher with WithBatchTimeout(3s), and the resource attributes runtime_id,
+// service.name, service.version, service.env, host, process_id; it then also prints
+// "EMBER_TRACES hot=<trace id> cold=<trace id>".
 package main
 
 import (
@@ -25,6 +30,9 @@ import (
 	otelpyroscope "github.com/grafana/otel-profiling-go"
 	"github.com/grafana/pyroscope-go"
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
@@ -172,7 +180,31 @@ func main() {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	if mode == "spans" {
-		tp := sdktrace.NewTracerProvider()
+		var opts []sdktrace.TracerProviderOption
+		if endpoint := env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", ""); endpoint != "" {
+			exp, err := otlptracehttp.New(context.Background(),
+				otlptracehttp.WithEndpointURL(endpoint),
+				otlptracehttp.WithInsecure(),
+				otlptracehttp.WithTimeout(15*time.Second),
+			)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "otlptracehttp.New:", err)
+				os.Exit(1)
+			}
+			res := resource.NewSchemaless(
+				attribute.String("runtime_id", tags["runtime_id"]),
+				attribute.String("service.name", env("PYROSCOPE_APPLICATION_NAME", "ember-agent-go")),
+				attribute.String("service.version", tags["version"]),
+				attribute.String("service.env", tags["env"]),
+				attribute.String("host", tags["host"]),
+				attribute.String("process_id", tags["process_id"]),
+			)
+			opts = append(opts,
+				sdktrace.WithBatcher(exp, sdktrace.WithBatchTimeout(3*time.Second)),
+				sdktrace.WithResource(res),
+			)
+		}
+		tp := sdktrace.NewTracerProvider(opts...)
 		otel.SetTracerProvider(otelpyroscope.NewTracerProvider(tp))
 		tracer := otel.Tracer("emberflow-agent-suite")
 		ids := make(chan string, 2)
@@ -185,7 +217,7 @@ func main() {
 			go func() {
 				defer wg.Done()
 				ctx, span := tracer.Start(context.Background(), w.name)
-				ids <- w.name + "=" + span.SpanContext().SpanID().String()
+				ids <- w.name + "=" + span.SpanContext().SpanID().String() + "/" + span.SpanContext().TraceID().String()
 				_ = ctx
 				if w.name == "ember-hot-span" {
 					burn(w.f, w.rounds)
@@ -204,11 +236,15 @@ func main() {
 			}()
 		}
 		got := map[string]string{}
+		traces := map[string]string{}
 		for i := 0; i < 2; i++ {
 			k, v, _ := strings.Cut(<-ids, "=")
-			got[k] = v
+			got[k], traces[k], _ = strings.Cut(v, "/")
 		}
 		fmt.Printf("EMBER_SPANS hot=%s cold=%s\n", got["ember-hot-span"], got["ember-cold-span"])
+		if env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "") != "" {
+			fmt.Printf("EMBER_TRACES hot=%s cold=%s\n", traces["ember-hot-span"], traces["ember-cold-span"])
+		}
 		wg.Wait()
 		_ = tp.Shutdown(context.Background())
 	} else {
