@@ -42,11 +42,12 @@ export interface AgentCase {
   /** span cases: the sample label that carries the span id when no span query exists */
   spanLabel?: string;
   /**
-   * span cases that export their traces to Emberflow as Datakit's examples do
-   * (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = <emberflow>/otel/v1/traces): each span's trace must be
-   * readable through /api/traces/{id}
+   * span cases that export their traces to Emberflow as Datakit's examples do, over OTLP/HTTP
+   * (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = <emberflow>/otel/v1/traces) or OTLP/gRPC
+   * (EMBER_OTLP_GRPC_ENDPOINT = its gRPC address): each span's trace must be readable through
+   * /api/traces/{id}
    */
-  traces?: boolean;
+  traces?: 'http' | 'grpc';
 }
 
 const CPU = 'process_cpu:cpu:nanoseconds:cpu:nanoseconds';
@@ -381,7 +382,7 @@ export const cases: AgentCase[] = [
     expectTypes: [CPU],
     dominant: { type: CPU, hot: /emberHotLoop/, cold: /emberColdLoop/ },
     spanLabel: 'span_id',
-    traces: true,
+    traces: 'http',
   },
   {
     name: 'java',
@@ -416,12 +417,13 @@ export const cases: AgentCase[] = [
   },
   {
     name: 'python-otel',
-    title: 'pyroscope-otel (span profiles)',
+    title: 'pyroscope-otel + gRPC OTLPSpanExporter (span profiles, traces)',
     mode: 'spans',
     prepare: preparePython,
     expectTypes: [CPU],
     dominant: { type: CPU, hot: /ember_hot_loop/, cold: /ember_cold_loop/ },
     spanLabel: 'span_id',
+    traces: 'grpc',
   },
   {
     name: 'rust',

@@ -121,7 +121,12 @@ async function runCase(c: AgentCase, ember: EmberProcess): Promise<string> {
         : String(UPLOAD_INTERVAL_S),
       EMBER_RUN_SECONDS: String(RUN_SECONDS),
       EMBER_MODE: c.mode,
-      ...(c.traces ? { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${ember.url}/otel/v1/traces` } : {}),
+      ...(c.traces === 'http'
+        ? { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${ember.url}/otel/v1/traces` }
+        : {}),
+      ...(c.traces === 'grpc' && ember.grpcAddress
+        ? { EMBER_OTLP_GRPC_ENDPOINT: ember.grpcAddress }
+        : {}),
     },
     onLine: (line) => {
       const s = /EMBER_SPANS hot=([0-9a-f]+) cold=([0-9a-f]+)/.exec(line);
@@ -311,6 +316,8 @@ async function main(): Promise<number> {
   const boot = (): Promise<EmberProcess> =>
     startEmberflow({
       targets: 'all',
+      // the gRPC edge on a free test port: the Python case exports its spans over OTLP/gRPC
+      grpc: true,
       env: {
         ...env,
         ...(embedded

@@ -63,17 +63,41 @@ def main():
         from opentelemetry.sdk.trace import TracerProvider
         from pyroscope.otel import PyroscopeSpanProcessor
 
-        provider = TracerProvider()
+        grpc_endpoint = env("EMBER_OTLP_GRPC_ENDPOINT", "")
+        if grpc_endpoint:
+            # Datakit's Python example: a gRPC OTLPSpanExporter to the collector's port 4317
+            # (the suite passes Emberflow's gRPC address), behind a batch processor
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+            from opentelemetry.sdk.resources import Resource
+            from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+            provider = TracerProvider(
+                resource=Resource.create(
+                    {
+                        "service.name": env("PYROSCOPE_APPLICATION_NAME", "ember-agent-python"),
+                        "runtime_id": tags.get("runtime_id", ""),
+                        "host": tags.get("host", ""),
+                        "process_id": tags["process_id"],
+                    }
+                )
+            )
+            provider.add_span_processor(
+                BatchSpanProcessor(OTLPSpanExporter(endpoint=grpc_endpoint, insecure=True))
+            )
+        else:
+            provider = TracerProvider()
         provider.add_span_processor(PyroscopeSpanProcessor())
         trace.set_tracer_provider(provider)
         tracer = trace.get_tracer("emberflow-agent-suite")
         ids = {}
+        traces = {}
         started = threading.Barrier(3)
 
         def work(name, fn):
             nonlocal sink
             with tracer.start_as_current_span(name) as span:
                 ids[name] = format(span.get_span_context().span_id, "016x")
+                traces[name] = format(span.get_span_context().trace_id, "032x")
                 started.wait()
                 while time.monotonic() < deadline:
                     if fn is ember_hot_loop:
@@ -97,8 +121,14 @@ def main():
             f"EMBER_SPANS hot={ids['ember-hot-span']} cold={ids['ember-cold-span']}",
             flush=True,
         )
+        if grpc_endpoint:
+            print(
+                f"EMBER_TRACES hot={traces['ember-hot-span']} cold={traces['ember-cold-span']}",
+                flush=True,
+            )
         for t in threads:
             t.join()
+        provider.shutdown()
     else:
         while time.monotonic() < deadline:
             sink ^= ember_hot_loop(900_000)
