@@ -209,7 +209,7 @@ async function launchJava(ctx: SuiteContext, spans: boolean): Promise<Launch> {
     );
   // The pid is only known inside the process: like a start script would, the shell appends
   // process_id=$$ to PYROSCOPE_LABELS and then becomes the JVM (exec keeps the pid).
-  const script = `PYROSCOPE_LABELS="$PYROSCOPE_LABELS,process_id=$$" exec java ${agents.map((a) => `'${a}'`).join(' ')} -cp '${cp}' emberflow.EmberApp`;
+  const script = `PYROSCOPE_LABELS="$PYROSCOPE_LABELS,process_id=$$" ${spans ? 'OTEL_SERVICE_NAME="$PYROSCOPE_APPLICATION_NAME" ' : ''}exec java ${agents.map((a) => `'${a}'`).join(' ')} -cp '${cp}' emberflow.EmberApp`;
   return {
     cmd: 'bash',
     args: ['-c', script],
@@ -222,8 +222,12 @@ async function launchJava(ctx: SuiteContext, spans: boolean): Promise<Launch> {
       PYROSCOPE_LOG_LEVEL: 'info',
       ...(spans
         ? {
-            OTEL_SERVICE_NAME: 'ember-agent-java',
-            OTEL_TRACES_EXPORTER: 'none',
+            // Datakit's Java example: traces over OTLP/HTTP protobuf, gzip, to
+            // /otel/v1/traces (the suite sets OTEL_EXPORTER_OTLP_TRACES_ENDPOINT); metrics and
+            // logs stay off, as no backend for them is configured here
+            OTEL_TRACES_EXPORTER: 'otlp',
+            OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+            OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip',
             OTEL_METRICS_EXPORTER: 'none',
             OTEL_LOGS_EXPORTER: 'none',
             OTEL_PYROSCOPE_ADD_SPAN_NAME: 'true',
@@ -400,12 +404,14 @@ export const cases: AgentCase[] = [
   },
   {
     name: 'java-otel',
-    title: 'io.pyroscope:otel + OpenTelemetry Java agent (span profiles)',
+    title:
+      'io.pyroscope:otel + OpenTelemetry Java agent, traces to /otel/v1/traces (span profiles)',
     mode: 'spans',
     prepare: (ctx) => launchJava(ctx, true),
     expectTypes: [CPU],
     dominant: { type: CPU, hot: /emberHotLoop/, cold: /emberColdLoop/ },
     spanLabel: 'profile_id',
+    traces: 'http',
   },
   {
     name: 'python',

@@ -86,6 +86,7 @@ public final class EmberApp {
     if (mode.equals("spans")) {
       Tracer tracer = GlobalOpenTelemetry.getTracer("emberflow-agent-suite");
       ConcurrentHashMap<String, String> ids = new ConcurrentHashMap<>();
+      ConcurrentHashMap<String, String> traces = new ConcurrentHashMap<>();
       CountDownLatch started = new CountDownLatch(2);
       for (String name : new String[] {"ember-hot-span", "ember-cold-span"}) {
         boolean hot = name.equals("ember-hot-span");
@@ -96,6 +97,7 @@ public final class EmberApp {
                   Span span = tracer.spanBuilder(name).setNoParent().startSpan();
                   try (Scope ignored = span.makeCurrent()) {
                     ids.put(name, span.getSpanContext().getSpanId());
+                    traces.put(name, span.getSpanContext().getTraceId());
                     started.countDown();
                     while (System.currentTimeMillis() < deadline) {
                       if (hot) {
@@ -116,6 +118,12 @@ public final class EmberApp {
       started.await();
       System.out.println(
           "EMBER_SPANS hot=" + ids.get("ember-hot-span") + " cold=" + ids.get("ember-cold-span"));
+      // the OpenTelemetry Java agent exports the spans when they end (and at exit)
+      System.out.println(
+          "EMBER_TRACES hot="
+              + traces.get("ember-hot-span")
+              + " cold="
+              + traces.get("ember-cold-span"));
     } else {
       threads.add(thread("ember-alloc", () -> emberAllocLoop(deadline)));
       for (int i = 0; i < 3; i++)
