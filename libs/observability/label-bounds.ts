@@ -42,6 +42,10 @@ export const KNOWN_FORMATS: ReadonlySet<string> = new Set([
   'speedscope',
   'push',
   'otlp',
+  // OTLP exports by signal (libs/pipeline/otlp)
+  'otlp_traces',
+  'otlp_metrics',
+  'otlp_logs',
   'unknown',
 ]);
 
