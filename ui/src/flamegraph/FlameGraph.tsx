@@ -40,7 +40,15 @@ export function FlameGraph({ tree, unit, search, title }: Props) {
   // The tooltip describes the frame under the pointer in the graph as drawn; another profile
   // (a switch of type or range) or another zoom redraws what is under the pointer, so it goes
   // until the pointer moves again (it would show the old frame with the new total's percent).
-  useEffect(() => setHover(null), [tree, focus]);
+  // Chromium sends a mousemove without any motion when the layout under a still pointer changes:
+  // that one is not "the pointer moves again", so the position at the reset is remembered and a
+  // move to the same spot is ignored.
+  const pointer = useRef<{ x: number; y: number } | null>(null);
+  const stillAt = useRef<{ x: number; y: number } | null>(null);
+  useEffect(() => {
+    stillAt.current = pointer.current;
+    setHover(null);
+  }, [tree, focus]);
   useEffect(() => {
     const el = box.current;
     if (!el) return;
@@ -98,6 +106,10 @@ export function FlameGraph({ tree, unit, search, title }: Props) {
             role="img"
             aria-label="flame graph"
             onMouseMove={(e) => {
+              pointer.current = { x: e.clientX, y: e.clientY };
+              const still = stillAt.current;
+              if (still && still.x === e.clientX && still.y === e.clientY) return;
+              stillAt.current = null;
               const g = (e.target as Element).closest('[data-id]');
               const id = g ? Number(g.getAttribute('data-id')) : -1;
               const f = id >= 0 ? tree.frames[id] : undefined;
