@@ -198,6 +198,27 @@ const tenantLimitsSchema = z.object(
   ),
 ) as unknown as z.ZodType<Partial<z.infer<typeof limitsSchema>>>;
 
+// The sending chain's retry policy, one shape for every backend kind (Pyroscope and OTLP alike)
+const retryYaml = z
+  .object({
+    enabled: z.boolean().default(true),
+    initialInterval: durationYaml.default(500),
+    maxInterval: durationYaml.default(30_000),
+    multiplier: z.number().min(1).max(10).default(1.5),
+    randomizationFactor: z.number().min(0).max(1).default(0.5),
+    /** one chain of attempts; then the consumed batch is retried by the queue */
+    maxElapsed: durationYaml.default(300_000),
+  })
+  .strict()
+  .default({
+    enabled: true,
+    initialInterval: 500,
+    maxInterval: 30_000,
+    multiplier: 1.5,
+    randomizationFactor: 0.5,
+    maxElapsed: 300_000,
+  });
+
 const pyroscopeEndpointSchema = z
   .object({
     /** unique; part of the delivered-ids keys (renaming resends what is still redeliverable) */
@@ -220,25 +241,7 @@ const pyroscopeEndpointSchema = z
     compression: z.enum(['gzip', 'none']).default('gzip'),
     /** per attempt */
     timeout: durationYaml.default(30_000),
-    retry: z
-      .object({
-        enabled: z.boolean().default(true),
-        initialInterval: durationYaml.default(500),
-        maxInterval: durationYaml.default(30_000),
-        multiplier: z.number().min(1).max(10).default(1.5),
-        randomizationFactor: z.number().min(0).max(1).default(0.5),
-        /** one chain of attempts; then the consumed batch is retried by the queue */
-        maxElapsed: durationYaml.default(300_000),
-      })
-      .strict()
-      .default({
-        enabled: true,
-        initialInterval: 500,
-        maxInterval: 30_000,
-        multiplier: 1.5,
-        randomizationFactor: 0.5,
-        maxElapsed: 300_000,
-      }),
+    retry: retryYaml,
     batch: z
       .object({
         maxSeries: z.number().int().min(1).max(100_000).default(500),
@@ -273,26 +276,6 @@ const pyroscopeEndpointSchema = z
   })
   .strict()
   .refine((e) => !(e.basicAuth && e.bearerToken), 'use basicAuth or bearerToken, not both');
-
-const retryYaml = z
-  .object({
-    enabled: z.boolean().default(true),
-    initialInterval: durationYaml.default(500),
-    maxInterval: durationYaml.default(30_000),
-    multiplier: z.number().min(1).max(10).default(1.5),
-    randomizationFactor: z.number().min(0).max(1).default(0.5),
-    /** one chain of attempts; then the consumed batch is retried by the queue */
-    maxElapsed: durationYaml.default(300_000),
-  })
-  .strict()
-  .default({
-    enabled: true,
-    initialInterval: 500,
-    maxInterval: 30_000,
-    multiplier: 1.5,
-    randomizationFactor: 0.5,
-    maxElapsed: 300_000,
-  });
 
 export const OTLP_SIGNAL_NAMES = ['traces', 'metrics', 'logs'] as const;
 
