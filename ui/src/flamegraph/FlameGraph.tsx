@@ -1,4 +1,4 @@
-import { memo, useEffect, useMemo, useRef, useState } from 'react';
+import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { formatValue, percent, signedPercent } from '../format';
 import { DIMMED, diffColor, frameColor } from './colors';
 import { diffChange, pathTo, type Frame, type FrameTree } from './model';
@@ -42,10 +42,11 @@ export function FlameGraph({ tree, unit, search, title }: Props) {
   // until the pointer moves again (it would show the old frame with the new total's percent).
   // Chromium sends a mousemove without any motion when the layout under a still pointer changes:
   // that one is not "the pointer moves again", so the position at the reset is remembered and a
-  // move to the same spot is ignored.
+  // move to the same spot is ignored. A layout effect, not an effect: the reset lands in the same
+  // commit as the redraw, so no frame of the new graph is ever painted with the old tooltip.
   const pointer = useRef<{ x: number; y: number } | null>(null);
   const stillAt = useRef<{ x: number; y: number } | null>(null);
-  useEffect(() => {
+  useLayoutEffect(() => {
     stillAt.current = pointer.current;
     setHover(null);
   }, [tree, focus]);
@@ -119,6 +120,10 @@ export function FlameGraph({ tree, unit, search, title }: Props) {
               const g = (e.target as Element).closest('[data-id]');
               if (!g) return;
               const f = tree.frames[Number(g.getAttribute('data-id'))];
+              // the click is where the pointer stays while the zoomed graph is drawn under it
+              pointer.current = { x: e.clientX, y: e.clientY };
+              stillAt.current = pointer.current;
+              setHover(null);
               setFocus(f.level === 0 ? null : f);
             }}
           >
