@@ -93,10 +93,22 @@ describe('a permanent produce error dead-letters the upload and the partitions m
           })
         ).flamegraph.total,
       );
-    await waitFor('every other upload stored', 180_000, async () => {
-      for (const [s, t] of expected) if ((await totalOf(s)) < t) return undefined;
-      return true;
-    });
+    let missing: string[] = [];
+    try {
+      await waitFor('every other upload stored', 180_000, async () => {
+        missing = [];
+        for (const [s, t] of expected) if ((await totalOf(s)) < t) missing.push(s);
+        return missing.length === 0 ? true : undefined;
+      });
+    } catch (err) {
+      // what a failure needs to be read: which uploads, what was dead-lettered, the decoder's words
+      const letters = await readTopic(`${ns}profiles.raw.v1.dlq`).catch(() => []);
+      throw new Error(
+        `${String(err)}\nmissing: ${missing.join(', ')}\ndead letters: ${JSON.stringify(
+          letters.map((l) => [l.headers['ember-dlq-reason'], l.headers['ember-params']]),
+        )}\ndecoder output (tail):\n${decoder.output().slice(-6000)}`,
+      );
+    }
     for (const [s, t] of expected) assert.equal(await totalOf(s), t, s);
     const letters = await waitFor('the dead letter', 60_000, async () => {
       const l = await readTopic(`${ns}profiles.raw.v1.dlq`);

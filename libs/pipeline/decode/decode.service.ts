@@ -97,10 +97,11 @@ export class DecodeService implements OnModuleDestroy {
   async handleBatch(batch: MessageBatch): Promise<void> {
     for (const wave of waves(batch.messages)) {
       const dead: OutgoingMessage[] = [];
-      const decoded = await this.decodeWave(wave, dead);
+      const partBudget = this.maxPartBytes();
+      const decoded = await this.decodeWave(wave, dead, partBudget);
       await batch.heartbeat();
       const outputs = await this.encode(decoded);
-      await this.publishOutputs(outputs, dead);
+      await this.publishOutputs(outputs, dead, partBudget);
       // Dead letters are written before the slice may be committed, like the series.
       if (dead.length > 0) await this.broker.publish(TOPICS.rawDlq, dead);
       for (const o of outputs) this.recordDecoded(o);
@@ -123,8 +124,11 @@ export class DecodeService implements OnModuleDestroy {
   }
 
   /** Decodes concurrently (large uploads on worker threads, small ones inline). */
-  private async decodeWave(wave: IncomingMessage[], dead: OutgoingMessage[]): Promise<Decoded[]> {
-    const maxPartBytes = this.maxPartBytes();
+  private async decodeWave(
+    wave: IncomingMessage[],
+    dead: OutgoingMessage[],
+    maxPartBytes: number,
+  ): Promise<Decoded[]> {
     const tasks = wave.map(async (m) => {
       const stop = this.metrics.time('decode');
       try {
@@ -189,8 +193,17 @@ export class DecodeService implements OnModuleDestroy {
    * Publishes the wave's records in as few requests as fit. When the broker refuses them for
    * good, each upload's records are published on their own, so only the upload whose records
    * cannot be written is dead-lettered (with the broker's reason) and the rest are delivered.
+   *
+   * `partBudget` is the part budget the wave was split with. The topic's limit can be lowered
+   * (and learnt, by any partition's publish) after the wave was split: a record refused as too
+   * large under a budget that has shrunk since is not the upload's fault, so the slice is retried
+   * (and split again within the new budget) instead of dead-lettering it.
    */
-  private async publishOutputs(outputs: Output[], dead: OutgoingMessage[]): Promise<void> {
+  private async publishOutputs(
+    outputs: Output[],
+    dead: OutgoingMessage[],
+    partBudget: number,
+  ): Promise<void> {
     const all = outputs.flatMap((o) => o.records);
     if (all.length === 0) return;
     try {
@@ -205,6 +218,13 @@ export class DecodeService implements OnModuleDestroy {
         await this.broker.publish(TOPICS.normalized, o.records);
       } catch (err) {
         if (!isPermanent(err)) throw err;
+        if (err.reason === 'message_too_large' && this.maxPartBytes() < partBudget) {
+          throw new RetryableError(
+            `the record limit of ${TOPICS.normalized} was lowered after this slice was split (part budget ${partBudget} → ${this.maxPartBytes()} bytes); splitting it again`,
+            undefined,
+            { cause: err },
+          );
+        }
         dead.push(this.deadLetter(o.d.m, err.reason, err.message));
         outputs.splice(outputs.indexOf(o), 1);
       }

@@ -97,6 +97,9 @@ export const KAFKA_DEFAULTS: Required<
   stallAfterMs: 120_000,
 };
 const RECORD_OVERHEAD = 64;
+/** Reads of a topic's limit after the broker refused a record we thought within it. */
+const LIMIT_REREADS = 3;
+const LIMIT_REREAD_MS = 500;
 
 export class KafkaBroker implements QueueBroker {
   readonly kind = 'kafka';
@@ -217,6 +220,21 @@ export class KafkaBroker implements QueueBroker {
     }
   }
 
+  /**
+   * Whether the broker's limit for `topic` is now below `before` records bytes. Read a few times
+   * over about a second: a lowered max.message.bytes can reach the partition's log before the
+   * configuration the broker describes, and an answer of "too large" for a record within the
+   * limit we know is that window far more often than a wrong estimate of the record's size.
+   */
+  private async limitLowered(topic: string, before: number): Promise<boolean> {
+    for (let attempt = 0; attempt < LIMIT_REREADS; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, LIMIT_REREAD_MS));
+      await this.refreshLimits([topic]).catch(() => {});
+      if (this.maxRecordBytes(topic) < before) return true;
+    }
+    return false;
+  }
+
   maxRecordBytes(topic: string): number {
     const limit = this.limits.get(topic) ?? this.specs.get(topic)?.maxMessageBytes ?? 1_048_588;
     return Math.max(1024, limit - BATCH_OVERHEAD);
@@ -263,8 +281,7 @@ export class KafkaBroker implements QueueBroker {
             // The broker's limit may have been lowered since we read it: read it again, so the
             // caller's retry (it re-splits to maxRecordBytes) can succeed.
             const before = this.maxRecordBytes(topic);
-            await this.refreshLimits([topic]).catch(() => {});
-            if (this.maxRecordBytes(topic) < before) {
+            if (await this.limitLowered(topic, before)) {
               throw new RetryableError(
                 `${topic} refused a record as too large: its limit is now ${this.maxRecordBytes(topic)} bytes (was ${before}); retrying within it`,
                 undefined,
