@@ -6,7 +6,7 @@ import {
   type FlatProfile,
   type Profile,
 } from '../../model/index.js';
-import { toNumber, type TreeNode } from './stack-tree.js';
+import { ROOT, toNumber, type CallTree } from './stack-tree.js';
 
 // The query-side form of a stored profile, computed once when the series is written: the stacks
 // already symbolised (function names, inlined frames expanded, root first), identical stacks
@@ -245,7 +245,7 @@ export function columnTotal(c: CompactProfile, column: number, keep?: StackPredi
 
 /** Adds every kept stack of `c` to `tree` with the value of `column`. */
 export function addCompact(
-  tree: TreeNode,
+  tree: CallTree,
   c: CompactProfile,
   column: number,
   keep?: StackPredicate,
@@ -256,18 +256,12 @@ export function addCompact(
     const v = values[i * types + column];
     if (v === 0) continue;
     if (keep && !keep(c, i)) continue;
-    let node = tree;
-    node.total += v;
+    let node = ROOT;
+    tree.totals[ROOT] += v;
     for (let j = offsets[i], end = offsets[i + 1]; j < end; j++) {
-      const name = names[frames[j]];
-      let child = node.children.get(name);
-      if (!child) {
-        child = { name, self: 0, total: 0, children: new Map() };
-        node.children.set(name, child);
-      }
-      child.total += v;
-      node = child;
+      node = tree.child(node, names[frames[j]]);
+      tree.totals[node] += v;
     }
-    node.self += v;
+    tree.selfs[node] += v;
   }
 }

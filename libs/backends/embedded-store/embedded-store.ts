@@ -322,12 +322,15 @@ export class EmbeddedStore implements Backend {
    * The profiles of one profile type matching a query, in their compact form (compact-profile.ts),
    * each with the value column the profile type names.
    */
-  selectProfiles(
+  /**
+   * The profiles a query selects, one at a time: a caller that folds them (a merge, a sum) holds
+   * one decoded profile, not all of them. The series are listed when the iteration starts.
+   */
+  *selectProfiles(
     q: SelectQuery,
-  ): { series: StoredSeries; profile: CompactProfile; column: number }[] {
+  ): Generator<{ series: StoredSeries; profile: CompactProfile; column: number }> {
     const pt = parseProfileTypeId(q.profileTypeId);
     const matchers = parseSelector(q.labelSelector);
-    const out: { series: StoredSeries; profile: CompactProfile; column: number }[] = [];
     for (const series of this.select(q.tenant, matchers, q.startMs, q.endMs, q.profileTypeId)) {
       const b = this.blobs(q.tenant, series.seriesId);
       if (!b) continue; // dropped by retention meanwhile
@@ -341,9 +344,8 @@ export class EmbeddedStore implements Backend {
       }
       const column = valueColumn(profile, pt.sampleType, pt.sampleUnit);
       if (column < 0) continue;
-      out.push({ series, profile, column });
+      yield { series, profile, column };
     }
-    return out;
   }
 
   /** All series metadata of a tenant in a time range (for label and type listings). */

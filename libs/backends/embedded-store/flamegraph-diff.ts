@@ -1,4 +1,4 @@
-import { nameTable, pruneThreshold, type TreeNode } from './stack-tree.js';
+import { ROOT, compareNames, nameTable, pruneThreshold, type CallTree } from './stack-tree.js';
 
 // Pyroscope's diff flame graph (querier.v1.FlameGraphDiff): two trees aligned node by node
 // (children unioned by name, a missing side counting 0), written level by level as 7-tuples
@@ -17,46 +17,50 @@ export interface FlamegraphDiff {
   rightTicks: number;
 }
 
-const EMPTY: TreeNode = { name: '', self: 0, total: 0, children: new Map() };
-
-export function toFlamegraphDiff(left: TreeNode, right: TreeNode, maxNodes = 0): FlamegraphDiff {
+/** Nodes of the two trees are aligned by name; -1 stands for a node missing on one side. */
+export function toFlamegraphDiff(left: CallTree, right: CallTree, maxNodes = 0): FlamegraphDiff {
+  const total = (t: CallTree, n: number): number => (n < 0 ? 0 : t.totals[n]);
+  const self = (t: CallTree, n: number): number => (n < 0 ? 0 : t.selfs[n]);
   let minTotal = 0;
   if (maxNodes > 0) {
     const totals: number[] = [];
-    const collect = (l: TreeNode, r: TreeNode): void => {
-      totals.push(Math.max(l.total, r.total));
-      for (const name of childNames(l, r)) {
-        collect(l.children.get(name) ?? EMPTY, r.children.get(name) ?? EMPTY);
-      }
+    const collect = (l: number, r: number): void => {
+      totals.push(Math.max(total(left, l), total(right, r)));
+      for (const [cl, cr] of alignedChildren(left, l, right, r)) collect(cl, cr);
     };
-    collect(left, right);
+    collect(ROOT, ROOT);
     minTotal = pruneThreshold(totals, maxNodes);
   }
   const { names, idx } = nameTable();
   const levels: number[][] = [];
   let maxSelf = 0;
-  type Pos = { l: TreeNode; r: TreeNode; xl: number; xr: number; name: string };
-  let current: Pos[] = [{ l: left, r: right, xl: 0, xr: 0, name: 'total' }];
+  type Pos = { l: number; r: number; xl: number; xr: number };
+  let current: Pos[] = [{ l: ROOT, r: ROOT, xl: 0, xr: 0 }];
   while (current.length > 0) {
     const values: number[] = [];
     const next: Pos[] = [];
     let endL = 0;
     let endR = 0;
     for (const p of current) {
-      values.push(p.xl - endL, p.l.total, p.l.self, p.xr - endR, p.r.total, p.r.self, idx(p.name));
-      endL = p.xl + p.l.total;
-      endR = p.xr + p.r.total;
-      maxSelf = Math.max(maxSelf, p.l.self, p.r.self);
-      let cl = p.xl + p.l.self; // self first, then children (Pyroscope)
-      let cr = p.xr + p.r.self;
-      for (const name of childNames(p.l, p.r)) {
-        const l = p.l.children.get(name) ?? EMPTY;
-        const r = p.r.children.get(name) ?? EMPTY;
-        if ((l.total !== 0 || r.total !== 0) && Math.max(l.total, r.total) >= minTotal) {
-          next.push({ l, r, xl: cl, xr: cr, name });
+      const lt = total(left, p.l);
+      const ls = self(left, p.l);
+      const rt = total(right, p.r);
+      const rs = self(right, p.r);
+      const name = p.l >= 0 ? left.nodeName[p.l] : right.nodeName[p.r];
+      values.push(p.xl - endL, lt, ls, p.xr - endR, rt, rs, idx(name));
+      endL = p.xl + lt;
+      endR = p.xr + rt;
+      maxSelf = Math.max(maxSelf, ls, rs);
+      let cl = p.xl + ls; // self first, then children (Pyroscope)
+      let cr = p.xr + rs;
+      for (const [l, r] of alignedChildren(left, p.l, right, p.r)) {
+        const a = total(left, l);
+        const b = total(right, r);
+        if ((a !== 0 || b !== 0) && Math.max(a, b) >= minTotal) {
+          next.push({ l, r, xl: cl, xr: cr });
         }
-        cl += l.total;
-        cr += r.total;
+        cl += a;
+        cr += b;
       }
     }
     levels.push(values);
@@ -72,8 +76,21 @@ export function toFlamegraphDiff(left: TreeNode, right: TreeNode, maxNodes = 0):
   };
 }
 
-function childNames(l: TreeNode, r: TreeNode): string[] {
-  const s = new Set<string>(l.children.keys());
-  for (const k of r.children.keys()) s.add(k);
-  return [...s].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+/** The union of two nodes' children by name, ordered by name: [left or -1, right or -1]. */
+function alignedChildren(
+  left: CallTree,
+  l: number,
+  right: CallTree,
+  r: number,
+): [number, number][] {
+  const byName = new Map<string, [number, number]>();
+  if (l >= 0) for (const c of left.children(l)) byName.set(left.nodeName[c], [c, -1]);
+  if (r >= 0) {
+    for (const c of right.children(r)) {
+      const pair = byName.get(right.nodeName[c]);
+      if (pair) pair[1] = c;
+      else byName.set(right.nodeName[c], [-1, c]);
+    }
+  }
+  return [...byName.entries()].sort((a, b) => compareNames(a[0], b[0])).map(([, pair]) => pair);
 }

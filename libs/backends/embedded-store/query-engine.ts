@@ -10,7 +10,7 @@ import { parseProfileTypeId, storedLabelMap } from './embedded-store.js';
 import { toFlamegraphDiff, type FlamegraphDiff } from './flamegraph-diff.js';
 import { matches, type Matcher } from './label-selector.js';
 import { addCompact, columnTotal, stackFilter } from './compact-profile.js';
-import { newTree, toFlamegraph, type Flamegraph, type TreeNode } from './stack-tree.js';
+import { CallTree, ROOT, pruneThreshold, toFlamegraph, type Flamegraph } from './stack-tree.js';
 
 // The queries of Pyroscope's querier.v1.QuerierService over the embedded store, as plain
 // functions of (store, tenant-scoped query). The tenant is always part of the query: nothing
@@ -18,12 +18,12 @@ import { newTree, toFlamegraph, type Flamegraph, type TreeNode } from './stack-t
 
 export type { SelectQuery };
 
-export function mergeTree(store: EmbeddedStore, q: SelectQuery): TreeNode {
+export function mergeTree(store: EmbeddedStore, q: SelectQuery): CallTree {
   return merge(store, q).tree;
 }
 
-function merge(store: EmbeddedStore, q: SelectQuery): { tree: TreeNode; period: number } {
-  const tree = newTree();
+function merge(store: EmbeddedStore, q: SelectQuery): { tree: CallTree; period: number } {
+  const tree = new CallTree();
   let period = 0;
   const keep = stackFilter({ spans: q.spanSelector, callSite: q.callSite });
   for (const { profile, column } of store.selectProfiles(q)) {
@@ -60,31 +60,22 @@ export function selectMergeProfile(store: EmbeddedStore, q: SelectQuery, maxNode
   const b = new ProfileBuilder().sampleType(pt.sampleType, pt.sampleUnit);
   b.period(pt.periodType, pt.periodUnit, period);
   b.time(BigInt(q.startMs) * 1_000_000n, BigInt(q.endMs - q.startMs) * 1_000_000n);
-  let minTotal = 0;
-  if (maxNodes > 0) {
-    const totals: number[] = [];
-    const collect = (n: TreeNode): void => {
-      totals.push(n.total);
-      n.children.forEach(collect);
-    };
-    collect(tree);
-    if (totals.length > maxNodes) minTotal = totals.sort((a, b) => b - a)[maxNodes - 1];
-  }
+  const minTotal = maxNodes > 0 ? pruneThreshold(tree.totals.subarray(0, tree.count), maxNodes) : 0;
   const path: string[] = [];
-  const walk = (n: TreeNode): void => {
-    let self = n.self;
-    for (const c of n.children.values()) {
-      if (c.total < minTotal) {
-        self += c.total; // pruned subtree: its value stays with the caller
+  const walk = (n: number): void => {
+    let self = tree.selfs[n];
+    for (const c of tree.children(n)) {
+      if (tree.totals[c] < minTotal) {
+        self += tree.totals[c]; // pruned subtree: its value stays with the caller
         continue;
       }
-      path.push(c.name);
+      path.push(tree.nodeName[c]);
       walk(c);
       path.pop();
     }
     if (self > 0 && path.length > 0) b.stack(path, [self]);
   };
-  walk(tree);
+  walk(ROOT);
   return b.build();
 }
 
