@@ -90,6 +90,8 @@ export const envSchema = z.object({
   EMBER_DECODE_WORKERS: intFromEnv(0, 64).optional(),
   /** request bodies at least this large are decoded on a worker thread */
   EMBER_DECODE_WORKER_THRESHOLD: intFromEnv(0, 1024 * MiB).default(64 * 1024),
+  /** old-generation heap of each decode worker, MiB: an upload that needs more is refused */
+  EMBER_DECODE_WORKER_MEMORY_MB: intFromEnv(64, 64 * 1024).default(256),
   /** shortcut for one Pyroscope endpoint (user:password@ in the URL = Basic credentials) */
   EMBER_PYROSCOPE_URL: z.string().trim().url('must be an http(s) URL').optional(),
   /** Bearer token for EMBER_PYROSCOPE_URL (kept out of the URL and the config file) */
@@ -479,6 +481,8 @@ export interface EmberConfig {
   decode: {
     workers: number;
     workerThresholdBytes: number;
+    /** old-generation heap of each decode worker, MiB */
+    workerMemoryMb: number;
     /** largest pprof of one normalised record; larger series become parts */
     maxSeriesBytes: number;
   };
@@ -635,6 +639,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     decode: {
       workers: e.EMBER_DECODE_WORKERS ?? Math.max(1, availableParallelism() - 1),
       workerThresholdBytes: e.EMBER_DECODE_WORKER_THRESHOLD,
+      workerMemoryMb: e.EMBER_DECODE_WORKER_MEMORY_MB,
       maxSeriesBytes: e.EMBER_MAX_SERIES_BYTES,
     },
     consumer: {

@@ -159,6 +159,12 @@ export const ENV_SETTINGS: Record<EnvVar, EnvSetting> = {
       'uploads of at least this many bytes (64 KiB: every JFR) are decoded on a worker thread; smaller ones inline, one at a time',
     example: '1048576',
   },
+  EMBER_DECODE_WORKER_MEMORY_MB: {
+    default: '256',
+    meaning:
+      'old-generation heap of each decode worker thread, MiB: bounds what decoding takes of the process; an upload whose decode needs more is dead-lettered with profile_size_limit (replay it after raising this)',
+    example: '512',
+  },
   EMBER_PYROSCOPE_URL: {
     default: null,
     unset: 'no Pyroscope backend from the environment (the file may still name some)',

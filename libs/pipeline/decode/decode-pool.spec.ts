@@ -75,3 +75,26 @@ describe('DecodePool', () => {
     assert.ok(body.equals(copy));
   });
 });
+
+describe('DecodePool with a worker heap bound', () => {
+  const pool = new DecodePool({ workers: 1, thresholdBytes: 1024, memoryMb: 16 });
+  after(() => pool.close());
+
+  it('refuses for good, as profile_size_limit, an upload whose decode needs more than the bound, and decodes the next one', async () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 120_000; i++)
+      lines.push(
+        `main;com.example.generated.Service${i}.handle;com.example.generated.Lambda$${i}.apply;leaf${i} 1`,
+      );
+    const huge = task(Buffer.from(lines.join('\n')), 'groups');
+    huge.limits = { ...defaultLimits, maxSamples: 1_000_000 };
+    const r = await pool.run(huge);
+    assert.ok('error' in r, 'the decode was refused');
+    assert.equal(r.error.reason, 'profile_size_limit');
+    assert.equal(r.error.permanent, true);
+    assert.match(r.error.message, /EMBER_DECODE_WORKER_MEMORY_MB/);
+    // piscina replaced the worker: the pool goes on
+    const ok = await pool.run(task(readFileSync(fixturePath('pyroscope', 'pprof', 'heap'))));
+    assert.ok(!('error' in ok), JSON.stringify('error' in ok ? ok.error : ''));
+  });
+});

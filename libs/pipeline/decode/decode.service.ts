@@ -78,6 +78,7 @@ export class DecodeService implements OnModuleDestroy {
     this.pool = new DecodePool({
       workers: config.decode.workers,
       thresholdBytes: config.decode.workerThresholdBytes,
+      memoryMb: config.decode.workerMemoryMb,
     });
   }
 
