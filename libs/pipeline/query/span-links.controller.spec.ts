@@ -135,4 +135,15 @@ describe('span links API', () => {
     assert.equal((await get(q({ profileTypeID: 'cpu' }))).status, 400);
     assert.equal((await get(q({ start: String(now), end: String(now - 1) }))).status, 400);
   });
+
+  it('the span queries run as query tasks, but are not querier.v1 methods anyone can call', async () => {
+    for (const method of ['emberflow.ProfiledSpans', 'emberflow.TopSpans']) {
+      const r = await fetch(`${app.url}/querier.v1.QuerierService/${method}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-scope-orgid': 'shop' },
+        body: JSON.stringify({ spanIds: [A], startMs: 0, endMs: now }),
+      });
+      assert.equal(r.status, 404, method);
+    }
+  });
 });

@@ -1,18 +1,20 @@
 import { Controller, Get, Inject, Optional, Param, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import {
-  SelectorError,
-  parseProfileTypeId,
-  parseSelector,
-  profiledSpans,
-  topSpans,
-  type EmbeddedStore,
-  type SpanStore,
-} from '../../backends/index.js';
+import { SelectorError, type EmbeddedStore, type SpanStore } from '../../backends/index.js';
 import { canonicalSpanId } from '../../model/index.js';
 import { HttpFailure } from '../core/http-error.js';
 import { EMBEDDED_STORE, SPAN_STORE } from '../core/tokens.js';
 import { TenantResolver } from '../tenancy/tenant-resolver.js';
+import { QueryExecutor, type QueryTask } from './query-executor.js';
+import {
+  PROFILED_SPANS,
+  TOP_SPANS,
+  checkTopSpansArgs,
+  runSpanQuery,
+  spanQueryTask,
+  type ProfiledSpansAnswer,
+  type TopSpansAnswer,
+} from './span-links.queries.js';
 
 // The links between traces and profiles the web UI draws (docs/traces.md, "In the web UI"),
 // Emberflow's own API beside Tempo's and Pyroscope's, tenant-scoped as they are:
@@ -25,9 +27,10 @@ import { TenantResolver } from '../tenancy/tenant-resolver.js';
 //     the span ids with the most value in a selection (top `limit`, 50 by default, at most
 //     1000), each joined with its span in the span store (trace id, name, duration).
 //
-// They read the store on the event loop, bounded by their range: a trace's profiles are those
-// stored from PROFILE_WINDOW_MS before its first span to SKEW_MS after its last, a window of at
-// most MAX_TRACE_WINDOW_MS.
+// The span store is read here (indexed lookups by trace id and span id); the profile scans run
+// on the query workers within the query budget, as every querier.v1 query does
+// (span-links.queries.ts). A trace's profiles are those stored from PROFILE_WINDOW_MS before its
+// first span to SKEW_MS after its last, a window of at most MAX_TRACE_WINDOW_MS.
 
 /** Agents upload 10 s to 60 s profiles stamped with their start: a span's samples can be that old. */
 export const PROFILE_WINDOW_MS = 60_000;
@@ -69,7 +72,24 @@ export class SpanLinksController {
     @Optional() @Inject(EMBEDDED_STORE) private readonly store: EmbeddedStore | null,
     @Optional() @Inject(SPAN_STORE) private readonly spans: SpanStore | null,
     private readonly tenants: TenantResolver,
+    @Optional() @Inject(QueryExecutor) private readonly executor: QueryExecutor | null = null,
   ) {}
+
+  /** A span query's answer, from a worker (or inline without workers); errors as HttpFailure. */
+  private async query<T>(store: EmbeddedStore, task: QueryTask): Promise<T> {
+    const a = this.executor ? await this.executor.run(task) : runSpanQuery(store, task);
+    const text = Buffer.from(a.body).toString('utf8');
+    if (a.status !== 200) {
+      let message = text;
+      try {
+        message = (JSON.parse(text) as { message?: string }).message ?? text;
+      } catch {
+        // not JSON: keep the text
+      }
+      throw new HttpFailure(a.status, message, 'query_failed', a.headers ?? {});
+    }
+    return JSON.parse(text) as T;
+  }
 
   @Get('traces/:id/profiled-spans')
   profiled(@Param('id') rawId: string, @Req() req: FastifyRequest, @Res() reply: FastifyReply) {
@@ -105,7 +125,18 @@ export class SpanLinksController {
         const a = attr(r);
         if (a) ids.add(a);
       }
-      const found = profiledSpans(store, tenant, [...ids], from, until);
+      const found = new Map(
+        (
+          await this.query<ProfiledSpansAnswer>(
+            store,
+            spanQueryTask(PROFILED_SPANS, tenant, {
+              spanIds: [...ids],
+              startMs: from,
+              endMs: until,
+            }),
+          )
+        ).found,
+      );
       const out: ProfiledSpan[] = [];
       for (const r of rows) {
         const a = attr(r);
@@ -137,9 +168,9 @@ export class SpanLinksController {
       const start = Number(q.start);
       const end = Number(q.end);
       const limit = q.limit ? Number(q.limit) : 50;
+      const args = { profileTypeId, labelSelector, startMs: start, endMs: end, limit };
       try {
-        parseProfileTypeId(profileTypeId);
-        parseSelector(labelSelector);
+        checkTopSpansArgs(args);
       } catch (err) {
         throw new HttpFailure(400, (err as Error).message, 'invalid_param');
       }
@@ -151,11 +182,7 @@ export class SpanLinksController {
         );
       if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000)
         throw new HttpFailure(400, 'limit: 1 to 1000', 'invalid_param');
-      const top = topSpans(
-        store,
-        { tenant, profileTypeId, labelSelector, startMs: start, endMs: end },
-        limit,
-      );
+      const top = await this.query<TopSpansAnswer>(store, spanQueryTask(TOP_SPANS, tenant, args));
       const known = new Map(
         (
           this.spans?.spansById(
