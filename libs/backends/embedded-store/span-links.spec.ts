@@ -56,6 +56,24 @@ describe('span links (which spans have profiles)', () => {
     assert.deepEqual(topSpanValues(totals, 0), []);
   });
 
+  it('the one-pass top N is the head of the fully sorted list, for many ids and ties', () => {
+    let seed = 7;
+    const rnd = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const totals = new Map<string, number>();
+    for (let i = 0; i < 5000; i++)
+      totals.set(
+        Math.floor(rnd() * 2 ** 48)
+          .toString(16)
+          .padStart(16, '0'),
+        Math.floor(rnd() * 40),
+      );
+    const sorted = [...totals.entries()]
+      .map(([spanId, value]) => ({ spanId, value }))
+      .sort((a, b) => b.value - a.value || (a.spanId < b.spanId ? -1 : 1));
+    for (const n of [1, 50, 4999, 5000, 6000])
+      assert.deepEqual(topSpanValues(totals, n), sorted.slice(0, n), `top ${n}`);
+  });
+
   it('answers over the stored profiles of a tenant and range: services and top spans', async () => {
     const store = new EmbeddedStore({
       dataDir: mkdtempSync(join(tmpdir(), 'ember-span-links-')),

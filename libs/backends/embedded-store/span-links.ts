@@ -18,13 +18,20 @@ export function collectSpanIds(
   found: Set<string>,
 ): void {
   const types = c.sampleTypes.length;
+  // stacks share their span's name index: decide each index once (-1 unknown, 0 no, 1 wanted)
+  const verdict = new Int8Array(c.names.length).fill(-1);
   for (let i = 0; i < c.spans.length; i++) {
-    if (c.spans[i] < 0) continue;
-    const id = canonicalSpanId(c.names[c.spans[i]]);
-    if (id === undefined || !wanted.has(id) || found.has(id)) continue;
+    const n = c.spans[i];
+    if (n < 0) continue;
+    if (verdict[n] < 0) {
+      const id = canonicalSpanId(c.names[n]);
+      verdict[n] = id !== undefined && wanted.has(id) && !found.has(id) ? 1 : 0;
+    }
+    if (verdict[n] === 0) continue;
     for (let t = 0; t < types; t++) {
       if (c.values[i * types + t] !== 0) {
-        found.add(id);
+        found.add(canonicalSpanId(c.names[n])!);
+        verdict[n] = 0;
         break;
       }
     }
@@ -39,23 +46,49 @@ export function addSpanValues(
   keep?: StackPredicate,
 ): void {
   const types = c.sampleTypes.length;
+  // summed per name index first (stacks share their span's), then once per distinct span
+  const sums = new Float64Array(c.names.length);
+  const touched: number[] = [];
   for (let i = 0; i < c.spans.length; i++) {
-    if (c.spans[i] < 0) continue;
+    const n = c.spans[i];
+    if (n < 0) continue;
     const v = c.values[i * types + column];
     if (v === 0 || (keep && !keep(c, i))) continue;
-    const id = canonicalSpanId(c.names[c.spans[i]]);
-    if (id === undefined) continue;
-    totals.set(id, (totals.get(id) ?? 0) + v);
+    if (sums[n] === 0) touched.push(n);
+    sums[n] += v;
+  }
+  for (const n of touched) {
+    const id = canonicalSpanId(c.names[n]);
+    if (id === undefined || sums[n] === 0) continue;
+    totals.set(id, (totals.get(id) ?? 0) + sums[n]);
   }
 }
 
-/** The `limit` largest totals, largest first; equal values by span id (a stable answer). */
+/**
+ * The `limit` largest totals, largest first; equal values by span id (a stable answer). One pass
+ * keeping the best `limit` in order: a selection has up to hundreds of thousands of span ids and
+ * the list wants tens.
+ */
 export function topSpanValues(
   totals: ReadonlyMap<string, number>,
   limit: number,
 ): { spanId: string; value: number }[] {
-  return [...totals.entries()]
-    .map(([spanId, value]) => ({ spanId, value }))
-    .sort((a, b) => b.value - a.value || (a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0))
-    .slice(0, Math.max(0, limit));
+  const top: { spanId: string; value: number }[] = [];
+  if (limit <= 0) return top;
+  // a before b in the answer
+  const before = (av: number, aid: string, b: { spanId: string; value: number }): boolean =>
+    av > b.value || (av === b.value && aid < b.spanId);
+  for (const [spanId, value] of totals) {
+    if (top.length === limit && !before(value, spanId, top[top.length - 1])) continue;
+    let lo = 0;
+    let hi = top.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (before(value, spanId, top[mid])) hi = mid;
+      else lo = mid + 1;
+    }
+    top.splice(lo, 0, { spanId, value });
+    if (top.length > limit) top.pop();
+  }
+  return top;
 }
