@@ -14,11 +14,13 @@ import { runJfrBench } from './jfr.js';
 import { runOverloadBench } from './overload.js';
 import { runPprofBench } from './pprof-decode.js';
 import { runQueryMergeBench } from './query-merge.js';
+import { runSpanLinksBench } from './span-links.js';
 
 const suites: Record<string, () => Promise<BenchResult[]>> = {
   pprof: runPprofBench,
   jfr: runJfrBench,
   query: runQueryMergeBench,
+  'span-links': runSpanLinksBench,
   overload: runOverloadBench,
   'ingest-scan': runIngestScanBench,
   e2e: () => runE2eBench(),

@@ -18,3 +18,4 @@ export * from './otlp/otlp-backend.js';
 export * from './otlp/from-config.js';
 export * from './embedded-store/span-store.js';
 export * from './embedded-store/traceql.js';
+export * from './embedded-store/span-links.js';

@@ -174,6 +174,11 @@ describe('web UI in Chromium (real Kafka and Redis)', () => {
   const backfillAt = now - 3 * 24 * 60 * MIN;
   const spanA = 'a1b2c3d4e5f60718';
   const spanB = '0f1e2d3c4b5a6978';
+  // a span of the trace no profile sample carries
+  const spanC = '5a5a5a5a5a5a5a5a';
+  const runtimeId = `rt-${id}`;
+  // when the span profile is uploaded (set in before): the trace's spans lie just before it
+  let spansAt = 0;
   const traceId = `${id}${'0'.repeat(24)}`;
   let app: EmberProcess;
   let context: BrowserContext;
@@ -235,11 +240,12 @@ describe('web UI in Chromium (real Kafka and Redis)', () => {
         tenant,
         foldedAt(`${service}.cpu{env=dev}`, 'main.main;main.devOnlyDebugHandler 40\n', at),
       );
+    spansAt = Date.now();
     await post(
       app.url,
       tenant,
       goPprofForm(
-        spanService,
+        `${spanService}{runtime_id=${runtimeId}}`,
         cpuPprofWithSpans([
           {
             stack: ['main.main', 'main.serveOrder', 'main.reserveStock'],
@@ -255,18 +261,38 @@ describe('web UI in Chromium (real Kafka and Redis)', () => {
     const tr = await fetch(`${app.url}/v1/traces`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-scope-orgid': tenant },
-      body: traceRequestJson(spanService, [
-        { traceId, spanId: spanA, name: 'POST /order', startMs: now - 2 * MIN, durationMs: 700 },
-        {
-          traceId,
-          spanId: spanB,
-          parentSpanId: spanA,
-          name: 'charge card',
-          startMs: now - 2 * MIN + 300,
-          durationMs: 200,
-          kind: 3,
-        },
-      ]),
+      // a few seconds before the profile's upload, as a span is within the profile that holds
+      // its samples; the service instance named by runtime_id, as Datakit advises
+      body: traceRequestJson(
+        spanService,
+        [
+          {
+            traceId,
+            spanId: spanA,
+            name: 'POST /order',
+            startMs: spansAt - 5_000,
+            durationMs: 700,
+          },
+          {
+            traceId,
+            spanId: spanB,
+            parentSpanId: spanA,
+            name: 'charge card',
+            startMs: spansAt - 5_000 + 300,
+            durationMs: 200,
+            kind: 3,
+          },
+          {
+            traceId,
+            spanId: spanC,
+            parentSpanId: spanA,
+            name: 'render receipt',
+            startMs: spansAt - 5_000 + 550,
+            durationMs: 100,
+          },
+        ],
+        { runtime_id: runtimeId },
+      ),
     });
     assert.equal(tr.status, 200, await tr.clone().text());
     const nodeWall = goPprofForm(
@@ -635,9 +661,29 @@ describe('web UI in Chromium (real Kafka and Redis)', () => {
     await row.waitFor();
     assert.match(await row.innerText(), /POST \/order/);
     await row.click();
-    await page.locator(`[data-testid="waterfall"] [data-span-id="${spanB}"]`).waitFor();
-    assert.equal(await page.locator('[data-testid="waterfall"] .span-row').count(), 2);
-    await page.locator(`[data-testid="waterfall"] [data-span-id="${spanA}"]`).click();
+    const spanRow = (spanId: string) =>
+      page.locator(`[data-testid="waterfall"] [data-span-id="${spanId}"]`);
+    await spanRow(spanB).waitFor();
+    assert.equal(await page.locator('[data-testid="waterfall"] .span-row').count(), 3);
+    // the spans whose ids label profile samples carry the badge and open a span profile; the
+    // third does not, and says why
+    for (const profiled of [spanA, spanB]) {
+      assert.equal(await spanRow(profiled).locator('.span-badge').count(), 1, profiled);
+      assert.equal(await spanRow(profiled).getAttribute('data-profiled'), 'true');
+      assert.ok(await spanRow(profiled).locator('button.span-main').isEnabled());
+    }
+    assert.equal(await spanRow(spanC).locator('.span-badge').count(), 0);
+    assert.equal(await spanRow(spanC).getAttribute('data-profiled'), 'false');
+    assert.ok(await spanRow(spanC).locator('button.span-main').isDisabled());
+    assert.match(
+      (await spanRow(spanC).locator('button.span-main').getAttribute('title')) ?? '',
+      /not profiled/,
+    );
+    assert.match(
+      await page.getByRole('button', { name: 'Profile of the whole trace' }).innerText(),
+      /\(2\)/,
+    );
+    await spanRow(spanA).click();
     await frame('main.reserveStock').waitFor();
     let names = await frameNames();
     assert.ok(!names.includes('main.chargeCard'), names.join(', '));
@@ -648,6 +694,72 @@ describe('web UI in Chromium (real Kafka and Redis)', () => {
     assert.ok(names.includes('main.reserveStock'));
     assert.ok(!names.includes('main.backgroundSync'));
     await shot('traces');
+  });
+
+  it('lists the span ids of the flame graph’s selection with their traces, and opens both', async () => {
+    await page.goto(
+      `${app.url}/?${new URLSearchParams({ tenant, service: spanService, type: CPU })}`,
+    );
+    const list = page.locator('[data-testid="spans-list"]');
+    const rows = list.locator('tbody tr');
+    await rows.first().waitFor();
+    // the top span ids by value: spanA (50 samples) before spanB (20), each joined with its span
+    assert.deepEqual(
+      await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-span-id'))),
+      [spanA, spanB],
+    );
+    const a = await rows.nth(0).innerText();
+    assert.match(a, new RegExp(traceId));
+    assert.match(a, /POST \/order/);
+    assert.match(a, /500 ms/);
+    assert.match(a, /700\.0 ms/);
+    assert.match(await rows.nth(1).innerText(), /charge card/);
+    assert.match(
+      await list.locator('[data-testid="spans-list-note"]').innerText(),
+      /All 2 span ids/,
+    );
+    await shot('spans-list');
+    // the trace id opens its waterfall
+    await rows.nth(1).locator('button.trace-open').click();
+    await page.waitForURL((u) => u.searchParams.get('trace') === traceId);
+    assert.equal(new URL(page.url()).searchParams.get('view'), 'traces');
+    await page.locator(`[data-testid="waterfall"] [data-span-id="${spanC}"]`).waitFor();
+    // Back, and the span id opens its span profile
+    await page.goBack();
+    await rows.first().waitFor();
+    await rows.nth(1).locator('button.span-open').click();
+    await page.waitForURL((u) => u.searchParams.get('spans') === spanB);
+    await frame('main.chargeCard').waitFor();
+    const names = await frameNames();
+    assert.ok(!names.includes('main.reserveStock'), names.join(', '));
+  });
+
+  it('links a span’s runtime_id to the profiles of that service instance around the span', async () => {
+    await page.goto(
+      `${app.url}/?${new URLSearchParams({ tenant, service: spanService, type: CPU, view: 'traces', trace: traceId })}`,
+    );
+    const link = page.locator(
+      `[data-testid="waterfall"] [data-span-id="${spanB}"] button.runtime-link`,
+    );
+    await link.waitFor();
+    assert.match(await link.innerText(), new RegExp(runtimeId));
+    await link.click();
+    await page.waitForURL((u) => u.searchParams.get('view') === null);
+    const url = new URL(page.url());
+    assert.deepEqual(JSON.parse(url.searchParams.get('f') ?? '[]'), [
+      { name: 'runtime_id', op: '=', value: runtimeId },
+    ]);
+    assert.equal(url.searchParams.get('service'), spanService);
+    // the span's range (it started 4.7 s before the profile's upload), widened by a minute
+    // before and 15 s after
+    const spanStart = spansAt - 5_000 + 300;
+    assert.equal(Number(url.searchParams.get('from')), spanStart - MIN);
+    assert.equal(Number(url.searchParams.get('until')), spanStart + 200 + 15_000);
+    assert.equal(
+      await page.locator('[data-testid="selector"]').innerText(),
+      `{service_name="${spanService}",runtime_id="${runtimeId}"}`,
+    );
+    await frame('main.reserveStock').waitFor();
   });
 
   it('exports the current selection as a pprof file (SelectMergeProfile)', async () => {

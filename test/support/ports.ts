@@ -5,8 +5,22 @@ import { createServer } from 'node:net';
 // port of that range can find it taken by some outgoing connection meanwhile. Every test
 // server (Emberflow processes, fake backends, in-process apps) takes its port from here.
 
-/** The range test servers bind in; below the ephemeral range, above the usual services. */
-export const TEST_PORT_RANGE = { min: 20_000, max: 32_000 } as const;
+/**
+ * The range test servers bind in; below the ephemeral range, above the usual services.
+ * `EMBER_TEST_PORT_RANGE=21100-21199` narrows it, so people sharing a machine each keep to
+ * their own ports; a range outside 1024-32767 (or not `min-max`) is refused.
+ */
+export const TEST_PORT_RANGE = portRange(process.env.EMBER_TEST_PORT_RANGE);
+
+export function portRange(raw: string | undefined): { min: number; max: number } {
+  if (raw === undefined || raw.trim() === '') return { min: 20_000, max: 32_000 };
+  const m = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(raw);
+  const min = m ? Number(m[1]) : NaN;
+  const max = m ? Number(m[2]) : NaN;
+  if (!(min >= 1024 && max <= 32_767 && min < max))
+    throw new Error(`EMBER_TEST_PORT_RANGE=${raw}: expected min-max within 1024-32767`);
+  return { min, max };
+}
 
 /** Binds `server`-less probes until a port in TEST_PORT_RANGE is free; returns it, unbound. */
 export async function freePort(host = '127.0.0.1'): Promise<number> {

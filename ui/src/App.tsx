@@ -313,6 +313,8 @@ export function App() {
             onRange={(a, b) =>
               update({ from: String(a), until: String(b), left: null, right: null })
             }
+            onTrace={(trace) => update({ view: 'traces', trace })}
+            onSpan={(spans) => update({ view: 'spans', spans })}
             nonce={nonce}
           />
         )}
@@ -340,6 +342,19 @@ export function App() {
             end={end}
             search={s.search}
             onSearch={(search) => update({ search })}
+            traceId={s.trace}
+            onTrace={(trace) => update({ trace })}
+            onRuntime={(l) =>
+              update({
+                view: 'single',
+                service: l.service,
+                filters: l.filters,
+                from: String(l.from),
+                until: String(l.until),
+                left: null,
+                right: null,
+              })
+            }
             nonce={nonce}
           />
         )}

@@ -1,6 +1,9 @@
-// The UI's only data sources: Grafana Pyroscope's query API (querier.v1.QuerierService over
-// Connect, unary, JSON or binary proto) and the fleet view (GET /api/v1/fleet). Nothing here is
-// specific to Emberflow's embedded store, so the UI works against a real Pyroscope too.
+// The UI's data sources: Grafana Pyroscope's query API (querier.v1.QuerierService over
+// Connect, unary, JSON or binary proto), Tempo's (/api/search, /api/traces), the fleet view
+// (GET /api/v1/fleet) and the trace-to-profile links (/api/v1/traces/{id}/profiled-spans,
+// /api/v1/span-profiles). The flame-graph views work against a real Pyroscope too; the links
+// are Emberflow's own (a view degrades to no badges, no list, when they fail).
+import type { ProfiledSpan } from './span-links';
 
 export interface ProfileType {
   ID: string;
@@ -91,6 +94,21 @@ export interface TraceSpan {
   /** Status.StatusCode: 2 = error */
   status: number;
   attributes: Record<string, string>;
+  /** the span's resource attributes (service.name, runtime_id, ...) */
+  resource: Record<string, string>;
+}
+
+/** One span id of a selection with its value, and its span when the span store knows it. */
+export interface SpanProfileEntry {
+  spanId: string;
+  value: number;
+  span: {
+    traceId: string;
+    service: string;
+    name: string;
+    startMs: number;
+    durationMs: number;
+  } | null;
 }
 
 export interface Api {
@@ -98,6 +116,13 @@ export interface Api {
   searchTraces(q: string, start: number, end: number, limit: number): Promise<TraceHit[]>;
   /** the spans of one trace, by start time */
   trace(traceId: string): Promise<TraceSpan[]>;
+  /** the spans of a trace that have a span profile (Emberflow: GET /api/v1/traces/{id}/profiled-spans) */
+  profiledSpans(traceId: string): Promise<ProfiledSpan[]>;
+  /** the top span ids by value in a selection (Emberflow: GET /api/v1/span-profiles) */
+  spanProfiles(
+    q: Selection,
+    limit: number,
+  ): Promise<{ spans: SpanProfileEntry[]; distinct: number; limit: number }>;
   profileTypes(start: number, end: number): Promise<ProfileType[]>;
   labelNames(matchers: string[], start: number, end: number): Promise<string[]>;
   labelValues(name: string, matchers: string[], start: number, end: number): Promise<string[]>;
@@ -171,6 +196,29 @@ export function createApi(tenant: string, baseUrl = '', authorization?: string):
       });
       if (!r.ok) throw await failure(r);
       return spansOfTrace((await r.json()) as OtlpTraceJson);
+    },
+    async profiledSpans(traceId) {
+      const r = await fetch(
+        `${baseUrl}/api/v1/traces/${encodeURIComponent(traceId)}/profiled-spans`,
+        { headers: headers('application/json') },
+      );
+      if (!r.ok) throw await failure(r);
+      return ((await r.json()) as { spans?: ProfiledSpan[] }).spans ?? [];
+    },
+    async spanProfiles(q, limit) {
+      const p = new URLSearchParams({
+        profileTypeID: q.profileTypeID,
+        labelSelector: q.labelSelector,
+        start: String(Math.floor(q.start)),
+        end: String(Math.ceil(q.end)),
+        limit: String(limit),
+      });
+      const r = await fetch(`${baseUrl}/api/v1/span-profiles?${p}`, {
+        headers: headers('application/json'),
+      });
+      if (!r.ok) throw await failure(r);
+      const body = (await r.json()) as { spans?: SpanProfileEntry[]; distinct?: number };
+      return { spans: body.spans ?? [], distinct: body.distinct ?? 0, limit };
     },
     async profileTypes(start, end) {
       const r = await call<{ profileTypes?: ProfileType[] }>('ProfileTypes', { start, end });
@@ -308,6 +356,9 @@ function attrText(a: OtlpAttr): string {
 export function spansOfTrace(t: OtlpTraceJson): TraceSpan[] {
   const out: TraceSpan[] = [];
   for (const b of t.batches ?? []) {
+    const resource = Object.fromEntries(
+      (b.resource?.attributes ?? []).map((a) => [a.key, attrText(a)]),
+    );
     const service =
       (b.resource?.attributes ?? []).find((a) => a.key === 'service.name')?.value?.stringValue ??
       'unknown_service';
@@ -324,6 +375,7 @@ export function spansOfTrace(t: OtlpTraceJson): TraceSpan[] {
           durationMs: Math.max(0, end - start),
           status: s.status?.code ?? 0,
           attributes: Object.fromEntries((s.attributes ?? []).map((a) => [a.key, attrText(a)])),
+          resource,
         });
       }
   }

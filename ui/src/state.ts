@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 
 // What the user picked, kept in the address (so a view can be bookmarked, shared and reloaded):
-// ?tenant=&service=&type=&from=&until=&f=&view=&search=&lf=&lu=&rf=&ru=&spans=
+// ?tenant=&service=&type=&from=&until=&f=&view=&search=&lf=&lu=&rf=&ru=&spans=&trace=
 
 export type View = 'single' | 'diff' | 'spans' | 'traces' | 'fleet';
 
@@ -25,6 +25,8 @@ export interface UiState {
   left: [number, number] | null;
   right: [number, number] | null;
   spans: string;
+  /** the trace whose waterfall the Traces view shows ('' = none) */
+  trace: string;
 }
 
 const VIEWS: View[] = ['single', 'diff', 'spans', 'traces', 'fleet'];
@@ -65,6 +67,7 @@ export function readState(search: string): UiState {
     left: pair(p.get('lf'), p.get('lu')),
     right: pair(p.get('rf'), p.get('ru')),
     spans: p.get('spans') ?? '',
+    trace: p.get('trace') ?? '',
   };
 }
 
@@ -87,6 +90,7 @@ export function writeState(s: UiState): string {
     p.set('ru', String(s.right[1]));
   }
   if (s.spans) p.set('spans', s.spans);
+  if (s.trace) p.set('trace', s.trace);
   return `?${p.toString()}`;
 }
 

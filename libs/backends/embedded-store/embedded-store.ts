@@ -332,19 +332,25 @@ export class EmbeddedStore implements Backend {
     const pt = parseProfileTypeId(q.profileTypeId);
     const matchers = parseSelector(q.labelSelector);
     for (const series of this.select(q.tenant, matchers, q.startMs, q.endMs, q.profileTypeId)) {
-      const b = this.blobs(q.tenant, series.seriesId);
-      if (!b) continue; // dropped by retention meanwhile
-      let profile: CompactProfile;
-      try {
-        profile = b.stacks
-          ? decodeCompact(b.stacks)
-          : compactProfile(decodePprof(gunzipSync(b.pprof)));
-      } catch {
-        continue; // unreadable row: leave it out rather than fail the query
-      }
+      const profile = this.compactOf(q.tenant, series.seriesId);
+      if (!profile) continue;
       const column = valueColumn(profile, pt.sampleType, pt.sampleUnit);
       if (column < 0) continue;
       yield { series, profile, column };
+    }
+  }
+
+  /**
+   * The compact form of one stored series; undefined when it is gone (retention ran meanwhile)
+   * or unreadable (a query leaves such a row out rather than fail).
+   */
+  compactOf(tenant: string, seriesId: string): CompactProfile | undefined {
+    const b = this.blobs(tenant, seriesId);
+    if (!b) return undefined;
+    try {
+      return b.stacks ? decodeCompact(b.stacks) : compactProfile(decodePprof(gunzipSync(b.pprof)));
+    } catch {
+      return undefined;
     }
   }
 

@@ -10,6 +10,7 @@ import { parseProfileTypeId, storedLabelMap } from './embedded-store.js';
 import { toFlamegraphDiff, type FlamegraphDiff } from './flamegraph-diff.js';
 import { matches, type Matcher } from './label-selector.js';
 import { addCompact, columnTotal, stackFilter } from './compact-profile.js';
+import { addSpanValues, collectSpanIds, topSpanValues } from './span-links.js';
 import { CallTree, ROOT, pruneThreshold, toFlamegraph, type Flamegraph } from './stack-tree.js';
 
 // The queries of Pyroscope's querier.v1.QuerierService over the embedded store, as plain
@@ -295,4 +296,55 @@ export function selectHeatmap(
         }),
     }))
     .sort((a, b) => (JSON.stringify(a.labels) < JSON.stringify(b.labels) ? -1 : 1));
+}
+
+/**
+ * Which of `spanIds` label samples of the tenant's profiles stored in [startMs, endMs] (any
+ * service, any profile type: span ids are unique, and a trace's service name need not be its
+ * profiles' service_name), each with the service_name values of the profiles holding it. One
+ * pass over the profiles of the range, whatever the number of ids (a whole trace at once).
+ */
+export function profiledSpans(
+  store: EmbeddedStore,
+  tenant: string,
+  spanIds: readonly string[],
+  startMs: number,
+  endMs: number,
+): Map<string, string[]> {
+  const wanted = new Set(spanIds.map((s) => s.toLowerCase()));
+  const out = new Map<string, Set<string>>();
+  if (wanted.size === 0) return new Map();
+  for (const series of store.select(tenant, [], startMs, endMs)) {
+    const c = store.compactOf(tenant, series.seriesId);
+    if (!c) continue;
+    const found = new Set<string>();
+    collectSpanIds(c, wanted, found);
+    if (found.size === 0) continue;
+    const service = series.labels.find((l) => l.name === 'service_name')?.value ?? '';
+    for (const id of found) {
+      let services = out.get(id);
+      if (!services) out.set(id, (services = new Set()));
+      if (service) services.add(service);
+    }
+  }
+  return new Map([...out].map(([id, s]) => [id, [...s].sort(compareStrings)]));
+}
+
+/**
+ * The span ids carrying the most value of the selected profile type in a selection (selector,
+ * range, call site), largest first, at most `limit`; `distinct` counts every span id seen.
+ */
+export function topSpans(
+  store: EmbeddedStore,
+  q: SelectQuery,
+  limit: number,
+): { spans: { spanId: string; value: number }[]; distinct: number; total: number } {
+  const totals = new Map<string, number>();
+  const keep = stackFilter({ spans: q.spanSelector, callSite: q.callSite });
+  let total = 0;
+  for (const { profile, column } of store.selectProfiles(q)) {
+    addSpanValues(profile, column, totals, keep);
+    total += columnTotal(profile, column, keep);
+  }
+  return { spans: topSpanValues(totals, limit), distinct: totals.size, total };
 }

@@ -38,6 +38,7 @@ import {
   type MessageSpec,
 } from './proto-wire.js';
 import * as M from './querier-messages.js';
+import { isSpanQuery, runSpanQuery } from './span-links.queries.js';
 import {
   QueryExecutor,
   type Encoding,
@@ -198,6 +199,8 @@ export class QueryController {
    * encoding. Pure of HTTP: the query worker calls it too. Never throws.
    */
   execute(store: EmbeddedStore, task: QueryTask): QueryAnswer {
+    // the span links' profile scans (span-links.queries.ts) share the workers and the budget
+    if (isSpanQuery(task.method)) return runSpanQuery(store, task);
     try {
       const method = Object.hasOwn(this.methods, task.method)
         ? this.methods[task.method]

@@ -6,6 +6,7 @@ import { FleetModule } from '../fleet/fleet.module.js';
 import { TenantResolver } from '../tenancy/tenant-resolver.js';
 import { QueryExecutor } from './query-executor.js';
 import { QueryController } from './query.controller.js';
+import { SpanLinksController } from './span-links.controller.js';
 
 /**
  * The read side: the query API of the embedded store (loaded by the process that hosts it),
@@ -14,7 +15,7 @@ import { QueryController } from './query.controller.js';
  */
 @Module({
   imports: [FleetModule],
-  controllers: [QueryController],
+  controllers: [QueryController, SpanLinksController],
   providers: [
     TenantResolver,
     {

@@ -5,7 +5,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EmbeddedStore } from '../../backends/index.js';
+import { EmbeddedStore, SpanStore } from '../../backends/index.js';
 import { MemoryStore, type SharedStore } from '../../cache/index.js';
 import { ProfileBuilder, encodePprof } from '../../model/index.js';
 import { Metrics, Readiness } from '../../observability/index.js';
@@ -23,15 +23,23 @@ export const CPU = 'process_cpu:cpu:nanoseconds:cpu:nanoseconds';
 export interface ReadApp {
   url: string;
   store: EmbeddedStore;
+  /** the span store, when started with `{ spans: true }` */
+  spans: SpanStore | null;
   shared: SharedStore;
   close(): Promise<void>;
 }
 
-export async function startReadApp(tenants: EmberConfig['file']['tenants'] = {}): Promise<ReadApp> {
+export async function startReadApp(
+  tenants: EmberConfig['file']['tenants'] = {},
+  opts: { spans?: boolean } = {},
+): Promise<ReadApp> {
   const dir = mkdtempSync(join(tmpdir(), 'ember-query-'));
   const base = loadConfig({ EMBER_DATA_DIR: dir });
   const config: EmberConfig = { ...base, file: { ...base.file, tenants } };
   const store = new EmbeddedStore({ dataDir: dir, retentionMs: 86_400_000, maxBytes: 1 << 30 });
+  const spans = opts.spans
+    ? new SpanStore({ dataDir: dir, retentionMs: 86_400_000, maxBytes: 1 << 30 })
+    : null;
   const shared = new MemoryStore();
   @Module({
     imports: [
@@ -41,6 +49,7 @@ export async function startReadApp(tenants: EmberConfig['file']['tenants'] = {})
         store: shared,
         backends: [store],
         embedded: store,
+        spanStore: spans,
         metrics: new Metrics(),
         readiness: new Readiness(),
       }),
@@ -63,10 +72,12 @@ export async function startReadApp(tenants: EmberConfig['file']['tenants'] = {})
   return {
     url,
     store,
+    spans,
     shared,
     close: async () => {
       await app.close();
       await store.close();
+      await spans?.close();
     },
   };
 }

@@ -2,6 +2,7 @@ import type { Api, Selection } from '../api';
 import { Timeline, sumSeries } from '../components/Timeline';
 import { useAsync } from '../hooks';
 import { Profile } from './Profile';
+import { SpansList } from './SpansList';
 
 export const MAX_NODES = 4096;
 
@@ -17,6 +18,8 @@ export function SingleView({
   search,
   onSearch,
   onRange,
+  onTrace,
+  onSpan,
   nonce,
 }: {
   api: Api;
@@ -25,6 +28,8 @@ export function SingleView({
   search: string;
   onSearch: (s: string) => void;
   onRange: (from: number, until: number) => void;
+  onTrace: (traceId: string) => void;
+  onSpan: (spanId: string) => void;
   nonce: number;
 }) {
   const key = [api, q.profileTypeID, q.labelSelector, q.start, q.end, nonce];
@@ -51,6 +56,7 @@ export function SingleView({
       <section className="panel">
         <Profile answer={fg} unit={unit} search={search} onSearch={onSearch} />
       </section>
+      <SpansList api={api} q={q} unit={unit} nonce={nonce} onTrace={onTrace} onSpan={onSpan} />
     </>
   );
 }

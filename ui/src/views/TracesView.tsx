@@ -1,14 +1,24 @@
 import { useState } from 'react';
 import type { Api, TraceHit, TraceSpan } from '../api';
 import { useAsync } from '../hooks';
+import {
+  runtimeLink,
+  spanPick,
+  wholeTracePick,
+  type ProfiledSpan,
+  type SpanPick,
+} from '../span-links';
 import { Profile } from './Profile';
 import { MAX_NODES } from './SingleView';
 
 // Traces, read through the Tempo API of the same server: search (service, span name, minimum
-// duration, the selected range), a list, the waterfall of one trace, and from any span its span
-// profile (SelectMergeSpanProfile over the span's service and the selected profile type; the
-// span's `pyroscope.profile.id` attribute when set, else its id), or the merge of every span
-// of the trace.
+// duration, the selected range), a list, and the waterfall of one trace (its id is in the
+// address, so the Spans list of the flame graph links here). The waterfall marks the spans that
+// have a span profile (one /api/v1/traces/{id}/profiled-spans answer per trace: the span id is
+// a span_id sample label of a stored profile, or the span has `pyroscope.profile.id`); only
+// those open their span profile (SelectMergeSpanProfile over the services holding their
+// samples and the selected profile type), and "Profile of the whole trace" merges all of them.
+// A span whose resource has runtime_id links to the profiles of that service instance.
 
 function traceQL(service: string, name: string, minMs: string): string {
   const parts: string[] = [];
@@ -20,8 +30,6 @@ function traceQL(service: string, name: string, minMs: string): string {
   return `{ ${parts.join(' && ')} }`;
 }
 
-const profileIdOf = (s: TraceSpan): string => s.attributes['pyroscope.profile.id'] || s.spanId;
-
 export function TracesView({
   api,
   service,
@@ -31,6 +39,9 @@ export function TracesView({
   end,
   search,
   onSearch,
+  traceId,
+  onTrace,
+  onRuntime,
   nonce,
 }: {
   api: Api;
@@ -41,16 +52,18 @@ export function TracesView({
   end: number;
   search: string;
   onSearch: (s: string) => void;
+  /** the trace whose waterfall is shown, '' for none */
+  traceId: string;
+  onTrace: (traceId: string) => void;
+  /** opens the single view of a service instance (runtime_id filter, time range) */
+  onRuntime: (link: NonNullable<ReturnType<typeof runtimeLink>>) => void;
   nonce: number;
 }) {
   const [svc, setSvc] = useState(service);
   const [name, setName] = useState('');
   const [minMs, setMinMs] = useState('');
   const [query, setQuery] = useState<string | null>(null);
-  const [traceId, setTraceId] = useState<string | null>(null);
-  const [picked, setPicked] = useState<{ service: string; ids: string[]; label: string } | null>(
-    null,
-  );
+  const [picked, setPicked] = useState<SpanPick | null>(null);
 
   const hits = useAsync(query === null ? null : () => api.searchTraces(query, start, end, 50), [
     api,
@@ -60,16 +73,16 @@ export function TracesView({
     nonce,
   ]);
   const spans = useAsync(traceId ? () => api.trace(traceId) : null, [api, traceId, nonce]);
+  const profiled = useAsync(traceId ? () => api.profiledSpans(traceId) : null, [
+    api,
+    traceId,
+    nonce,
+  ]);
   const profile = useAsync(
     picked && profileType
       ? () =>
           api.selectMergeSpanProfile(
-            {
-              profileTypeID: profileType,
-              labelSelector: `{service_name=${JSON.stringify(picked.service)}}`,
-              start,
-              end,
-            },
+            { profileTypeID: profileType, labelSelector: picked.selector, start, end },
             picked.ids,
             MAX_NODES,
           )
@@ -84,7 +97,7 @@ export function TracesView({
           className="row"
           onSubmit={(e) => {
             e.preventDefault();
-            setTraceId(null);
+            onTrace('');
             setPicked(null);
             setQuery(traceQL(svc, name, minMs));
           }}
@@ -143,7 +156,7 @@ export function TracesView({
                     key={t.traceID}
                     className={t.traceID === traceId ? 'selected' : undefined}
                     onClick={() => {
-                      setTraceId(t.traceID);
+                      onTrace(t.traceID);
                       setPicked(null);
                     }}
                   >
@@ -168,15 +181,35 @@ export function TracesView({
 
       {traceId && (
         <section className="panel">
+          <p className="hint">
+            Trace <code data-testid="trace-id">{traceId}</code>
+          </p>
           {spans.error && <p className="error">Trace failed: {spans.error.message}</p>}
-          {spans.data && <Waterfall spans={spans.data} picked={picked} onPick={setPicked} />}
+          {profiled.error && (
+            <p className="error">
+              Which spans have profiles is unknown ({profiled.error.message}): no span profile
+              links.
+            </p>
+          )}
+          {/* drawn once both answers are in, so a row is never clickable before it is known
+              to be profiled (and never flips under the pointer) */}
+          {spans.data && spans.current && (profiled.current || profiled.error) && (
+            <Waterfall
+              spans={spans.data}
+              profiled={profiled.data ?? []}
+              picked={picked}
+              onPick={setPicked}
+              onRuntime={onRuntime}
+            />
+          )}
         </section>
       )}
 
       {picked && (
         <section className="panel" data-testid="span-profile">
           <p className="hint">
-            Span profile of {picked.label} ({picked.service}, {profileType || 'no profile type'})
+            Span profile of {picked.label} (<code>{picked.selector}</code>,{' '}
+            {profileType || 'no profile type'})
           </p>
           {!profileType ? (
             <p className="muted">Pick a profile type above.</p>
@@ -195,12 +228,16 @@ export function TracesView({
 
 function Waterfall({
   spans,
+  profiled,
   picked,
   onPick,
+  onRuntime,
 }: {
   spans: TraceSpan[];
-  picked: { ids: string[] } | null;
-  onPick: (p: { service: string; ids: string[]; label: string }) => void;
+  profiled: ProfiledSpan[];
+  picked: SpanPick | null;
+  onPick: (p: SpanPick) => void;
+  onRuntime: (link: NonNullable<ReturnType<typeof runtimeLink>>) => void;
 }) {
   if (spans.length === 0) return <p className="muted">The trace has no spans.</p>;
   const t0 = Math.min(...spans.map((s) => s.startMs));
@@ -217,53 +254,90 @@ function Waterfall({
     }
     return d;
   };
-  const root = spans.find((s) => !s.parentSpanId) ?? spans[0];
+  const profiledById = new Map(profiled.map((p) => [p.spanId, p]));
+  const whole = wholeTracePick(spans, profiled);
   return (
     <>
       <div className="row">
         <strong>
-          {spans.length} spans, {total.toFixed(1)} ms
+          {spans.length} spans, {total.toFixed(1)} ms, {profiledById.size} profiled
         </strong>
         <button
           type="button"
-          onClick={() =>
-            onPick({
-              service: root.service,
-              ids: spans.filter((s) => s.service === root.service).map(profileIdOf),
-              label: 'the whole trace',
-            })
-          }
+          disabled={!whole}
+          title={whole ? undefined : 'No span of this trace has profile samples'}
+          onClick={() => whole && onPick(whole)}
         >
-          Profile of the whole trace
+          Profile of the whole trace{whole ? ` (${whole.ids.length})` : ''}
         </button>
       </div>
       <div className="waterfall" data-testid="waterfall" role="list">
         {spans.map((s) => {
-          const id = profileIdOf(s);
+          const p = profiledById.get(s.spanId);
+          const pick = p ? spanPick(s, p) : null;
+          const runtime = runtimeLink(s);
+          const selected =
+            pick !== null && picked?.ids.length === 1 && picked.ids[0] === pick.ids[0];
           return (
-            <button
-              type="button"
+            <div
               role="listitem"
               key={s.spanId}
-              className={`span-row${picked?.ids.length === 1 && picked.ids[0] === id ? ' selected' : ''}${s.status === 2 ? ' error' : ''}`}
+              className={`span-row${selected ? ' selected' : ''}${s.status === 2 ? ' error' : ''}${p ? ' profiled' : ''}`}
               data-span-id={s.spanId}
-              title={`${s.service}: ${s.name}, ${s.durationMs.toFixed(2)} ms (span ${s.spanId})`}
-              onClick={() => onPick({ service: s.service, ids: [id], label: `span ${s.spanId}` })}
+              data-profiled={p ? 'true' : 'false'}
             >
-              <span className="span-label" style={{ paddingLeft: `${depth(s) * 12}px` }}>
-                {s.service} · {s.name}
-              </span>
-              <span className="span-track">
-                <span
-                  className="span-bar"
-                  style={{
-                    left: `${((s.startMs - t0) / total) * 100}%`,
-                    width: `${Math.max((s.durationMs / total) * 100, 0.5)}%`,
-                  }}
-                />
-              </span>
-              <span className="span-duration">{s.durationMs.toFixed(1)} ms</span>
-            </button>
+              <button
+                type="button"
+                className="span-main"
+                disabled={!pick}
+                title={
+                  pick
+                    ? `${s.service}: ${s.name}, ${s.durationMs.toFixed(2)} ms (span ${s.spanId}): open its span profile`
+                    : `${s.service}: ${s.name}, ${s.durationMs.toFixed(2)} ms (span ${s.spanId}): not profiled, no profile sample carries this span id`
+                }
+                onClick={() => pick && onPick(pick)}
+              >
+                <span className="span-label" style={{ paddingLeft: `${depth(s) * 12}px` }}>
+                  {p && (
+                    <span
+                      className="span-badge"
+                      role="img"
+                      aria-label="profiled"
+                      title={
+                        p.via === 'attribute'
+                          ? `profiled (pyroscope.profile.id ${p.profileId})`
+                          : `profiled (span_id label in ${p.services.join(', ') || 'a profile'})`
+                      }
+                    >
+                      ▲
+                    </span>
+                  )}
+                  {s.service} · {s.name}
+                </span>
+                <span className="span-track">
+                  <span
+                    className="span-bar"
+                    style={{
+                      left: `${((s.startMs - t0) / total) * 100}%`,
+                      width: `${Math.max((s.durationMs / total) * 100, 0.5)}%`,
+                    }}
+                  />
+                </span>
+                <span className="span-duration">{s.durationMs.toFixed(1)} ms</span>
+              </button>
+              {runtime ? (
+                <button
+                  type="button"
+                  className="link runtime-link"
+                  title={`Profiles of ${runtime.service} with runtime_id="${runtime.runtimeId}" around this span`}
+                  onClick={() => onRuntime(runtime)}
+                >
+                  runtime_id {runtime.runtimeId}
+                </button>
+              ) : (
+                <span />
+              )}
+            </div>
           );
         })}
       </div>
