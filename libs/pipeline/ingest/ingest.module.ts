@@ -4,8 +4,7 @@ import { TenantResolver } from '../tenancy/tenant-resolver.js';
 import { IngestController } from './ingest.controller.js';
 import { IngestService } from './ingest.service.js';
 import { OtlpProfilesController } from './otlp-profiles.controller.js';
-import { OtlpProfilesGrpcRoute } from './otlp-profiles.grpc-route.js';
-import { PushGrpcRoute } from './push.grpc-route.js';
+import { IngestGrpcRoutes } from './ingest.grpc-route.js';
 import { OtlpIngestController } from '../otlp/otlp-ingest.controller.js';
 import { OtlpIngestService } from '../otlp/otlp-ingest.service.js';
 import { OtlpGrpcRoutes } from '../otlp/otlp.grpc-route.js';
@@ -17,8 +16,7 @@ import { OtlpGrpcRoutes } from '../otlp/otlp.grpc-route.js';
     IngestService,
     OtlpIngestService,
     TenantResolver,
-    PushGrpcRoute,
-    OtlpProfilesGrpcRoute,
+    IngestGrpcRoutes,
     OtlpGrpcRoutes,
   ],
 })
