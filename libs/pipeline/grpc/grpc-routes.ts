@@ -8,9 +8,10 @@ import { HttpFailure } from '../core/http-error.js';
 // does not decode requests, so each route decodes its own (the Push route hands the PushRequest
 // bytes to the same ingest path as HTTP; OTLP routes decode their generated types).
 //
-// Before a route runs, the edge has resolved the tenant (X-Scope-OrgID metadata), checked
-// credentials (Authorization metadata), refused the call while the process drains and admitted
-// the request's bytes against the same admission control as HTTP uploads; the route runs
+// Before a route runs, the edge has, on the call's metadata and before its message was read,
+// refused the call while the process drains, resolved the tenant (X-Scope-OrgID metadata),
+// checked credentials (Authorization metadata) and admitted the call against the same admission
+// control as HTTP uploads (grown to the message's size once it arrived); the route runs
 // within EMBER_HTTP_HANDLER_TIMEOUT. A route reports failure by throwing HttpFailure (the same
 // errors the HTTP controllers throw); the edge maps it to a gRPC status.
 

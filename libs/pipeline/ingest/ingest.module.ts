@@ -12,12 +12,6 @@ import { OtlpGrpcRoutes } from '../otlp/otlp.grpc-route.js';
 @Module({
   imports: [FleetRecorderModule],
   controllers: [IngestController, OtlpProfilesController, OtlpIngestController],
-  providers: [
-    IngestService,
-    OtlpIngestService,
-    TenantResolver,
-    IngestGrpcRoutes,
-    OtlpGrpcRoutes,
-  ],
+  providers: [IngestService, OtlpIngestService, TenantResolver, IngestGrpcRoutes, OtlpGrpcRoutes],
 })
 export class IngestModule {}
