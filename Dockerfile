@@ -42,10 +42,13 @@ RUN npm run build:ts && npm run build:ui \
 
 # ---------------------------------------------------------------------------------------- runtime
 FROM ${NODE_IMAGE} AS runtime
+# EMBER_GRPC_PORT: OTLP/gRPC and Push over gRPC, opened by processes running the ingest target
+# (its default, written out so EXPOSE below visibly matches it).
 # EMBER_HTTP_HOST: a container must listen on every interface to be reachable through a published
 # port (unset, embedded defaults would bind 127.0.0.1 inside the container).
 ENV NODE_ENV=production \
   EMBER_HTTP_PORT=9529 \
+  EMBER_GRPC_PORT=4317 \
   EMBER_HTTP_HOST=0.0.0.0 \
   EMBER_DATA_DIR=/var/lib/emberflow
 WORKDIR /app
@@ -61,7 +64,8 @@ COPY --from=build /app/dist/ui ./dist/ui
 
 # The image's `node` user (uid 1000); files under /app stay root-owned and read-only to it.
 USER node
-EXPOSE 9529
+# HTTP (agents, query API, probes, /metrics) and gRPC (ingest only; docs/deployment.md).
+EXPOSE 9529 4317
 
 # Liveness only (/healthz): readiness (/readyz) depends on Kafka and Redis and is for routing,
 # not for restarting. The slim image has no curl; Node 20 has fetch.

@@ -17,6 +17,7 @@ import { TARGETS, parseTargets, type Target } from './targets.js';
 // rather than being checked half-way.
 
 const PORT = 9529;
+const GRPC_PORT = 4317;
 const PROBE_PATHS = new Set(['/healthz', '/readyz']);
 const KNOWN_ENV = new Set<string>(ENV_VARS);
 const DEFAULT_ENTRY = 'dist/apps/emberflow/main.js';
@@ -136,6 +137,35 @@ function probeCommandProblems(where: string, command: string): string[] {
   for (const p of paths)
     if (!PROBE_PATHS.has(p)) problems.push(`${where}: probe path ${p} is not /healthz or /readyz`);
   for (const p of ports) if (p !== PORT) problems.push(`${where}: probe port ${p} is not ${PORT}`);
+  return problems;
+}
+
+/**
+ * The ports a process opens, from its config and targets (bootstrap.ts): HTTP always; gRPC when
+ * EMBER_GRPC_PORT is on and a module registers gRPC routes, which only the ingest target does.
+ */
+function portsOpened(c: EmberConfig, targets: readonly Target[]): Map<number, string> {
+  const out = new Map<number, string>([[c.http.port, 'HTTP (EMBER_HTTP_PORT)']]);
+  if (c.grpc && targets.includes('ingest')) out.set(c.grpc.port, 'gRPC (EMBER_GRPC_PORT)');
+  return out;
+}
+
+/** Ports a process opens that a descriptor does not carry, and ones it carries in vain. */
+function publishedPortProblems(
+  where: string,
+  opened: Map<number, string>,
+  declared: Iterable<number>,
+  what: string,
+  mustCarryAll = true,
+): string[] {
+  const have = new Set(declared);
+  const problems: string[] = [];
+  if (mustCarryAll)
+    for (const [port, name] of opened)
+      if (!have.has(port)) problems.push(`${where}: ${what} lacks ${port}, the ${name} it opens`);
+  for (const port of have)
+    if (!opened.has(port))
+      problems.push(`${where}: ${what} ${port} is not a port the process opens`);
   return problems;
 }
 
@@ -277,13 +307,24 @@ function checkDockerfile(f: DockerfileFacts): string[] {
   problems.push(...unknownEnvProblems('Dockerfile ENV', Object.keys(env)));
   if (env.EMBER_HTTP_PORT !== String(PORT))
     problems.push(`Dockerfile: ENV EMBER_HTTP_PORT is ${env.EMBER_HTTP_PORT}, not ${PORT}`);
+  if (env.EMBER_GRPC_PORT !== String(GRPC_PORT))
+    problems.push(`Dockerfile: ENV EMBER_GRPC_PORT is ${env.EMBER_GRPC_PORT}, not ${GRPC_PORT}`);
   problems.push(...explicitHostProblems('Dockerfile ENV', env));
   const ember = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('EMBER_')));
   problems.push(...tryConfig('Dockerfile ENV', ember).problems);
 
   const exposed = ins('EXPOSE').flatMap((i) => i.args.split(/\s+/).map((p) => p.split('/')[0]));
-  if (exposed.join(',') !== String(PORT))
-    problems.push(`Dockerfile: EXPOSE ${exposed.join(' ') || '(none)'}, not ${PORT}`);
+  // the default entry point runs every target: it opens every port there is
+  const imageConfig = tryConfig('Dockerfile ENV', ember).config;
+  if (imageConfig)
+    problems.push(
+      ...publishedPortProblems(
+        'Dockerfile',
+        portsOpened(imageConfig, TARGETS),
+        exposed.map(Number),
+        'EXPOSE',
+      ),
+    );
 
   const entrypoint = jsonArgs(
     'Dockerfile ENTRYPOINT',
@@ -379,13 +420,22 @@ function checkCompose(doc: Obj, pomKafkaVersion: string): string[] {
     if (arr(svc.profiles).length === 0)
       problems.push(`${where}: has no profile (all or split), so it starts with either`);
 
-    for (const p of arr(svc.ports))
-      if (containerPort(p) !== PORT)
-        problems.push(`${where}: container port ${containerPort(p)} is not ${PORT}`);
     if (t.targets.includes('ingest') && arr(svc.ports).length === 0)
       problems.push(`${where}: runs ingest but publishes no port`);
     if (t.targets.includes('exporter') && arr(svc.ports).length === 0)
       problems.push(`${where}: runs the exporter (query API) but publishes no port`);
+    // A decoder-only service may publish nothing (probes and /metrics on the compose network);
+    // one that publishes anything publishes every port it opens.
+    if (config)
+      problems.push(
+        ...publishedPortProblems(
+          where,
+          portsOpened(config, t.targets),
+          arr(svc.ports).map(containerPort),
+          'published container port',
+          arr(svc.ports).length > 0,
+        ),
+      );
 
     const test = arr(obj(svc.healthcheck).test).map(String);
     if (test.length === 0) problems.push(`${where}: no healthcheck`);
@@ -585,6 +635,7 @@ function checkK8s(docs: Obj[], where: string, pomKafkaVersion: string): string[]
 
   const images = new Set<string>();
   const components = new Map<string, Obj>();
+  const opened = new Map<string, Map<number, string>>(); // by target
   let rawPartitions: number | undefined;
   for (const w of workloads) {
     const wn = `${where} ${w.kind} ${nameOf(w)}`;
@@ -627,9 +678,16 @@ function checkK8s(docs: Obj[], where: string, pomKafkaVersion: string): string[]
 
     const ports = arr(c.ports).map(obj);
     const named = new Map(ports.map((p) => [str(p.name), Number(p.containerPort)]));
-    for (const p of ports)
-      if (Number(p.containerPort) !== PORT)
-        problems.push(`${wn}: containerPort ${str(p.containerPort)} is not ${PORT}`);
+    if (config) opened.set(target, portsOpened(config, t.targets));
+    if (config)
+      problems.push(
+        ...publishedPortProblems(
+          wn,
+          portsOpened(config, t.targets),
+          ports.map((p) => Number(p.containerPort)),
+          'containerPort',
+        ),
+      );
     if (ports.length === 0) problems.push(`${wn}: declares no containerPort`);
     for (const kind of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
       const probe = obj(c[kind]);
@@ -711,10 +769,12 @@ function checkK8s(docs: Obj[], where: string, pomKafkaVersion: string): string[]
   else if (basename([...images][0]) !== 'emberflow')
     problems.push(`${where}: the image is ${[...images][0]}, not emberflow`);
 
-  // Services: ingest (agents) and exporter (query API) on 9529, targeting the container's 9529.
+  // Services: ingest (agents: HTTP and gRPC) and exporter (query API), each carrying every port
+  // its workload opens, on the same number as the container port it targets.
   for (const t of ['ingest', 'exporter'] as const) {
     const w = components.get(t);
     if (!w) continue;
+    const open = opened.get(t) ?? new Map<number, string>([[PORT, 'HTTP']]);
     const podLabels = obj(obj(obj(obj(w.spec).template).metadata).labels);
     const c = obj(arr(podSpecOf(w)?.containers)[0]);
     const named = new Map(
@@ -722,7 +782,8 @@ function checkK8s(docs: Obj[], where: string, pomKafkaVersion: string): string[]
     );
     const svcs = find('Service').filter((s) => selects(obj(s.spec).selector, podLabels));
     if (svcs.length === 0) problems.push(`${where}: no Service for ${t}`);
-    for (const s of svcs)
+    for (const s of svcs) {
+      const targets: number[] = [];
       for (const p of arr(obj(s.spec).ports).map(obj)) {
         const target =
           p.targetPort === undefined
@@ -730,11 +791,16 @@ function checkK8s(docs: Obj[], where: string, pomKafkaVersion: string): string[]
             : typeof p.targetPort === 'number'
               ? p.targetPort
               : named.get(str(p.targetPort));
-        if (Number(p.port) !== PORT || target !== PORT)
+        if (target === undefined || Number(p.port) !== target)
           problems.push(
-            `${where} Service ${nameOf(s)}: port ${str(p.port)} -> ${str(p.targetPort)} is not ${PORT} -> ${PORT}`,
+            `${where} Service ${nameOf(s)}: port ${str(p.port)} -> ${str(p.targetPort)} is not the container port it targets`,
           );
+        if (target !== undefined) targets.push(target);
       }
+      problems.push(
+        ...publishedPortProblems(`${where} Service ${nameOf(s)}`, open, targets, 'port'),
+      );
+    }
   }
 
   // The decoder's autoscaler: no more members than raw partitions; nothing else autoscaled.
@@ -887,7 +953,9 @@ describe('deployment descriptors agree with the code', () => {
         assert.match(text, from);
         return checkDockerfile(parseDockerfile(text.replace(from, to)));
       };
-      rejects(broken(/^EXPOSE 9529$/m, 'EXPOSE 8080'), /EXPOSE 8080, not 9529/);
+      rejects(broken(/^EXPOSE 9529 4317$/m, 'EXPOSE 8080'), /EXPOSE 8080 is not a port/);
+      rejects(broken(/^EXPOSE 9529 4317$/m, 'EXPOSE 9529'), /EXPOSE lacks 4317, the gRPC/);
+      rejects(broken(/EMBER_GRPC_PORT=4317/, 'EMBER_GRPC_PORT=4318'), /EMBER_GRPC_PORT is 4318/);
       rejects(broken(/^USER node$/m, 'USER root'), /non-root USER/);
       rejects(broken(/EMBER_HTTP_PORT=9529/, 'EMBER_HTTP_PROT=9529'), /EMBER_HTTP_PROT is not/);
       rejects(
@@ -939,7 +1007,31 @@ describe('deployment descriptors agree with the code', () => {
 
       b = services();
       b.s('exporter').ports = ['9530:8080'];
-      rejects(checkCompose(b.doc, pomKafkaVersion), /exporter: container port 8080 is not 9529/);
+      rejects(
+        checkCompose(b.doc, pomKafkaVersion),
+        /exporter: published container port 8080 is not a port the process opens/,
+      );
+
+      // regression: the gRPC port (OTLP/gRPC, 4317) was opened by ingest but never published
+      b = services();
+      b.s('ingest').ports = ['9529:9529'];
+      rejects(
+        checkCompose(b.doc, pomKafkaVersion),
+        /ingest: published container port lacks 4317, the gRPC \(EMBER_GRPC_PORT\)/,
+      );
+      b = services();
+      b.s('emberflow').ports = ['9529:9529'];
+      rejects(
+        checkCompose(b.doc, pomKafkaVersion),
+        /emberflow: published container port lacks 4317/,
+      );
+      // the exporter opens no gRPC port: publishing one is a mistake too
+      b = services();
+      b.s('exporter').ports = ['9530:9529', '4317:4317'];
+      rejects(
+        checkCompose(b.doc, pomKafkaVersion),
+        /exporter: published container port 4317 is not/,
+      );
 
       b = services();
       obj(b.s('emberflow').environment).EMBER_LOG_LEVEL = 'verbose';
@@ -1073,11 +1165,33 @@ describe('deployment descriptors agree with the code', () => {
       obj(
         arr(containerOf(findDoc(d, 'StatefulSet', 'emberflow-exporter')).ports)[0],
       ).containerPort = 8080;
-      rejects(checkK8s(d, 'b', pomKafkaVersion), /containerPort 8080 is not 9529/);
+      rejects(checkK8s(d, 'b', pomKafkaVersion), /containerPort 8080 is not a port the process/);
 
       d = base();
       obj(arr(obj(findDoc(d, 'Service', 'emberflow-ingest').spec).ports)[0]).port = 80;
       rejects(checkK8s(d, 'b', pomKafkaVersion), /Service emberflow-ingest: port 80/);
+
+      // regression: ingest opened 4317 (EMBER_GRPC_PORT) but neither the pod nor its Service said so
+      d = base();
+      arr(containerOf(findDoc(d, 'Deployment', 'emberflow-ingest')).ports).splice(1, 1);
+      rejects(
+        checkK8s(d, 'b', pomKafkaVersion),
+        /emberflow-ingest: containerPort lacks 4317, the gRPC \(EMBER_GRPC_PORT\)/,
+      );
+      d = base();
+      arr(obj(findDoc(d, 'Service', 'emberflow-ingest').spec).ports).splice(1, 1);
+      rejects(checkK8s(d, 'b', pomKafkaVersion), /Service emberflow-ingest: port lacks 4317/);
+      // the decoder runs no gRPC routes: declaring 4317 there is a mistake
+      d = base();
+      arr(containerOf(findDoc(d, 'Deployment', 'emberflow-decoder')).ports).push({
+        name: 'grpc',
+        containerPort: 4317,
+      });
+      rejects(checkK8s(d, 'b', pomKafkaVersion), /decoder: containerPort 4317 is not a port/);
+      // EMBER_GRPC_PORT off: ingest opens no gRPC port, so declaring it is a mistake
+      d = base();
+      obj(findDoc(d, 'ConfigMap', 'emberflow-config').data).EMBER_GRPC_PORT = 'off';
+      rejects(checkK8s(d, 'b', pomKafkaVersion), /ingest: containerPort 4317 is not a port/);
 
       d = renderKustomization(join(root, 'k8s/overlays/dev'));
       arr(containerOf(findDoc(d, 'StatefulSet', 'kafka')).env).push({
@@ -1127,10 +1241,11 @@ describe('deployment descriptors agree with the code', () => {
     });
   });
 
-  it('the docs name the port, the targets and the scaling rules', () => {
+  it('the docs name the ports, the targets and the scaling rules', () => {
     const doc = readText('docs/deployment.md');
     for (const s of [
       '9529',
+      '4317',
       '/healthz',
       '/readyz',
       '/metrics',

@@ -240,7 +240,9 @@ async function runCase(c: AgentCase, ember: EmberProcess): Promise<string> {
               `trace ${traceId} of span ${which}: /api/traces answered ${tr.status}`,
             );
           const body = JSON.stringify(await tr.json());
-          if (!body.includes(`"spanId":"${id}"`) || !body.includes(`"stringValue":"${app}"`))
+          // Tempo's JSON: ids in base64, as gogo jsonpb writes bytes
+          const spanB64 = Buffer.from(id, 'hex').toString('base64');
+          if (!body.includes(`"spanId":"${spanB64}"`) || !body.includes(`"stringValue":"${app}"`))
             throw new CaseFailure(
               `trace ${traceId} does not hold span ${id} of service ${app}: ${body.slice(0, 300)}`,
             );

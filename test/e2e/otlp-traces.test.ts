@@ -87,16 +87,32 @@ async function traceOf(
   traceId: string,
   tenant = 'anonymous',
 ): Promise<
-  { batches: { scopeSpans: { spans: { spanId: string; name: string }[] }[] }[] } | undefined
+  | {
+      batches: { scopeSpans: { spans: { traceId: string; spanId: string; name: string }[] }[] }[];
+    }
+  | undefined
 > {
   const r = await fetch(`${query}/api/traces/${traceId}`, { headers: { 'x-scope-orgid': tenant } });
   if (r.status === 404) return undefined;
   assert.equal(r.status, 200, await r.clone().text());
+  // Tempo's answer (tempopb.MarshalToJSONV1): exactly application/json, {"batches":[...]}
+  assert.equal(r.headers.get('content-type'), 'application/json');
   return (await r.json()) as never;
 }
 
-const spanIdsOf = (t: NonNullable<Awaited<ReturnType<typeof traceOf>>>): string[] =>
-  t.batches.flatMap((b) => b.scopeSpans.flatMap((s) => s.spans.map((x) => x.spanId))).sort();
+/** Tempo's JSON writes ids as jsonpb writes bytes: standard base64. */
+const b64 = (hexId: string): string => Buffer.from(hexId, 'hex').toString('base64');
+
+/** the span ids of a trace, back in hex, after checking each is base64 of the trace's own id */
+const spanIdsOf = (t: NonNullable<Awaited<ReturnType<typeof traceOf>>>, traceId: string) =>
+  t.batches
+    .flatMap((b) => b.scopeSpans.flatMap((s) => s.spans))
+    .map((x) => {
+      assert.equal(x.traceId, b64(traceId));
+      assert.match(x.spanId, /^[A-Za-z0-9+/]{11}=$/, 'an 8-byte id in padded base64');
+      return Buffer.from(x.spanId, 'base64').toString('hex');
+    })
+    .sort();
 
 for (const topology of topologies) {
   describe(`OTLP traces on real Kafka and Redis: ${topology.name}`, () => {
@@ -119,17 +135,36 @@ for (const topology of topologies) {
       assert.equal(r.status, 200, await r.clone().text());
       assert.equal(r.headers.get('content-type'), 'application/x-protobuf');
       const t = await waitFor('the trace', 30_000, () => traceOf(running.query, traceId));
-      assert.deepEqual(spanIdsOf(t), spans.map((s) => s.spanId).sort());
+      assert.deepEqual(spanIdsOf(t, traceId), spans.map((s) => s.spanId).sort());
+
+      const v2json = await fetch(`${running.query}/api/v2/traces/${traceId}`);
+      assert.equal(v2json.headers.get('content-type'), 'application/json');
+      // tempopb.TraceByIDResponse in jsonpb: trace, then metrics (status COMPLETE is left out)
+      const body = (await v2json.json()) as {
+        trace: { resourceSpans: { scopeSpans: { spans: { spanId: string }[] }[] }[] };
+        metrics: { inspectedBytes: string };
+      };
+      assert.deepEqual(Object.keys(body), ['trace', 'metrics']);
+      assert.deepEqual(
+        body.trace.resourceSpans
+          .flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans.map((x) => x.spanId)))
+          .sort(),
+        spans.map((x) => b64(x.spanId)).sort(),
+      );
+      assert.ok(Number(body.metrics.inspectedBytes) > 0);
 
       const v2 = await fetch(`${running.query}/api/v2/traces/${traceId}`, {
         headers: { accept: 'application/protobuf' },
       });
       assert.equal(v2.status, 200);
-      // tempopb.TraceByIDResponse { Trace trace = 1 }, Trace holding the ResourceSpans
+      assert.equal(v2.headers.get('content-type'), 'application/protobuf');
+      // tempopb.TraceByIDResponse { Trace trace = 1; TraceByIDMetrics metrics = 2 }, Trace
+      // holding the ResourceSpans
       const reader = new BinaryReader(new Uint8Array(await v2.arrayBuffer()));
       const [field] = reader.tag();
       assert.equal(field, 1);
       const data = fromBinary(TracesDataSchema, reader.bytes());
+      assert.equal(reader.tag()[0], 2);
       const names = data.resourceSpans.flatMap((rs) =>
         rs.scopeSpans.flatMap((ss) => ss.spans.map((s) => s.name)),
       );
@@ -149,7 +184,7 @@ for (const topology of topologies) {
         assert.equal(await r.text(), '{}');
       }
       const t = await waitFor('the trace', 30_000, () => traceOf(running.query, traceId));
-      assert.equal(spanIdsOf(t).length, 2, 'each span once');
+      assert.equal(spanIdsOf(t, traceId).length, 2, 'each span once');
       const q = encodeURIComponent(
         `{ resource.service.name = "payments" && name = "${spans[0].name}" }`,
       );

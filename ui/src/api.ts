@@ -340,7 +340,7 @@ interface OtlpTraceJson {
         name: string;
         startTimeUnixNano: string;
         endTimeUnixNano: string;
-        status?: { code?: number };
+        status?: { code?: number | string };
         attributes?: OtlpAttr[];
       }[];
     }[];
@@ -352,7 +352,31 @@ function attrText(a: OtlpAttr): string {
   return typeof v === 'object' ? JSON.stringify(v) : String(v ?? '');
 }
 
-/** Flattens Tempo's OTLP JSON trace into spans sorted by start. */
+/**
+ * A trace or span id of Tempo's JSON (base64 of the id's bytes, as gogo jsonpb writes bytes)
+ * as the hex the rest of the UI and the profiles' span_id labels use. Hex (OTLP/JSON's form) is
+ * let through, so an id already in hex is not mangled.
+ */
+export function idToHex(id: string | undefined): string {
+  if (!id) return '';
+  if (/^(?:[0-9a-f]{16}|[0-9a-f]{32})$/i.test(id)) return id.toLowerCase();
+  const bin = atob(id);
+  let out = '';
+  for (let i = 0; i < bin.length; i++) out += bin.charCodeAt(i).toString(16).padStart(2, '0');
+  return out;
+}
+
+/** Status.StatusCode by name (jsonpb writes enums by name) or number: 2 = error. */
+const STATUS_CODES: Record<string, number> = {
+  STATUS_CODE_UNSET: 0,
+  STATUS_CODE_OK: 1,
+  STATUS_CODE_ERROR: 2,
+};
+function statusCode(code: number | string | undefined): number {
+  return typeof code === 'number' ? code : (STATUS_CODES[code ?? ''] ?? 0);
+}
+
+/** Flattens Tempo's JSON trace (tempopb.Trace, v1 `batches`) into spans sorted by start. */
 export function spansOfTrace(t: OtlpTraceJson): TraceSpan[] {
   const out: TraceSpan[] = [];
   for (const b of t.batches ?? []) {
@@ -367,13 +391,13 @@ export function spansOfTrace(t: OtlpTraceJson): TraceSpan[] {
         const start = Number(BigInt(s.startTimeUnixNano) / 1000n) / 1000;
         const end = Number(BigInt(s.endTimeUnixNano) / 1000n) / 1000;
         out.push({
-          spanId: s.spanId,
-          parentSpanId: s.parentSpanId ?? '',
+          spanId: idToHex(s.spanId),
+          parentSpanId: idToHex(s.parentSpanId),
           name: s.name,
           service: String(service),
           startMs: start,
           durationMs: Math.max(0, end - start),
-          status: s.status?.code ?? 0,
+          status: statusCode(s.status?.code),
           attributes: Object.fromEntries((s.attributes ?? []).map((a) => [a.key, attrText(a)])),
           resource,
         });

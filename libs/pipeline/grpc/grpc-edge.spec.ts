@@ -95,6 +95,39 @@ function call(
   });
 }
 
+/**
+ * A call that sends its metadata and never a message (a client stream on the unary path: the
+ * same bytes on the wire up to the message). Whatever it is answered was decided on the
+ * metadata alone; it ends the call (no message, half-close) only after `endAfterMs` if it has not
+ * been answered by then.
+ */
+function metadataOnly(
+  address: string,
+  path: string,
+  md: Record<string, string> = {},
+  endAfterMs = 3_000,
+): Promise<{ error: ServiceError | null; ms: number }> {
+  const client = new Client(address, credentials.createInsecure());
+  const metadata = new Metadata();
+  for (const [k, v] of Object.entries(md)) metadata.set(k, v);
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    const stream = client.makeClientStreamRequest(
+      path,
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      metadata,
+      {},
+      (err) => {
+        clearTimeout(end);
+        client.close();
+        resolve({ error: err, ms: Date.now() - t0 });
+      },
+    );
+    const end = setTimeout(() => stream.end(), endAfterMs);
+  });
+}
+
 describe('gRPC edge: push.v1.PusherService/Push through the ingest path', () => {
   let app: RunningEmberflow;
   let address: string;
@@ -171,6 +204,12 @@ describe('gRPC edge: push.v1.PusherService/Push through the ingest path', () => 
       authorization: 'Bearer s3cret',
     });
     assert.ok(ok.ok, ok.ok ? '' : ok.error.message);
+  });
+
+  it('refuses a caller without credentials on its metadata, before any message', async () => {
+    const r = await metadataOnly(address, PUSH, { 'x-scope-orgid': 'acme' });
+    assert.equal(r.error?.code, Status.UNAUTHENTICATED, r.error?.details);
+    assert.ok(r.ms < 2_000, `answered after ${r.ms} ms, i.e. not before the message`);
   });
 
   it('answers UNIMPLEMENTED to a method nobody registered', async () => {
@@ -292,6 +331,120 @@ describe('gRPC edge: admission, timeouts and registration', () => {
     const r = await call(address, '/test.v1.Echo/Echo', Buffer.alloc(2048));
     assert.ok(!r.ok);
     assert.equal(r.error.code, Status.RESOURCE_EXHAUSTED);
+  });
+});
+
+describe('gRPC edge: admission on metadata, before the message is read', () => {
+  const config = loadConfig({
+    EMBER_INGEST_MAX_CONCURRENT: '8',
+    EMBER_MAX_BODY_BYTES: String(2 * 1024 * 1024),
+    EMBER_HTTP_REQUEST_TIMEOUT: '700ms',
+  });
+  let edge: GrpcEdge;
+  let address: string;
+  let draining = false;
+  /** free bytes downstream (MemoryBroker.roomFor in the one-process topology) */
+  let room = Number.MAX_SAFE_INTEGER;
+  let received = 0; // messages that reached a route
+  const slow: (() => void)[] = [];
+  const admission = new AdmissionControl(
+    { maxInflightBytes: 1024 * 1024, maxConcurrent: 4, maxWaitMs: 0, maxWaiting: 16 },
+    { downstreamRoom: () => room },
+  );
+  before(async () => {
+    const routes = new GrpcRoutes();
+    routes.unary({
+      service: 'test.v1.Up',
+      method: 'Load',
+      handle: async ({ body }) => {
+        received++;
+        return Buffer.from(String(body.length));
+      },
+    });
+    routes.unary({
+      service: 'test.v1.Up',
+      method: 'Hold',
+      handle: () => new Promise<Uint8Array>((resolve) => slow.push(() => resolve(Buffer.alloc(0)))),
+    });
+    edge = new GrpcEdge(routes, {
+      config,
+      metrics: new Metrics(),
+      admission,
+      tenants: new TenantResolver(config),
+      draining: () => draining,
+    });
+    address = `127.0.0.1:${await edge.listen('127.0.0.1', 0)}`;
+  });
+  after(async () => {
+    for (const f of slow) f();
+    await edge.close(0);
+  });
+
+  it('answers UNAVAILABLE on the metadata when the in-process queue is full; the route never sees the message', async () => {
+    room = 0;
+    try {
+      const early = await metadataOnly(address, '/test.v1.Up/Load');
+      assert.equal(early.error?.code, Status.UNAVAILABLE, early.error?.details);
+      assert.match(early.error?.details ?? '', /in-process queue is full/);
+      assert.ok(Number(early.error?.metadata.get('retry-after')[0]) >= 1);
+      assert.ok(early.ms < 2_000, `answered after ${early.ms} ms, i.e. not before the message`);
+      // a real unary call with a 1.5 MiB message gets the same answer and no route runs
+      const big = await call(address, '/test.v1.Up/Load', Buffer.alloc(1536 * 1024, 7));
+      assert.ok(!big.ok);
+      assert.equal(big.error.code, Status.UNAVAILABLE);
+      assert.equal(received, 0);
+      assert.equal(admission.stats().requests, 0, 'a refused call holds no ticket');
+    } finally {
+      room = Number.MAX_SAFE_INTEGER;
+    }
+    const ok = await call(address, '/test.v1.Up/Load', Buffer.alloc(1536 * 1024, 7));
+    assert.ok(ok.ok, ok.ok ? '' : ok.error.details);
+    assert.equal(ok.body.toString(), String(1536 * 1024), 'the message grew past the reservation');
+    assert.equal(received, 1);
+  });
+
+  it('answers UNAVAILABLE on the metadata while the process drains', async () => {
+    draining = true;
+    try {
+      const r = await metadataOnly(address, '/test.v1.Up/Load');
+      assert.equal(r.error?.code, Status.UNAVAILABLE);
+      assert.match(r.error?.details ?? '', /shutting down/);
+      assert.deepEqual(r.error?.metadata.get('retry-after'), ['5']);
+    } finally {
+      draining = false;
+    }
+  });
+
+  it('gives a call that never sends its message DEADLINE_EXCEEDED after EMBER_HTTP_REQUEST_TIMEOUT, and its room back', async () => {
+    const r = await metadataOnly(address, '/test.v1.Up/Load', {}, 10_000);
+    assert.equal(r.error?.code, Status.DEADLINE_EXCEEDED, r.error?.details);
+    assert.match(r.error?.details ?? '', /EMBER_HTTP_REQUEST_TIMEOUT/);
+    assert.ok(r.ms >= 600 && r.ms < 5_000, `${r.ms} ms`);
+    await waitFor('the ticket released', 2_000, async () =>
+      admission.stats().requests === 0 ? true : undefined,
+    );
+  });
+
+  it('refuses a message that outgrows its reservation when the budget cannot take it (UNAVAILABLE budget_exhausted)', async () => {
+    // two held calls take 2 x 256 KiB of the 1 MiB budget; a 900 KB message then does not fit
+    const held = [
+      call(address, '/test.v1.Up/Hold', Buffer.from('a')),
+      call(address, '/test.v1.Up/Hold', Buffer.from('b')),
+    ];
+    await waitFor('both held calls admitted', 5_000, async () =>
+      slow.length === 2 ? true : undefined,
+    );
+    const before = received;
+    const r = await call(address, '/test.v1.Up/Load', Buffer.alloc(900 * 1024, 1));
+    assert.ok(!r.ok);
+    assert.equal(r.error.code, Status.UNAVAILABLE);
+    assert.match(r.error.details, /outgrew the 262144 bytes its call was admitted with/);
+    assert.equal(received, before);
+    for (const f of slow.splice(0)) f();
+    for (const h of await Promise.all(held)) assert.ok(h.ok);
+    const fits = await call(address, '/test.v1.Up/Load', Buffer.alloc(900 * 1024, 1));
+    assert.ok(fits.ok, fits.ok ? '' : fits.error.details);
+    assert.equal(admission.stats().requests, 0);
   });
 });
 

@@ -1,4 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type LoggerService } from '@nestjs/common';
+import type { Metrics } from '../../observability/index.js';
+import { HttpFailure } from '../core/http-error.js';
 
 // The registration API of the gRPC edge: a module that serves a gRPC method adds a unary route
 // here when it starts (OnModuleInit); bootstrap starts the gRPC server after Nest is
@@ -6,9 +8,10 @@ import { Injectable } from '@nestjs/common';
 // does not decode requests, so each route decodes its own (the Push route hands the PushRequest
 // bytes to the same ingest path as HTTP; OTLP routes decode their generated types).
 //
-// Before a route runs, the edge has resolved the tenant (X-Scope-OrgID metadata), checked
-// credentials (Authorization metadata), refused the call while the process drains and admitted
-// the request's bytes against the same admission control as HTTP uploads; the route runs
+// Before a route runs, the edge has, on the call's metadata and before its message was read,
+// refused the call while the process drains, resolved the tenant (X-Scope-OrgID metadata),
+// checked credentials (Authorization metadata) and admitted the call against the same admission
+// control as HTTP uploads (grown to the message's size once it arrived); the route runs
 // within EMBER_HTTP_HANDLER_TIMEOUT. A route reports failure by throwing HttpFailure (the same
 // errors the HTTP controllers throw); the edge maps it to a gRPC status.
 
@@ -37,6 +40,31 @@ export interface GrpcUnaryRoute {
   handle(call: GrpcUnaryCall): Promise<Uint8Array>;
 }
 
+/**
+ * A unary method that carries an upload into an ingest path (Push, OTLP profiles, traces,
+ * metrics, logs): what differs between them. The rest (counting the outcome, counting a
+ * refusal as a discard, the rejection log line, the empty response message) is `upload`'s.
+ */
+export interface GrpcUploadRoute {
+  service: string;
+  method: string;
+  /** `format` and `spy` labels of emberflow_ingest_requests_total */
+  format: string;
+  spy: string;
+  /** the `msg` of the warning logged when the upload is refused */
+  rejected: string;
+  /** more fields for that warning (e.g. the OTLP signal) */
+  logFields?: Record<string, unknown>;
+  /** Hands the message to the ingest path; resolves once queued, throws HttpFailure to refuse. */
+  accept(call: GrpcUnaryCall): Promise<unknown>;
+}
+
+/** Where an upload route reports: the process's metrics and its module's logger. */
+export interface GrpcUploadSink {
+  metrics: Metrics;
+  log: Pick<LoggerService, 'warn'>;
+}
+
 @Injectable()
 export class GrpcRoutes {
   private readonly byPath = new Map<string, GrpcUnaryRoute>();
@@ -48,6 +76,46 @@ export class GrpcRoutes {
     if (this.frozen) throw new Error(`gRPC route ${path} registered after the server started`);
     if (this.byPath.has(path)) throw new Error(`gRPC route ${path} registered twice`);
     this.byPath.set(path, route);
+  }
+
+  /**
+   * Adds an upload route: `accept`, then an empty response message (every Export*ServiceResponse
+   * and PushResponse this serves is empty). Each outcome is counted in
+   * emberflow_ingest_requests_total under the route's format; a refusal for bad input or overload
+   * (4xx, 503) is also counted as a discard with its reason, and logged; the error then reaches
+   * the edge, which maps it to a gRPC status.
+   */
+  upload(route: GrpcUploadRoute, sink: GrpcUploadSink): void {
+    const { format, spy } = route;
+    this.unary({
+      service: route.service,
+      method: route.method,
+      handle: async (call) => {
+        const { tenant } = call;
+        try {
+          await route.accept(call);
+        } catch (err) {
+          const status = err instanceof HttpFailure ? err.status : 500;
+          sink.metrics.ingestRequests.inc({ format, spy, tenant, status: String(status) });
+          if (err instanceof HttpFailure && (status < 500 || status === 503))
+            sink.metrics.discarded.inc({ reason: err.reason, tenant });
+          sink.log.warn(
+            JSON.stringify({
+              msg: route.rejected,
+              transport: 'grpc',
+              ...route.logFields,
+              status,
+              reason: err instanceof HttpFailure ? err.reason : 'unknown',
+              tenant,
+              error: (err as Error).message,
+            }),
+          );
+          throw err;
+        }
+        sink.metrics.ingestRequests.inc({ format, spy, tenant, status: '200' });
+        return new Uint8Array(0);
+      },
+    });
   }
 
   /** The routes by service, for the server; later registrations are refused. */

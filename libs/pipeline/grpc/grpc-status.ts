@@ -35,6 +35,11 @@ export function grpcCodeOf(httpStatus: number, connectCode?: string): Status {
 
 /** An error for grpc-js's callback: code, message and Retry-After as trailer metadata. */
 export function toServiceError(err: unknown): Partial<ServiceError> {
+  return toStatus(err);
+}
+
+/** The same as a call's status (what an interceptor sends to refuse a call). */
+export function toStatus(err: unknown): { code: Status; details: string; metadata: Metadata } {
   const f =
     err instanceof HttpFailure
       ? err

@@ -123,6 +123,22 @@ describe('AdmissionControl', () => {
     assert.deepEqual(a.stats(), { bytes: 0, requests: 0, waiting: 0, tenants: 0 });
   });
 
+  it('grows a declared size (a gRPC message) past the whole budget only when the request is alone', () => {
+    const a = new AdmissionControl(limits);
+    const t = a.tryAcquire('t', 1 * MiB) as Ticket;
+    assert.equal(t.grow(19 * MiB), false, 'a guess (chunked) never outgrows the budget');
+    assert.equal(t.grow(19 * MiB, true), true, 'alone, a declared size may, as a Content-Length');
+    assert.equal(t.bytes, 20 * MiB);
+    t.release();
+    const other = a.tryAcquire('u', 1 * MiB) as Ticket;
+    const u = a.tryAcquire('t', 1 * MiB) as Ticket;
+    assert.equal(u.grow(19 * MiB, true), false, 'not alone: the budget holds');
+    assert.equal(u.bytes, 1 * MiB);
+    other.release();
+    u.release();
+    assert.deepEqual(a.stats(), { bytes: 0, requests: 0, waiting: 0, tenants: 0 });
+  });
+
   it('estimates Retry-After from the drain rate, with jitter, within 1-45 s', () => {
     let now = 0;
     const a = new AdmissionControl(

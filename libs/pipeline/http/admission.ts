@@ -86,11 +86,13 @@ export class Ticket {
 
   /**
    * Reserves `more` bytes for a body that turned out larger than reserved (chunked transfer).
-   * Returns false, reserving nothing, when the budget cannot take them.
+   * Returns false, reserving nothing, when the budget cannot take them. `declared`: the size is
+   * the request's own declaration (a gRPC message's length), not a guess, so it gets the rule of
+   * a declared Content-Length: a request larger than the whole budget is let in when alone.
    */
-  grow(more: number): boolean {
+  grow(more: number, declared = false): boolean {
     if (this.released || more <= 0) return !this.released;
-    if (!this.owner.take(this.tenant, more, false)) return false;
+    if (!this.owner.take(this.tenant, more, false, declared)) return false;
     this.held += more;
     return true;
   }
@@ -185,8 +187,9 @@ export class AdmissionControl {
   }
 
   /** @internal Ticket.grow: takes bytes for an admitted request (no new request slot). */
-  take(tenant: string, bytes: number, newRequest: boolean): boolean {
-    if (!newRequest && this.bytes + bytes > this.limits.maxInflightBytes) return false;
+  take(tenant: string, bytes: number, newRequest: boolean, aloneMayExceed = false): boolean {
+    const alone = aloneMayExceed && this.requests === 1;
+    if (!newRequest && !alone && this.bytes + bytes > this.limits.maxInflightBytes) return false;
     this.bytes += bytes;
     const h = this.tenants.get(tenant) ?? { bytes: 0, requests: 0 };
     h.bytes += bytes;

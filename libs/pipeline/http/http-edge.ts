@@ -27,7 +27,7 @@ import { isOtlpPath, sendOtlpError } from '../otlp/otlp-reply.js';
 const NOT_UPLOADS = ['/querier.v1.QuerierService/'];
 
 /** Initial reservation for a body sent without Content-Length (chunked); it grows as it comes. */
-const CHUNKED_RESERVATION = 256 * 1024;
+export const CHUNKED_RESERVATION = 256 * 1024;
 
 /** How long a body may take before the minimum rate applies (small bodies always have this). */
 export const BODY_GRACE_MS = 5_000;

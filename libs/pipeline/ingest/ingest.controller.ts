@@ -150,7 +150,7 @@ export class IngestController {
   /**
    * The Push API (Connect, unary): what the current Rust, Python, Ruby and .NET agents and
    * Alloy's pyroscope.write send, over HTTP/1.1 Connect. gRPC (HTTP/2) Push is served on
-   * EMBER_GRPC_PORT by PushGrpcRoute, through the same IngestService.acceptPush.
+   * EMBER_GRPC_PORT by IngestGrpcRoutes, through the same IngestService.acceptPush.
    */
   @All('push.v1.PusherService/Push')
   async push(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {

@@ -13,6 +13,7 @@ import { waitFor } from '../../../test/support/query-client.js';
 import { TracesDataSchema } from '../../protocol/index.js';
 import { traceRequestBytes, traceRequestJson, type TestSpan } from '../../protocol/otlp/testing.js';
 import { bootstrap, type RunningEmberflow } from '../../runtime/bootstrap.js';
+import { tempoTraceJson, tempoTraceProto } from './tempo.controller.js';
 
 // One Emberflow on embedded defaults: OTLP traces in over HTTP and gRPC, out through every
 // endpoint of the Tempo API, with the error answers of each.
@@ -44,6 +45,7 @@ function grpcCall(
 }
 
 const hex = (n: number) => randomBytes(n).toString('hex');
+const b64 = (h: string) => Buffer.from(h, 'hex').toString('base64');
 const now = Date.now();
 const T1 = hex(16);
 const ROOT = hex(8);
@@ -126,16 +128,40 @@ describe('OTLP in (HTTP and gRPC) and the Tempo API', () => {
     assert.match(b.version, /^2\./);
   });
 
-  it('GET /api/traces/{id}: OTLP JSON batches with hex ids, and tempopb.Trace in protobuf', async () => {
-    const j = (await (await get(`/api/traces/${T1.toUpperCase()}`)).json()) as {
+  it("GET /api/traces/{id}: Tempo's v1 JSON (batches, base64 ids, enums by name) and tempopb.Trace in protobuf", async () => {
+    const r = await get(`/api/traces/${T1.toUpperCase()}`);
+    assert.equal(r.headers.get('content-type'), 'application/json');
+    const text = await r.text();
+    // tempopb.MarshalToJSONV1: jsonpb's {"resourceSpans":[...]} with the key renamed batches
+    assert.ok(text.startsWith('{"batches":[{"resource":{"attributes":['), text.slice(0, 80));
+    assert.ok(!text.includes('"resourceSpans"'));
+    const j = JSON.parse(text) as {
       batches: {
         resource: { attributes: { key: string }[] };
-        scopeSpans: { spans: { spanId: string; parentSpanId?: string; kind: number }[] }[];
+        scopeSpans: {
+          spans: {
+            traceId: string;
+            spanId: string;
+            parentSpanId?: string;
+            kind: string;
+            startTimeUnixNano: string;
+            status: { code?: string };
+          }[];
+        }[];
       }[];
     };
     const spans = j.batches.flatMap((b) => b.scopeSpans.flatMap((s) => s.spans));
-    assert.deepEqual(spans.map((s) => s.spanId).sort(), spans1.map((s) => s.spanId).sort());
-    assert.equal(spans.find((s) => s.parentSpanId)?.parentSpanId, ROOT);
+    // bytes in standard base64 (gogo jsonpb), not OTLP/JSON's hex
+    assert.deepEqual(spans.map((s) => s.spanId).sort(), spans1.map((s) => b64(s.spanId)).sort());
+    for (const s of spans) assert.equal(s.traceId, b64(T1));
+    assert.equal(spans.find((s) => s.parentSpanId)?.parentSpanId, b64(ROOT));
+    assert.deepEqual(spans.map((s) => s.kind).sort(), ['SPAN_KIND_CLIENT', 'SPAN_KIND_SERVER']);
+    assert.deepEqual(
+      spans.map((s) => s.status.code ?? 'unset').sort(),
+      ['STATUS_CODE_ERROR', 'unset'],
+      'a zero enum is left out, as jsonpb leaves out zero values',
+    );
+    assert.match(spans[0].startTimeUnixNano, /^\d+$/, 'fixed64 as a decimal string');
     assert.ok(j.batches[0].resource.attributes.some((a) => a.key === 'runtime_id'));
     const p = await get(`/api/traces/${T1}`, { accept: 'application/protobuf' });
     assert.equal(p.headers.get('content-type'), 'application/protobuf');
@@ -143,16 +169,37 @@ describe('OTLP in (HTTP and gRPC) and the Tempo API', () => {
     assert.equal(data.resourceSpans[0].scopeSpans[0].spans.length, 2);
   });
 
-  it('GET /api/v2/traces/{id}: {trace: {resourceSpans}} and TraceByIDResponse in protobuf', async () => {
-    const j = (await (await get(`/api/v2/traces/${T2}`)).json()) as {
-      trace: { resourceSpans: unknown[] };
+  it("GET /api/v2/traces/{id}: Tempo's TraceByIDResponse, {trace: {resourceSpans}, metrics}, in JSON and protobuf", async () => {
+    const r = await get(`/api/v2/traces/${T2}`);
+    assert.equal(r.headers.get('content-type'), 'application/json');
+    const text = await r.text();
+    assert.ok(text.startsWith('{"trace":{"resourceSpans":[{"resource":'), text.slice(0, 80));
+    const j = JSON.parse(text) as {
+      trace: {
+        resourceSpans: { scopeSpans: { spans: { traceId: string; spanId: string }[] }[] }[];
+      };
+      metrics: { inspectedBytes: string };
     };
+    assert.deepEqual(
+      Object.keys(j),
+      ['trace', 'metrics'],
+      'status COMPLETE and no message: absent',
+    );
     assert.equal(j.trace.resourceSpans.length, 1);
+    const span = j.trace.resourceSpans[0].scopeSpans[0].spans[0];
+    assert.deepEqual([span.traceId, span.spanId], [b64(T2), b64(spans2[0].spanId)]);
+    assert.ok(Number(j.metrics.inspectedBytes) > 0, 'uint64 as a decimal string');
     const p = await get(`/api/v2/traces/${T2}`, { accept: 'application/protobuf' });
-    const r = new BinaryReader(new Uint8Array(await p.arrayBuffer()));
-    assert.equal(r.tag()[0], 1);
-    const data = fromBinary(TracesDataSchema, r.bytes());
+    assert.equal(p.headers.get('content-type'), 'application/protobuf');
+    const rd = new BinaryReader(new Uint8Array(await p.arrayBuffer()));
+    assert.deepEqual(rd.tag(), [1, 2]); // Trace trace = 1
+    const data = fromBinary(TracesDataSchema, rd.bytes());
     assert.equal(data.resourceSpans[0].scopeSpans[0].spans[0].name, 'POST /pay');
+    assert.deepEqual(rd.tag(), [2, 2]); // TraceByIDMetrics metrics = 2
+    const m = new BinaryReader(rd.bytes());
+    assert.deepEqual(m.tag(), [1, 0]); // uint64 inspectedBytes = 1
+    assert.equal(String(m.uint64()), j.metrics.inspectedBytes);
+    assert.equal(rd.pos, rd.len);
   });
 
   it('trace by id: 404 for an unknown trace, 400 for a bad id, and tenants are kept apart', async () => {
@@ -273,5 +320,39 @@ describe('OTLP in (HTTP and gRPC) and the Tempo API', () => {
     );
     assert.ok(!m.ok);
     assert.match(m.error.details, /backends\.otlp\[\] with signals: \[metrics\]/);
+  });
+});
+
+describe("Tempo's trace-by-id bodies", () => {
+  it('v1 renames only the top-level key, as MarshalToJSONV1 replaces its first occurrence', () => {
+    const trace = {
+      resourceSpans: [
+        {
+          resource: {
+            attributes: [{ key: 'note', value: { stringValue: '"resourceSpans": inside' } }],
+          },
+        },
+      ],
+    };
+    const v1 = tempoTraceJson(trace, 1, 10);
+    assert.equal(
+      v1,
+      '{"batches":[{"resource":{"attributes":[{"key":"note","value":{"stringValue":"\\"resourceSpans\\": inside"}}]}}]}',
+    );
+    assert.equal(tempoTraceJson({}, 1, 0), '{}', 'an empty tempopb.Trace is {}');
+  });
+
+  it('v2 always carries metrics, empty when nothing was inspected', () => {
+    assert.equal(tempoTraceJson({}, 2, 0), '{"trace":{},"metrics":{}}');
+    assert.equal(
+      tempoTraceJson({ resourceSpans: [{}] }, 2, 42),
+      '{"trace":{"resourceSpans":[{}]},"metrics":{"inspectedBytes":"42"}}',
+    );
+    // protobuf: field 1 (the Trace bytes), field 2 (metrics with inspectedBytes = 42)
+    assert.deepEqual(
+      [...tempoTraceProto(Uint8Array.of(10, 0), 2, 42)],
+      [10, 2, 10, 0, 18, 2, 8, 42],
+    );
+    assert.deepEqual([...tempoTraceProto(Uint8Array.of(10, 0), 1, 42)], [10, 0]);
   });
 });

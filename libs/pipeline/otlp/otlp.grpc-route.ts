@@ -1,7 +1,6 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { Metrics } from '../../observability/index.js';
 import type { OtlpSignal } from '../../protocol/index.js';
-import { HttpFailure } from '../core/http-error.js';
 import { GrpcRoutes } from '../grpc/grpc-routes.js';
 import { OtlpIngestService } from './otlp-ingest.service.js';
 
@@ -28,47 +27,26 @@ export class OtlpGrpcRoutes implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    for (const signal of Object.keys(SERVICES) as OtlpSignal[]) {
-      const format = `otlp_${signal}`;
-      this.routes.unary({
-        service: SERVICES[signal],
-        method: 'Export',
-        handle: async ({ tenant, body, signal: abort }) => {
-          try {
-            await this.otlp.accept({
+    for (const signal of Object.keys(SERVICES) as OtlpSignal[])
+      this.routes.upload(
+        {
+          service: SERVICES[signal],
+          method: 'Export',
+          format: `otlp_${signal}`,
+          spy: 'otlp',
+          rejected: 'OTLP export rejected',
+          logFields: { signal },
+          accept: ({ tenant, body, signal: abort }) =>
+            this.otlp.accept({
               signal,
               tenant,
               contentType: 'application/x-protobuf',
               contentEncoding: '',
               body,
               abort,
-            });
-          } catch (err) {
-            const status = err instanceof HttpFailure ? err.status : 500;
-            this.metrics.ingestRequests.inc({
-              format,
-              spy: 'otlp',
-              tenant,
-              status: String(status),
-            });
-            if (err instanceof HttpFailure && (status < 500 || status === 503))
-              this.metrics.discarded.inc({ reason: err.reason, tenant });
-            this.log.warn(
-              JSON.stringify({
-                msg: 'OTLP export rejected',
-                transport: 'grpc',
-                signal,
-                status,
-                tenant,
-                error: (err as Error).message,
-              }),
-            );
-            throw err;
-          }
-          this.metrics.ingestRequests.inc({ format, spy: 'otlp', tenant, status: '200' });
-          return new Uint8Array(0);
+            }),
         },
-      });
-    }
+        { metrics: this.metrics, log: this.log },
+      );
   }
 }

@@ -3,19 +3,14 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { toBinary, toJson } from '@bufbuild/protobuf';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { INTRINSIC_TAGS, TraceQLError, type SpanStore } from '../../backends/index.js';
-import {
-  TracesDataSchema,
-  assembleTraces,
-  idsToHex,
-  type AttributeScalar,
-} from '../../protocol/index.js';
+import { TracesDataSchema, assembleTraces, type AttributeScalar } from '../../protocol/index.js';
 import { HttpFailure } from '../core/http-error.js';
 import { SPAN_STORE } from '../core/tokens.js';
 import { TenantResolver } from '../tenancy/tenant-resolver.js';
 
 // Grafana Tempo's HTTP query API over the embedded span store, enough for Grafana's Tempo data
-// source (docs/traces.md): echo and build info, trace by id (v1 and v2; OTLP JSON, or protobuf
-// with Accept: application/protobuf), search (tags, min/maxDuration, start/end, limit, and the
+// source (docs/traces.md): echo and build info, trace by id (v1 and v2, in Tempo's JSON, or
+// protobuf with Accept: application/protobuf), search (tags, min/maxDuration, start/end, limit, and the
 // TraceQL subset of traceql.ts in q=), tag names and tag values (v1 and v2). Every read is scoped
 // to the caller's tenant (X-Scope-OrgID + credentials, as uploads). Errors are plain text, as
 // Tempo answers them.
@@ -36,6 +31,43 @@ function hexTraceId(raw: string): string {
     );
   // Tempo pads a short id (a 64-bit Jaeger id) with leading zeros
   return id.padStart(32, '0');
+}
+
+/** tempopb.Trace as proto3 JSON: `{"resourceSpans":[...]}`, omitted when empty. */
+type TraceJson = { resourceSpans?: unknown[] };
+
+/**
+ * A trace by id as Tempo writes it in JSON (gogo jsonpb, default options: proto field names in
+ * lowerCamelCase, zero values left out, 64-bit integers as strings, enums by name, and bytes,
+ * trace and span ids included, in standard base64, not OTLP/JSON's hex):
+ *   - v1 (`/api/traces/{id}`): tempopb.Trace with its first `"resourceSpans":` renamed
+ *     `"batches":` (MarshalToJSONV1, pkg/tempopb/trace_utils.go);
+ *   - v2 (`/api/v2/traces/{id}`): tempopb.TraceByIDResponse, `{"trace":{"resourceSpans":[...]},
+ *     "metrics":{...}}`; status COMPLETE and an empty message are zero values, so absent
+ *     (modules/frontend/combiner/trace_by_id_v2.go, common.go).
+ * Returns the body text, so the bytes are what Tempo's would be for the same trace.
+ */
+export function tempoTraceJson(trace: TraceJson, version: 1 | 2, inspectedBytes: number): string {
+  const t = trace.resourceSpans?.length ? { resourceSpans: trace.resourceSpans } : {};
+  if (version === 1) return JSON.stringify(t).replace('"resourceSpans":', '"batches":');
+  const metrics = inspectedBytes > 0 ? { inspectedBytes: String(inspectedBytes) } : {};
+  return JSON.stringify({ trace: t, metrics });
+}
+
+/**
+ * The same in protobuf (Accept: application/protobuf): v1 is tempopb.Trace, whose
+ * `resourceSpans = 1` has TracesData's wire form; v2 is tempopb.TraceByIDResponse
+ * `{ Trace trace = 1; TraceByIDMetrics metrics = 2; }` with `metrics.inspectedBytes = 1`.
+ */
+export function tempoTraceProto(
+  trace: Uint8Array,
+  version: 1 | 2,
+  inspectedBytes: number,
+): Uint8Array {
+  if (version === 1) return trace;
+  const metrics = new BinaryWriter();
+  if (inspectedBytes > 0) metrics.uint32(8).uint64(inspectedBytes);
+  return new BinaryWriter().uint32(10).bytes(trace).uint32(18).bytes(metrics.finish()).finish();
 }
 
 /** Go's time.ParseDuration for the forms Grafana sends (100ms, 1.5s, 1m30s); ns. */
@@ -251,24 +283,24 @@ export class TempoController {
     const blobs = store.traceBlobs(tenant, id);
     if (blobs.length === 0) throw new HttpFailure(404, `trace not found: ${id}`, 'not_found');
     const data = assembleTraces(blobs);
+    // tempopb.TraceByIDMetrics.inspectedBytes: what was read to assemble the trace
+    const inspectedBytes = blobs.reduce(
+      (n, b) => n + b.resource.length + b.scope.length + b.span.length,
+      0,
+    );
     const accept = String(req.headers.accept ?? '').toLowerCase();
-    if (accept.includes('application/protobuf') || accept.includes('application/x-protobuf')) {
-      const trace = toBinary(TracesDataSchema, data); // tempopb.Trace: field 1, the ResourceSpans
-      let body = trace;
-      if (version === 2) {
-        // tempopb.TraceByIDResponse { Trace trace = 1; ... }
-        body = new BinaryWriter().uint32(10).bytes(trace).finish();
-      }
+    if (accept.includes('application/protobuf')) {
+      const body = tempoTraceProto(toBinary(TracesDataSchema, data), version, inspectedBytes);
       await reply.status(200).type('application/protobuf').send(Buffer.from(body));
       return;
     }
-    const json = idsToHex(toJson(TracesDataSchema, data, { enumAsInteger: true })) as {
-      resourceSpans?: unknown[];
-    };
-    const resourceSpans = json.resourceSpans ?? [];
-    await reply
-      .status(200)
-      .send(version === 1 ? { batches: resourceSpans } : { trace: { resourceSpans } });
+    const json = tempoTraceJson(
+      toJson(TracesDataSchema, data) as TraceJson,
+      version,
+      inspectedBytes,
+    );
+    // exactly Tempo's Content-Type (Fastify's type() would add "; charset=utf-8")
+    await reply.status(200).header('content-type', 'application/json').send(Buffer.from(json));
   }
 
   private async run(

@@ -36,12 +36,6 @@ export function parseOtlpJson(text: string): unknown {
   return doc;
 }
 
-/** Rewrites base64 ids (proto3 JSON) of a document to OTLP's hex, in place. */
-export function idsToHex(doc: unknown): unknown {
-  rewriteIds(doc, (v) => Buffer.from(v, 'base64').toString('hex'));
-  return doc;
-}
-
 function hexToBase64(v: string, key: string): string {
   if (!HEX_RE.test(v)) {
     throw new OtlpJsonError(
