@@ -5,8 +5,21 @@ import { createServer } from 'node:net';
 // port of that range can find it taken by some outgoing connection meanwhile. Every test
 // server (Emberflow processes, fake backends, in-process apps) takes its port from here.
 
-/** The range test servers bind in; below the ephemeral range, above the usual services. */
-export const TEST_PORT_RANGE = { min: 20_000, max: 32_000 } as const;
+/**
+ * The range test servers bind in; below the ephemeral range, above the usual services.
+ * `EMBER_TEST_PORT_RANGE=min-max` narrows it, so runs sharing a machine keep to their own ports.
+ */
+export const TEST_PORT_RANGE = portRange(process.env.EMBER_TEST_PORT_RANGE);
+
+function portRange(spec: string | undefined): { readonly min: number; readonly max: number } {
+  const m = /^(\d+)-(\d+)$/.exec(spec?.trim() ?? '');
+  if (m === null) return { min: 20_000, max: 32_000 };
+  const min = Number(m[1]);
+  const max = Number(m[2]);
+  if (!(min >= 1024 && min < max && max <= 32_767))
+    throw new Error(`EMBER_TEST_PORT_RANGE=${spec}: want min-max with 1024 <= min < max <= 32767`);
+  return { min, max };
+}
 
 /** Binds `server`-less probes until a port in TEST_PORT_RANGE is free; returns it, unbound. */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
