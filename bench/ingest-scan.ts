@@ -8,13 +8,21 @@
 // 10 % bound is about, and is printed below the table.
 //
 // Needs Kafka: EMBER_BENCH_KAFKA_BROKERS (or EMBER_TEST_KAFKA_BROKERS), default 127.0.0.1:19092.
+// The ingest target takes a free test port (EMBER_TEST_PORT_RANGE narrows where).
+// EMBER_BENCH_CPU_PROF=<dir> writes the ingest process's CPU profile (node --cpu-prof) there,
+// to see where its CPU goes.
 // Run: npm run bench -- ingest-scan
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { randomUUID } from 'node:crypto';
-import { inflatePprof, scanJfrStructure, scanPprofStructure } from '../libs/decoders/index.js';
+import {
+  inflatePprof,
+  scanGzipJfrPrefix,
+  scanJfrStructure,
+  scanPprofStructure,
+} from '../libs/decoders/index.js';
 import { readJfrForm, readPprofForm, decompressJfrPart } from '../libs/protocol/index.js';
 import {
   goPprofForm,
@@ -61,7 +69,11 @@ function uploads(): Upload[] {
     out.push({
       name: `jfr form ${f} (${(request.body.length / 1024).toFixed(0)} KB)`,
       request,
-      scan: () => void scanJfrStructure(decompressJfrPart(part, 64 << 20, 'jfr')),
+      // as ingest: the prefix and trailer of a single-chunk recording, else the whole part
+      scan: () => {
+        if (!scanGzipJfrPrefix(part, 64 << 20))
+          scanJfrStructure(decompressJfrPart(part, 64 << 20, 'jfr'));
+      },
     });
   }
   const heap = readFileSync(fixturePath('pyroscope', 'pprof', 'heap.pb.gz'));
@@ -99,8 +111,10 @@ export async function runIngestScanBench(): Promise<BenchResult[]> {
     'limits:\n  ingestionRateBytes: 1073741824\n  ingestionBurstBytes: 1073741824\n',
   );
   // the ingest target in its own process, so its CPU is read from /proc without the client's
+  const profDir = process.env.EMBER_BENCH_CPU_PROF;
   const ingest = await startEmberflow({
     targets: 'ingest',
+    ...(profDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] } : {}),
     env: {
       EMBER_DATA_DIR: dir,
       EMBER_CONFIG: join(dir, 'config.yaml'),

@@ -22,12 +22,21 @@ export function portRange(raw: string | undefined): { min: number; max: number }
   return { min, max };
 }
 
+// Ports handed out lately and perhaps not bound yet (a test takes two ports, then binds both):
+// a probe finds them free, so they are skipped. In the full range a repeat is rare; in a
+// narrowed one (EMBER_TEST_PORT_RANGE of a hundred ports) it broke the unit run.
+const recent: number[] = [];
+const RECENT = Math.min(64, Math.floor((TEST_PORT_RANGE.max - TEST_PORT_RANGE.min) / 2));
+
 /** Binds `server`-less probes until a port in TEST_PORT_RANGE is free; returns it, unbound. */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
     const port =
       TEST_PORT_RANGE.min + Math.floor(Math.random() * (TEST_PORT_RANGE.max - TEST_PORT_RANGE.min));
-    if (await canBind(port, host)) return port;
+    if (recent.includes(port) || !(await canBind(port, host))) continue;
+    recent.push(port);
+    if (recent.length > RECENT) recent.shift();
+    return port;
   }
   throw new Error(`no free port in ${TEST_PORT_RANGE.min}-${TEST_PORT_RANGE.max} after 200 tries`);
 }

@@ -39,9 +39,15 @@ function offset(buf: Uint8Array, p: number): number {
 /**
  * Reads and validates the header of the chunk at `start`. Mirrors jfr-parser's checks (magic,
  * version 2.x, positive offsets) and additionally requires the chunk and both offsets to lie
- * inside the input, so later reads never need to re-check the chunk bounds.
+ * inside the input, so later reads never need to re-check the chunk bounds. `length` is the
+ * recording's length when `buf` holds only its beginning (the ingest scan reads the header
+ * from an inflated prefix and knows the length from the gzip trailer).
  */
-export function readChunkHeader(buf: Uint8Array, start: number): ChunkHeader {
+export function readChunkHeader(
+  buf: Uint8Array,
+  start: number,
+  length: number = buf.length,
+): ChunkHeader {
   if (start + CHUNK_HEADER_SIZE > buf.length) throw truncated(buf.length, 'chunk header');
   if (u32(buf, start) !== MAGIC) throw malformed('invalid chunk magic', start);
   const major = (buf[start + 4] << 8) | buf[start + 5];
@@ -53,7 +59,7 @@ export function readChunkHeader(buf: Uint8Array, start: number): ChunkHeader {
   const checkpointOffset = offset(buf, start + 16);
   const metadataOffset = offset(buf, start + 24);
   if (size < CHUNK_HEADER_SIZE) throw malformed(`invalid chunk size ${size}`, start + 8);
-  if (start + size > buf.length) throw truncated(buf.length, 'chunk');
+  if (start + size > length) throw truncated(length, 'chunk');
   if (checkpointOffset < CHUNK_HEADER_SIZE || checkpointOffset >= size) {
     throw malformed(`checkpoint offset ${checkpointOffset} outside the chunk`, start + 16);
   }

@@ -6,4 +6,4 @@ export {
   type UploadStructureKind,
   type PprofStructureOptions,
 } from './pprof-structure.js';
-export { scanJfrStructure } from './jfr-structure.js';
+export { scanGzipJfrPrefix, scanJfrStructure } from './jfr-structure.js';

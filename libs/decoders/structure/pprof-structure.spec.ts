@@ -7,7 +7,13 @@ import { ProfileBuilder, encodePprof } from '../../model/index.js';
 import { decodePprofBytesFlat, inflatePprof } from '../pprof/pprof-bytes.js';
 import { validateFlatProfile } from '../validate.js';
 import { defaultLimits } from '../decoder.js';
-import { UploadStructureError, invalidUtf8At, scanPprofStructure } from './pprof-structure.js';
+import {
+  UploadStructureError,
+  invalidUtf8At,
+  scanPprofStructure,
+  type PprofStructure,
+  type PprofStructureOptions,
+} from './pprof-structure.js';
 
 // The ingest-time structural scan of pprof bytes (ADR 0013): it refuses what Pyroscope's
 // ValidateProfile / validateStringTableAccess (pkg/validation/validate.go) and the proto
@@ -109,22 +115,36 @@ describe('pprof structural scan', () => {
   // UploadStructureError, and whatever it accepts the decoder decodes and validates (so the
   // scan never lets through what it promises to catch); whatever the decoder refuses for the
   // reasons the scan covers, the scan refuses too.
-  it('fuzz: never a foreign error; what it accepts decodes', () => {
-    const seeds = ['cpu.pb.gz', 'heap.pb.gz', 'cpu-js.pb.gz', 'profile_python'].map(inflated);
-    const input = fc.oneof(
-      fc.uint8Array({ maxLength: 200 }),
-      fc
-        .tuple(
-          fc.constantFrom(...seeds),
-          fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
-          fc.option(fc.nat()),
-        )
-        .map(([seed, flips, cut]) => {
-          const b = Uint8Array.from(seed);
-          for (const [at, v] of flips) b[at % b.length] = v;
-          return cut === null ? b : b.subarray(0, cut % (b.length + 1));
-        }),
+  // The scan was rewritten for speed (ADR 0013, Cost); the first version is kept below as an
+  // oracle: same counts, or the same refusal with the same message, on every input.
+  it('fuzz: the scan gives its reference version’s verdict and message', () => {
+    const verdict = (scan: typeof scanPprofStructure, buf: Uint8Array, dotnet: boolean): string => {
+      try {
+        return JSON.stringify(scan(buf, { dotnetFunctionIdFix: dotnet }));
+      } catch (err) {
+        assert.ok(err instanceof UploadStructureError, String(err));
+        return `${err.kind}: ${err.message}`;
+      }
+    };
+    fc.assert(
+      fc.property(fuzzInput(), fc.boolean(), (buf, dotnet) => {
+        assert.equal(verdict(scanPprofStructure, buf, dotnet), verdict(referenceScan, buf, dotnet));
+      }),
+      { numRuns: 2000, seed: 20261202 },
     );
+    // and the cases the arbitrary rarely builds: cut packed runs, long varints, empty strings
+    const raw = inflated('heap.pb.gz');
+    for (let cut = 0; cut <= raw.length; cut += 97)
+      for (const dotnet of [false, true])
+        assert.equal(
+          verdict(scanPprofStructure, raw.subarray(0, cut), dotnet),
+          verdict(referenceScan, raw.subarray(0, cut), dotnet),
+          `cut at ${cut}`,
+        );
+  });
+
+  it('fuzz: never a foreign error; what it accepts decodes', () => {
+    const input = fuzzInput();
     fc.assert(
       fc.property(input, (buf) => {
         let accepted = true;
@@ -146,6 +166,25 @@ describe('pprof structural scan', () => {
   });
 });
 
+/** random bytes, and real profiles with a few bytes changed and perhaps cut */
+function fuzzInput(): fc.Arbitrary<Uint8Array> {
+  const seeds = ['cpu.pb.gz', 'heap.pb.gz', 'cpu-js.pb.gz', 'profile_python'].map(inflated);
+  return fc.oneof(
+    fc.uint8Array({ maxLength: 200 }),
+    fc
+      .tuple(
+        fc.constantFrom(...seeds),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
+        fc.option(fc.nat()),
+      )
+      .map(([seed, flips, cut]) => {
+        const b = Uint8Array.from(seed);
+        for (const [at, v] of flips) b[at % b.length] = v;
+        return cut === null ? b : b.subarray(0, cut % (b.length + 1));
+      }),
+  );
+}
+
 /** validateFlatProfile, keeping only the failures the scan is meant to catch */
 function validateCovered(p: ReturnType<typeof decodePprofBytesFlat>): void {
   try {
@@ -156,4 +195,252 @@ function validateCovered(p: ReturnType<typeof decodePprofBytesFlat>): void {
       /utf8|function id is 0|location id is 0|string 0 should|string index out of range/.test(m);
     assert.ok(!covered, `the scan accepted what validation refuses: ${m}`);
   }
+}
+
+const truncated = (): UploadStructureError =>
+  new UploadStructureError('truncated', 'unexpected EOF');
+const P_SAMPLE_TYPE = 1;
+const P_SAMPLE = 2;
+const P_MAPPING = 3;
+const P_LOCATION = 4;
+const P_FUNCTION = 5;
+const P_STRING = 6;
+const P_TIME_NANOS = 9;
+const P_PERIOD_TYPE = 11;
+const hex = (buf: Uint8Array, from: number, to: number): string =>
+  Buffer.from(buf.subarray(from, to)).toString('hex');
+
+/**
+ * The first version of the scan (closures over one position), kept as the fuzz's oracle: the
+ * faster scan must give the same verdict and message on every input.
+ */
+function referenceScan(buf: Uint8Array, options: PprofStructureOptions = {}): PprofStructure {
+  const out: PprofStructure = { timeNanos: 0, strings: 0, samples: 0, locations: 0, functions: 0 };
+  if (buf.length === 0) return out;
+  let pos = 0;
+  // the largest string index referenced, by where it was referenced (checked at the end: the
+  // string table may come anywhere in the message)
+  let maxSampleType = -1;
+  let maxLabel = -1;
+  let maxFunction = -1;
+  let maxMapping = -1;
+  let firstStringEmpty = false;
+  let zeroFunctionIds = 0;
+
+  // varint at pos; values above 2^53 lose precision but only their zero-ness and range
+  // against the string count matter, and both survive
+  const varint = (end: number): number => {
+    let result = 0;
+    let mul = 1;
+    for (let i = 0; i < 10; i++) {
+      if (pos >= end) throw truncated();
+      const b = buf[pos++];
+      result += (b & 0x7f) * mul;
+      if (b < 0x80) return result;
+      mul *= 128;
+    }
+    throw new UploadStructureError('malformed', 'proto: integer overflow');
+  };
+  const length = (end: number): number => {
+    const n = varint(end);
+    if (pos + n > end) throw truncated();
+    return n;
+  };
+  /** skips a field's value of `wire` type; groups and unknown wire types are refused */
+  const skip = (wire: number, end: number, message: string): void => {
+    switch (wire) {
+      case 0:
+        varint(end);
+        return;
+      case 1:
+        if (pos + 8 > end) throw truncated();
+        pos += 8;
+        return;
+      case 2: {
+        // `pos += length(end)` would add to the position before the length's varint
+        const n = length(end);
+        pos += n;
+        return;
+      }
+      case 5:
+        if (pos + 4 > end) throw truncated();
+        pos += 4;
+        return;
+      case 4:
+        throw new UploadStructureError(
+          'malformed',
+          `proto: ${message}: wiretype end group for non-group`,
+        );
+      default:
+        throw new UploadStructureError('malformed', `proto: ${message}: illegal wireType ${wire}`);
+    }
+  };
+  const tag = (end: number, message: string): [field: number, wire: number] => {
+    const t = varint(end);
+    const field = Math.floor(t / 8);
+    const wire = t % 8;
+    if (field <= 0)
+      throw new UploadStructureError(
+        'malformed',
+        `proto: ${message}: illegal tag ${field} (wire type ${wire})`,
+      );
+    return [field, wire];
+  };
+  /** a varint field, or a packed run of them */
+  const varints = (wire: number, end: number, message: string): void => {
+    if (wire === 0) {
+      varint(end);
+      return;
+    }
+    if (wire !== 2) {
+      skip(wire, end, message);
+      return;
+    }
+    const n = length(end);
+    const stop = pos + n;
+    while (pos < stop) varint(stop);
+  };
+
+  const valueType = (end: number): void => {
+    while (pos < end) {
+      const [f, w] = tag(end, 'ValueType');
+      if (f === 1 && w === 0) maxSampleType = Math.max(maxSampleType, varint(end));
+      else skip(w, end, 'ValueType');
+    }
+  };
+  const label = (end: number): void => {
+    while (pos < end) {
+      const [f, w] = tag(end, 'Label');
+      if ((f === 1 || f === 2) && w === 0) maxLabel = Math.max(maxLabel, varint(end));
+      else skip(w, end, 'Label');
+    }
+  };
+  const sample = (end: number): void => {
+    while (pos < end) {
+      const [f, w] = tag(end, 'Sample');
+      if (f === 1 || f === 2) varints(w, end, 'Sample');
+      else if (f === 3 && w === 2) {
+        const n = length(end);
+        label(pos + n);
+      } else skip(w, end, 'Sample');
+    }
+  };
+  const mapping = (end: number): void => {
+    while (pos < end) {
+      const [f, w] = tag(end, 'Mapping');
+      if ((f === 5 || f === 6) && w === 0) maxMapping = Math.max(maxMapping, varint(end));
+      else skip(w, end, 'Mapping');
+    }
+  };
+  const line = (end: number): void => {
+    while (pos < end) {
+      const [, w] = tag(end, 'Line');
+      skip(w, end, 'Line');
+    }
+  };
+  const location = (end: number): void => {
+    let id = 0;
+    while (pos < end) {
+      const [f, w] = tag(end, 'Location');
+      if (f === 1 && w === 0) id = varint(end);
+      else if (f === 4 && w === 2) {
+        const n = length(end);
+        line(pos + n);
+      } else skip(w, end, 'Location');
+    }
+    if (id === 0) throw new UploadStructureError('invalid_profile', 'location id is 0');
+  };
+  const fn = (end: number): void => {
+    let id = 0;
+    while (pos < end) {
+      const [f, w] = tag(end, 'Function');
+      if (f === 1 && w === 0) id = varint(end);
+      else if (f >= 2 && f <= 4 && w === 0) maxFunction = Math.max(maxFunction, varint(end));
+      else skip(w, end, 'Function');
+    }
+    if (id === 0) zeroFunctionIds++;
+  };
+
+  const end = buf.length;
+  while (pos < end) {
+    const [f, w] = tag(end, 'Profile');
+    if (f === P_TIME_NANOS && w === 0) {
+      out.timeNanos = varint(end);
+      continue;
+    }
+    if (
+      w !== 2 ||
+      (f !== P_SAMPLE_TYPE &&
+        f !== P_SAMPLE &&
+        f !== P_MAPPING &&
+        f !== P_LOCATION &&
+        f !== P_FUNCTION &&
+        f !== P_STRING &&
+        f !== P_PERIOD_TYPE)
+    ) {
+      skip(w, end, 'Profile');
+      continue;
+    }
+    const n = length(end);
+    const stop = pos + n;
+    switch (f) {
+      case P_SAMPLE_TYPE:
+        valueType(stop);
+        break;
+      case P_PERIOD_TYPE:
+        // the period type's strings are not checked by Pyroscope; its structure is
+        while (pos < stop) skip(tag(stop, 'ValueType')[1], stop, 'ValueType');
+        break;
+      case P_SAMPLE:
+        sample(stop);
+        out.samples++;
+        break;
+      case P_MAPPING:
+        mapping(stop);
+        break;
+      case P_LOCATION:
+        location(stop);
+        out.locations++;
+        break;
+      case P_FUNCTION:
+        fn(stop);
+        out.functions++;
+        break;
+      case P_STRING: {
+        if (out.strings === 0) firstStringEmpty = n === 0;
+        const bad = invalidUtf8At(buf, pos, stop);
+        if (bad >= 0)
+          throw new UploadStructureError(
+            'invalid_utf8',
+            `invalid utf8 string hex: ${hex(buf, pos, stop)}`,
+          );
+        out.strings++;
+        pos = stop;
+        break;
+      }
+    }
+    if (pos !== stop) throw truncated();
+  }
+  if (
+    zeroFunctionIds > 0 &&
+    !(
+      options.dotnetFunctionIdFix &&
+      zeroFunctionIds === out.functions &&
+      out.functions === out.locations
+    )
+  )
+    throw new UploadStructureError('invalid_profile', 'function id is 0');
+  // Pyroscope's validateStringTableAccess, in its order
+  const n = out.strings;
+  if (n === 0 || !firstStringEmpty)
+    throw new UploadStructureError('invalid_profile', 'string 0 should be empty string');
+  if (maxSampleType >= n)
+    throw new UploadStructureError('invalid_profile', 'sample type type string index out of range');
+  if (maxLabel >= n)
+    throw new UploadStructureError('invalid_profile', 'sample label string index out of range');
+  if (maxFunction >= n)
+    throw new UploadStructureError('invalid_profile', 'function string index out of range');
+  if (maxMapping >= n)
+    throw new UploadStructureError('invalid_profile', 'mapping string index out of range');
+  return out;
 }

@@ -5,6 +5,7 @@ import {
   convertExportRequest,
   inflatePprof,
   isDecodeError,
+  scanGzipJfrPrefix,
   scanJfrStructure,
   scanPprofStructure,
   type PprofStructure,
@@ -259,7 +260,10 @@ export class IngestService {
           this.checkWindow(input.tenant, ingestTimeNanos(s, params), 422, ingestLabels(params));
       } else if (format === 'jfr-form') {
         const form = readJfrForm(body, input.contentType, limits);
-        this.scanJfr(decompressJfrPart(form.jfr, this.maxProfileBytes(), 'jfr'));
+        // a gzipped single-chunk recording is checked from its first bytes and its trailer;
+        // anything else is inflated whole, as the decoder will, and its chain walked
+        if (!scanGzipJfrPrefix(form.jfr, this.maxProfileBytes()))
+          this.scanJfr(decompressJfrPart(form.jfr, this.maxProfileBytes(), 'jfr'));
       } else this.scanJfr(body);
     } catch (err) {
       if (isProtocolError(err))
