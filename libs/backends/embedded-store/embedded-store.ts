@@ -320,11 +320,9 @@ export class EmbeddedStore implements Backend {
 
   /**
    * The profiles of one profile type matching a query, in their compact form (compact-profile.ts),
-   * each with the value column the profile type names.
-   */
-  /**
-   * The profiles a query selects, one at a time: a caller that folds them (a merge, a sum) holds
-   * one decoded profile, not all of them. The series are listed when the iteration starts.
+   * each with the value column the profile type names, one at a time: a caller that folds them (a
+   * merge, a sum) holds one decoded profile, not all of them. The series are listed when the
+   * iteration starts.
    */
   *selectProfiles(
     q: SelectQuery,

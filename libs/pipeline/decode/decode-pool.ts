@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
+import { destroyWhenLoaded, whenLoaded } from '../core/worker-pool-lifecycle.js';
 import { runDecodeTask, type DecodeTask, type DecodeTaskResult } from './decode-task.js';
 
 // Keeps CPU-heavy decoding off the event loop. An upload whose body is at least
@@ -43,6 +44,8 @@ export class DecodePool {
   private readonly pool: Piscina | undefined;
   /** inline decodes run one after another, each after a turn of the event loop */
   private inline: Promise<unknown> = Promise.resolve();
+  /** the first worker's module is instantiated (worker-pool-lifecycle.ts) */
+  private readonly loaded: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: DecodePoolOptions) {
     if (options.workers > 0) {
@@ -56,6 +59,7 @@ export class DecodePool {
           ...(options.memoryMb ? { maxOldGenerationSizeMb: options.memoryMb } : {}),
         },
       });
+      this.loaded = whenLoaded(this.pool);
     }
   }
 
@@ -96,7 +100,8 @@ export class DecodePool {
   }
 
   async close(): Promise<void> {
-    await this.pool?.destroy();
+    if (!this.pool) return;
+    await destroyWhenLoaded(this.pool, this.loaded);
   }
 }
 

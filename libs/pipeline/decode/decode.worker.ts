@@ -26,3 +26,8 @@ function movable(value: DecodeTaskResult, transferList: ArrayBuffer[]) {
     },
   };
 }
+
+/** The pool's first task: its answer means this module and its imports are instantiated. */
+export function loaded(): true {
+  return true;
+}

@@ -1,4 +1,5 @@
 import { Piscina } from 'piscina';
+import { destroyWhenLoaded, whenLoaded } from '../core/worker-pool-lifecycle.js';
 
 // Where queries run: on worker threads (EMBER_QUERY_WORKERS, default 1), each with its own
 // read-only connection to the embedded store's SQLite file (WAL: readers never block the
@@ -72,7 +73,11 @@ export class QueryExecutor {
     });
     // a terminated worker's error surfaces on its task; nothing to do here but not crash
     this.pool.on('error', () => {});
+    this.loaded = whenLoaded(this.pool);
   }
+
+  /** the first worker's module is instantiated (worker-pool-lifecycle.ts) */
+  private readonly loaded: Promise<unknown>;
 
   /** Runs a query within its budget; resolves with an answer, never rejects. */
   async run(task: QueryTask): Promise<QueryAnswer> {
@@ -126,6 +131,6 @@ export class QueryExecutor {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.pool.destroy();
+    await destroyWhenLoaded(this.pool, this.loaded);
   }
 }

@@ -23,3 +23,8 @@ export default function queryInWorker(task: QueryTask): QueryAnswer {
   controller ??= new QueryController(store, null as unknown as TenantResolver, null);
   return controller.execute(store, task);
 }
+
+/** The pool's first task: its answer means this module and its imports are instantiated. */
+export function loaded(): true {
+  return true;
+}
