@@ -11,6 +11,11 @@
 // Time is CPU time of this process (user + system), median of alternating runs, as the other
 // benches do on a shared machine.
 //
+//   - production-shaped: twelve profiles of the 1.5 MB, 12,000-stack folded uploads
+//     (test/support/production-shapes.ts), mostly distinct frames, about a million tree nodes:
+//     CPU time against the 1 s goal, and the heap the merge holds at its end (before any GC)
+//     against 256 MiB, a quarter of the query worker's default budget (EMBER_QUERY_MEMORY_MB).
+//
 // Run alone:  npx tsc -p tsconfig.build.json && node dist/bench/query-merge.js
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,10 +26,11 @@ import { Profile as PprofFormatProfile } from 'pprof-format';
 import { EmbeddedStore } from '../libs/backends/embedded-store/embedded-store.js';
 import { selectMergeStacktraces } from '../libs/backends/embedded-store/query-engine.js';
 import { addProfile, newTree, toFlamegraph } from '../libs/backends/embedded-store/stack-tree.js';
-import { decodePprof, encodePprof, type Profile } from '../libs/model/index.js';
+import { ProfileBuilder, decodePprof, encodePprof, type Profile } from '../libs/model/index.js';
 import { flamegraphResponse } from '../libs/pipeline/query/querier-messages.js';
 import type { NormalizedSeries } from '../libs/queue/index.js';
 import { fixturePath } from '../test/support/paths.js';
+import { foldedUpload } from '../test/support/production-shapes.js';
 import type { BenchResult } from './bench-result.js';
 import { formatBenchTable } from './bench-result.js';
 
@@ -64,11 +70,19 @@ function variant(base: Buffer, k: number, atMs: number): Buffer {
   return Buffer.from(encodePprof(p));
 }
 
-/** the same query with pprof-format decoding (converted to our model for the same merge) */
-function mergeWithPprofFormat(store: EmbeddedStore, startMs: number, endMs: number): number {
+/**
+ * The same query decoding each profile's pprof with pprof-format (converted to our model for the
+ * same merge). The store keeps only the compact form, so the pprof comes from the series sent.
+ */
+function mergeWithPprofFormat(
+  store: EmbeddedStore,
+  sent: ReadonlyMap<string, Buffer>,
+  startMs: number,
+  endMs: number,
+): number {
   const tree = newTree();
   for (const s of store.select('bench', [], startMs, endMs)) {
-    const pf = PprofFormatProfile.decode(gunzipSync(store.blobs('bench', s.seriesId)!.pprof));
+    const pf = PprofFormatProfile.decode(sent.get(s.seriesId)!);
     const st = pf.stringTable.strings;
     const p = {
       stringTable: st,
@@ -89,7 +103,89 @@ function mergeWithPprofFormat(store: EmbeddedStore, startMs: number, endMs: numb
   return toFlamegraph(tree, 16384).total;
 }
 
+/** A folded upload as the pprof the decoder makes of it (root first, one CPU sample per line). */
+function foldedPprof(seed: number, atMs: number): Buffer {
+  const b = new ProfileBuilder()
+    .sampleType('cpu', 'nanoseconds')
+    .period('cpu', 'nanoseconds', 10_000_000)
+    .time(BigInt(atMs) * 1_000_000n, 10_000_000_000);
+  for (const line of foldedUpload(seed).body.toString().split('\n')) {
+    const sp = line.lastIndexOf(' ');
+    if (sp > 0) b.stack(line.slice(0, sp).split(';'), [Number(line.slice(sp + 1)) * 10_000_000]);
+  }
+  return Buffer.from(encodePprof(b.build()));
+}
+
+async function productionShaped(): Promise<BenchResult[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'ember-bench-query-big-'));
+  const store = new EmbeddedStore({ dataDir: dir, retentionMs: 86_400_000, maxBytes: 1 << 30 });
+  try {
+    const endMs = Date.now();
+    const series: NormalizedSeries[] = [];
+    for (let k = 0; k < 12; k++) {
+      const at = endMs - 600_000 + k * STEP_MS;
+      series.push({
+        seriesId: `big-${k}:0`,
+        uploadId: `big-${k}`,
+        tenant: 'bench',
+        labels: [
+          { name: '__name__', value: 'process_cpu' },
+          { name: 'service_name', value: 'big' },
+        ],
+        profileTypeIds: [CPU],
+        startMs: at,
+        endMs: at + STEP_MS,
+        pprof: foldedPprof(k, at),
+      });
+    }
+    await store.send(series);
+    const q = {
+      tenant: 'bench',
+      profileTypeId: CPU,
+      labelSelector: '{service_name="big"}',
+      startMs: endMs - 3_600_000,
+      endMs: endMs + STEP_MS,
+    };
+    const gc = (globalThis as { gc?: () => void }).gc;
+    const times: number[] = [];
+    const heaps: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      gc?.();
+      const h0 = process.memoryUsage().heapUsed;
+      const t = cpuMs();
+      const fg = selectMergeStacktraces(store, q, 16384);
+      flamegraphResponse(fg).proto();
+      times.push(cpuMs() - t);
+      heaps.push((process.memoryUsage().heapUsed - h0) / 1048576);
+      if (fg.total <= 0) throw new Error('empty merge');
+    }
+    return [
+      {
+        name: 'query-merge: 12 x 12,000-stack profiles (1.5 MB uploads), vs 1 s goal',
+        ours: median(times),
+        reference: 1000,
+        unit: 'ms',
+        ratio: 1000 / median(times),
+      },
+      {
+        name: `query-merge: 12 x 12,000-stack profiles, heap held at the end${gc ? '' : ' (run with --expose-gc)'}, vs 256 MiB`,
+        ours: median(heaps),
+        reference: 256,
+        unit: 'MiB',
+        ratio: 256 / median(heaps),
+      },
+    ];
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function runQueryMergeBench(): Promise<BenchResult[]> {
+  return [...(await hourOfJavaProfiles()), ...(await productionShaped())];
+}
+
+async function hourOfJavaProfiles(): Promise<BenchResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'ember-bench-query-'));
   const store = new EmbeddedStore({ dataDir: dir, retentionMs: 86_400_000, maxBytes: 1 << 30 });
   try {
@@ -114,6 +210,7 @@ export async function runQueryMergeBench(): Promise<BenchResult[]> {
         pprof: variant(base, k, at),
       });
     }
+    const sent = new Map(series.map((x) => [x.seriesId, Buffer.from(x.pprof)]));
     await store.send(series);
     const q = {
       tenant: 'bench',
@@ -130,7 +227,7 @@ export async function runQueryMergeBench(): Promise<BenchResult[]> {
       checkOurs = fg.total;
     };
     const reference = (): void => {
-      checkRef = mergeWithPprofFormat(store, q.startMs, q.endMs);
+      checkRef = mergeWithPprofFormat(store, sent, q.startMs, q.endMs);
     };
     ours();
     reference();
