@@ -215,6 +215,44 @@ describe('pprof structural scan', () => {
         );
   });
 
+  it('packed runs read a word at a time: same verdicts as byte by byte', () => {
+    const verdict = (scan: typeof scanPprofStructure, buf: Uint8Array): string => {
+      try {
+        return JSON.stringify(scan(buf));
+      } catch (err) {
+        assert.ok(err instanceof UploadStructureError, String(err));
+        return `${err.kind}: ${err.message}`;
+      }
+    };
+    const high = (k: number): number[] => new Array<number>(k).fill(0x81);
+    const runs: number[][] = [
+      [],
+      [1],
+      [...high(3), 1],
+      [...high(4), 1, 2, 3],
+      [...high(9), 1, 5],
+      [1, ...high(10), 1],
+      [2, 3, ...high(10)],
+      [1, 2, 3, 0x81],
+      [1, 2, 3, 4, 0x81],
+      [...high(200)],
+      [...high(9), 1, ...high(9), 1, ...high(9), 1],
+    ];
+    for (const run of runs)
+      for (const field of [1, 2])
+        for (const long of [false, true]) {
+          // the run as a sample's location ids or values, with a one-byte or a two-byte length
+          const lenBytes = long ? [(run.length & 0x7f) | 0x80, run.length >> 7] : wv(run.length);
+          const sample = [field * 8 + 2, ...lenBytes, ...run];
+          const buf = Uint8Array.from([...fl(2, sample), ...fl(6, [])]);
+          assert.equal(
+            verdict(scanPprofStructure, buf),
+            verdict(referenceScan, buf),
+            `${String(run)} field ${field}`,
+          );
+        }
+  });
+
   it('fuzz: never a foreign error; what it accepts decodes', () => {
     const input = fuzzInput();
     fc.assert(
