@@ -426,8 +426,22 @@ class Scanner {
 
   profile(): void {
     const out = this.out;
-    const end = this.buf.length;
+    const buf = this.buf;
+    const end = buf.length;
     while (this.pos < end) {
+      // a sample (tag 0x12) of under 128 bytes, most of a profile's fields: no tag decode
+      const pos = this.pos;
+      if (buf[pos] === 0x12 && pos + 1 < end) {
+        const n = buf[pos + 1];
+        const stop = pos + 2 + n;
+        if (n < 0x80 && stop <= end) {
+          this.pos = pos + 2;
+          this.sample(stop);
+          out.samples++;
+          if (this.pos !== stop) throw truncated();
+          continue;
+        }
+      }
       const f = this.tag(end, 'Profile');
       const w = this.wire;
       if (f === P_TIME_NANOS && w === 0) {
