@@ -2,7 +2,8 @@
 // upload is answered (ADR 0013). It finds what makes a profile unusable without decoding it:
 // wire format (tags, wire types, the wire type of every known field, varints, lengths, nothing
 // past the end), every string of the string table valid UTF-8, string 0 empty, every string
-// index in range, no location or function id 0. These are checks Grafana Pyroscope makes before it accepts a profile
+// index in range, no location or function id 0. These are checks Grafana Pyroscope makes
+// before it accepts a profile
 // (`pkg/validation/validate.go` ValidateProfile and validateStringTableAccess, after the proto
 // unmarshal of `pkg/pprof` RawFromBytes), with its messages; it refuses such a profile to the
 // agent (400 on Push, 422 on /ingest) instead of accepting it and losing it later.
@@ -271,9 +272,8 @@ class Scanner {
     // the continuation bit in a row: Go's integer overflow) and a last varint cut at the run's
     // end. Ten such bytes in a row always cover one whole four-byte word counted from `from`,
     // so a run whose every word has a byte below 0x80 cannot overflow, and then only its last
-    // byte matters. Four bytes a time with no branch on the data: byte by byte, the branch on
-    // each byte's high bit was mispredicted about every other byte (a sample's ids and values
-    // are most of a profile's bytes).
+    // byte matters. Four bytes a time, with no branch on each byte's high bit: a sample's ids
+    // and values are most of a profile's bytes (10-20 % off the scan of heap.pb.gz, ADR 0013).
     const view = this.view;
     let i = from;
     while (i + 4 <= stop && (view.getUint32(i) & HIGH_BITS) !== HIGH_BITS) i += 4;
