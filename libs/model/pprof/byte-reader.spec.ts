@@ -152,7 +152,11 @@ describe('ByteReader tags, lengths and skipping', () => {
   });
 
   it('a known field with the wrong wire type is malformed', () => {
-    throwsKind(() => reader([1]).skipUnknown((2 << 3) | 5, 1, 3), 'malformed', /wrong wire/);
+    throwsKind(
+      () => reader([1]).skipUnknown((2 << 3) | 5, 1, ['', 'A', 'B', 'C']),
+      'malformed',
+      /^proto: wrong wireType = 5 for field B/,
+    );
   });
 });
 

@@ -1,6 +1,7 @@
 import type { Int64Column } from '../flat/flat-profile.js';
 import type { Int64 } from '../profile.js';
 import { PprofDecodeError } from './errors.js';
+import { wrongWireTypeMessage } from './fields.js';
 
 // Wire types of the protobuf encoding.
 export const WIRE_VARINT = 0;
@@ -435,13 +436,15 @@ export class ByteReader {
   }
 
   /**
-   * Skips a field the message does not know. `maxKnown` is the highest field number the
-   * message defines: a known field reaching here came with the wrong wire type, which is
-   * malformed (as in Pyroscope's decoder) rather than silently dropped.
+   * Skips a field the message does not know. `fields` are the message's field names by number
+   * (`PPROF_FIELDS`): a known field reaching here came with the wrong wire type, which is
+   * malformed with Go's message (as in Pyroscope's decoder) rather than silently dropped.
    */
-  skipUnknown(tag: number, end: number, maxKnown: number): void {
+  skipUnknown(tag: number, end: number, fields: readonly string[]): void {
     const field = tag >>> 3;
-    if (field <= maxKnown) this.malformed(`field ${field} has wrong wire type ${tag & 7}`);
+    // wire type 4 is refused as an end group first, known field or not (as Go's unmarshal does)
+    if (field < fields.length && (tag & 7) !== 4)
+      this.malformed(wrongWireTypeMessage(tag & 7, fields[field]));
     this.skip(tag & 7, end);
   }
 

@@ -13,6 +13,7 @@ import {
 import type { Int64, Mapping, ValueType } from '../profile.js';
 import { ByteReader } from './byte-reader.js';
 import { PprofDecodeError } from './errors.js';
+import { PPROF_FIELDS } from './fields.js';
 import type { PprofDecodeLimits } from './profile-reader.js';
 
 // Tags (field number << 3 | wire type) of profile.proto, as read by ByteReader.tag().
@@ -113,7 +114,11 @@ export function decodePprofFlat(bytes: Uint8Array, limits: PprofDecodeLimits = {
         if (++nMapping > maxMappings) limitExceeded(r, 'maxMappings', maxMappings);
         break;
     }
-    r.skip(tag & 7, end);
+    // a wire type no field takes (3, 6, 7) on a known field is Go's wrong-wireType refusal,
+    // as in the decoding pass below; anything else wrong there is found there
+    const wire = tag & 7;
+    if (wire === 3 || wire > 5) r.skipUnknown(tag, end, PPROF_FIELDS.Profile);
+    r.skip(wire, end);
   }
   r.pos = 0;
 
@@ -199,7 +204,7 @@ export function decodePprofFlat(bytes: Uint8Array, limits: PprofDecodeLimits = {
         p.docUrl = r.int(end);
         break;
       default:
-        r.skipUnknown(tag, end, 15);
+        r.skipUnknown(tag, end, PPROF_FIELDS.Profile);
     }
   }
   return p;
@@ -214,7 +219,7 @@ function readValueType(r: ByteReader, end: number, vt: ValueType): ValueType {
     const tag = r.tag(end);
     if (tag === F1_VARINT) vt.type = r.int(end);
     else if (tag === F2_VARINT) vt.unit = r.int(end);
-    else r.skipUnknown(tag, end, 2);
+    else r.skipUnknown(tag, end, PPROF_FIELDS.ValueType);
   }
   return vt;
 }
@@ -272,7 +277,7 @@ function readSample(
         setInt64(s.val, nv++, r.int64(end));
         break;
       default:
-        r.skipUnknown(tag, end, 3);
+        r.skipUnknown(tag, end, PPROF_FIELDS.Sample);
     }
   }
   s.locStart[i + 1] = nl;
@@ -320,7 +325,7 @@ function readLabel(r: ByteReader, end: number, s: FlatSamples, j: number): void 
         numUnit = r.int(end);
         break;
       default:
-        r.skipUnknown(tag, end, 4);
+        r.skipUnknown(tag, end, PPROF_FIELDS.Label);
     }
   }
   s.labKey[j] = key;
@@ -376,7 +381,7 @@ function readMapping(r: ByteReader, end: number): Mapping {
         m.hasInlineFrames = r.bool(end);
         break;
       default:
-        r.skipUnknown(tag, end, 10);
+        r.skipUnknown(tag, end, PPROF_FIELDS.Mapping);
     }
   }
   return m;
@@ -411,7 +416,7 @@ function readLocation(r: ByteReader, end: number, l: FlatLocations): void {
         folded = r.bool(end);
         break;
       default:
-        r.skipUnknown(tag, end, 5);
+        r.skipUnknown(tag, end, PPROF_FIELDS.Location);
     }
   }
   l.id[i] = id;
@@ -458,7 +463,7 @@ function readLine(r: ByteReader, end: number, l: FlatLocations, j: number): void
         column = r.int64(end);
         break;
       default:
-        r.skipUnknown(tag, end, 3);
+        r.skipUnknown(tag, end, PPROF_FIELDS.Line);
     }
   }
   l.lineFunction[j] = functionId;
@@ -500,7 +505,7 @@ function readFunction(r: ByteReader, end: number, f: FlatFunctions): void {
         startLine = r.int64(end);
         break;
       default:
-        r.skipUnknown(tag, end, 5);
+        r.skipUnknown(tag, end, PPROF_FIELDS.Function);
     }
   }
   f.id[i] = id;

@@ -6,3 +6,5 @@ export { encodePprof } from './profile-writer.js';
 export { splitPprof, partOf } from './profile-parts.js';
 export { decodePprofFlat } from './flat-reader.js';
 export { encodePprofFlat } from './flat-writer.js';
+export { PPROF_FIELDS, wrongWireTypeMessage } from './fields.js';
+export type { PprofMessage } from './fields.js';

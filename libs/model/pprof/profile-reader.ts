@@ -11,6 +11,7 @@ import type {
 } from '../profile.js';
 import { ByteReader } from './byte-reader.js';
 import { PprofDecodeError } from './errors.js';
+import { PPROF_FIELDS } from './fields.js';
 
 /**
  * Element-count caps checked while decoding, so an oversized profile fails fast instead of
@@ -121,7 +122,11 @@ export function decodePprof(bytes: Uint8Array, limits: PprofDecodeLimits = {}): 
         if (++nMapping > maxMappings) limitExceeded(r, 'maxMappings', maxMappings);
         break;
     }
-    r.skip(tag & 7, end);
+    // a wire type no field takes (3, 6, 7) on a known field is Go's wrong-wireType refusal,
+    // as in the decoding pass below; anything else wrong there is found there
+    const wire = tag & 7;
+    if (wire === 3 || wire > 5) r.skipUnknown(tag, end, PPROF_FIELDS.Profile);
+    r.skip(wire, end);
   }
   r.pos = 0;
 
@@ -212,7 +217,7 @@ export function decodePprof(bytes: Uint8Array, limits: PprofDecodeLimits = {}): 
         p.docUrl = r.int(end);
         break;
       default:
-        r.skipUnknown(tag, end, 15);
+        r.skipUnknown(tag, end, PPROF_FIELDS.Profile);
     }
   }
   return p;
@@ -227,7 +232,7 @@ function readValueType(r: ByteReader, end: number, vt: ValueType): ValueType {
     const tag = r.tag(end);
     if (tag === F1_VARINT) vt.type = r.int(end);
     else if (tag === F2_VARINT) vt.unit = r.int(end);
-    else r.skipUnknown(tag, end, 2);
+    else r.skipUnknown(tag, end, PPROF_FIELDS.ValueType);
   }
   return vt;
 }
@@ -293,7 +298,7 @@ function readSample(
         value.push(r.int64(end));
         break;
       default:
-        r.skipUnknown(tag, end, 3);
+        r.skipUnknown(tag, end, PPROF_FIELDS.Sample);
     }
   }
   if (locationId === EMPTY_IDS) locationId = [];
@@ -333,7 +338,7 @@ function readLabel(r: ByteReader, end: number): Label {
         numUnit = r.int(end);
         break;
       default:
-        r.skipUnknown(tag, end, 4);
+        r.skipUnknown(tag, end, PPROF_FIELDS.Label);
     }
   }
   return { key, str, num, numUnit };
@@ -386,7 +391,7 @@ function readMapping(r: ByteReader, end: number): Mapping {
         m.hasInlineFrames = r.bool(end);
         break;
       default:
-        r.skipUnknown(tag, end, 10);
+        r.skipUnknown(tag, end, PPROF_FIELDS.Mapping);
     }
   }
   return m;
@@ -419,7 +424,7 @@ function readLocation(r: ByteReader, end: number): Location {
         isFolded = r.bool(end);
         break;
       default:
-        r.skipUnknown(tag, end, 5);
+        r.skipUnknown(tag, end, PPROF_FIELDS.Location);
     }
   }
   if (line === EMPTY_LINES) line = [];
@@ -445,7 +450,7 @@ function readLine(r: ByteReader, end: number): Line {
         column = r.int64(end);
         break;
       default:
-        r.skipUnknown(tag, end, 3);
+        r.skipUnknown(tag, end, PPROF_FIELDS.Line);
     }
   }
   return { functionId, line, column };
@@ -476,7 +481,7 @@ function readFunction(r: ByteReader, end: number): ProfileFunction {
         startLine = r.int64(end);
         break;
       default:
-        r.skipUnknown(tag, end, 5);
+        r.skipUnknown(tag, end, PPROF_FIELDS.Function);
     }
   }
   return { id, name, systemName, filename, startLine };

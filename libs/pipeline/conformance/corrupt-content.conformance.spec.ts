@@ -14,7 +14,8 @@ import { startConformanceApp, type ConformanceApp } from './testing.js';
 // Issue 15, item 7: corrupt content is refused to the agent, synchronously. Pyroscope answers
 // an invalid pprof with 422 on /ingest (`pkg/ingester/pyroscope/ingest_handler.go`) and 400 on
 // Push, with the messages of `pkg/validation/validate.go` ValidateProfile (invalid UTF-8,
-// function id 0, string indices) and of the proto unmarshal (truncated data). The .NET fix of
+// function id 0, string indices) and of the proto unmarshal (truncated data, a known field with
+// the wrong wire type). The .NET fix of
 // /ingest (`pkg/og/convert/pprof/profile.go` FixFunctionIDForBrokenDotnet) runs first there.
 
 const fixture = (...p: string[]): Buffer => readFileSync(fixturePath('pyroscope', ...p));
@@ -74,6 +75,42 @@ describe('corrupt content refused at ingest (issue 15: item 7)', () => {
     assert.equal(p.status, 400, p.text);
     const fine = await send(rawUpload('cutapp', 'pprof', gzipSync(whole)));
     assert.equal(fine.status, 200, fine.text);
+  });
+
+  it('a known pprof field with the wrong wire type: 422 on /ingest, 400 on Push, Go’s message', async () => {
+    // cpu.pb.gz with one more field at the front: Profile.time_nanos (9, a varint) sent as
+    // fixed32. Go's unmarshal (Pyroscope's RawFromBytes) refuses it before any validation.
+    const whole = gunzipSync(fixture('pprof', 'cpu.pb.gz'));
+    const bad = gzipSync(Buffer.concat([Buffer.from([(9 << 3) | 5, 1, 2, 3, 4]), whole]));
+    const want = 'proto: wrong wireType = 5 for field TimeNanos';
+    const raw = await send(rawUpload('wireapp', 'pprof', bad));
+    assert.equal(raw.status, 422, raw.text);
+    assert.match(raw.text, new RegExp(want));
+    const form = await send(goPprofForm('wireapp', bad));
+    assert.equal(form.status, 422, form.text);
+    assert.match(form.text, new RegExp(want));
+    const p = await push(bad);
+    assert.equal(p.status, 400, p.text);
+    const body = JSON.parse(p.text) as { code: string; message: string };
+    assert.equal(body.code, 'invalid_argument');
+    assert.equal(body.message, want);
+    // inside a nested message too (a Sample's label as a varint), and a sample of one varint
+    // per location id and value (unpacked, as Go accepts it; cpu.pb.gz has two sample types)
+    // is not a wrong wire type
+    const nested = gzipSync(
+      Buffer.concat([whole, Buffer.from([0x12, 0x04, 0x08, 0x01, 0x18, 0x01])]),
+    );
+    const n = await push(nested);
+    assert.equal(n.status, 400, n.text);
+    assert.equal(
+      (JSON.parse(n.text) as { message: string }).message,
+      'proto: wrong wireType = 0 for field Label',
+    );
+    const unpacked = gzipSync(
+      Buffer.concat([whole, Buffer.from([0x12, 0x06, 0x08, 0x01, 0x10, 0x05, 0x10, 0x06])]),
+    );
+    const u = await push(unpacked);
+    assert.equal(u.status, 200, u.text);
   });
 
   it('JFR with a broken chunk header or a truncated chunk: 422; the recording itself 200', async () => {
