@@ -32,9 +32,9 @@ import type { NormalizedSeries } from '../libs/queue/index.js';
 import { fixturePath } from '../test/support/paths.js';
 import { foldedUpload } from '../test/support/production-shapes.js';
 import type { BenchResult } from './bench-result.js';
+import { CPU, cpuSeries } from './cpu-series.js';
 import { formatBenchTable } from './bench-result.js';
 
-const CPU = 'process_cpu:cpu:nanoseconds:cpu:nanoseconds';
 const PROFILES = 360;
 const STEP_MS = 10_000;
 const ROUNDS = 5;
@@ -124,19 +124,7 @@ async function productionShaped(): Promise<BenchResult[]> {
     const series: NormalizedSeries[] = [];
     for (let k = 0; k < 12; k++) {
       const at = endMs - 600_000 + k * STEP_MS;
-      series.push({
-        seriesId: `big-${k}:0`,
-        uploadId: `big-${k}`,
-        tenant: 'bench',
-        labels: [
-          { name: '__name__', value: 'process_cpu' },
-          { name: 'service_name', value: 'big' },
-        ],
-        profileTypeIds: [CPU],
-        startMs: at,
-        endMs: at + STEP_MS,
-        pprof: foldedPprof(k, at),
-      });
+      series.push(cpuSeries(`big-${k}`, 'big', at, STEP_MS, foldedPprof(k, at)));
     }
     await store.send(series);
     const q = {
@@ -196,19 +184,7 @@ async function hourOfJavaProfiles(): Promise<BenchResult[]> {
     const series: NormalizedSeries[] = [];
     for (let k = 0; k < PROFILES; k++) {
       const at = startMs + k * STEP_MS;
-      series.push({
-        seriesId: `bench-${k}:0`,
-        uploadId: `bench-${k}`,
-        tenant: 'bench',
-        labels: [
-          { name: '__name__', value: 'process_cpu' },
-          { name: 'service_name', value: 'java-app' },
-        ],
-        profileTypeIds: [CPU],
-        startMs: at,
-        endMs: at + STEP_MS,
-        pprof: variant(base, k, at),
-      });
+      series.push(cpuSeries(`bench-${k}`, 'java-app', at, STEP_MS, variant(base, k, at)));
     }
     const sent = new Map(series.map((x) => [x.seriesId, Buffer.from(x.pprof)]));
     await store.send(series);

@@ -28,9 +28,9 @@ import { decodePprof, encodePprof } from '../libs/model/index.js';
 import type { NormalizedSeries } from '../libs/queue/index.js';
 import { fixturePath } from '../test/support/paths.js';
 import type { BenchResult } from './bench-result.js';
+import { CPU, cpuSeries } from './cpu-series.js';
 import { formatBenchTable } from './bench-result.js';
 
-const CPU = 'process_cpu:cpu:nanoseconds:cpu:nanoseconds';
 const PROFILES = 360;
 const SPANS_PER_PROFILE = 300;
 const STEP_MS = 10_000;
@@ -86,19 +86,7 @@ export async function runSpanLinksBench(): Promise<BenchResult[]> {
     const series: NormalizedSeries[] = [];
     for (let k = 0; k < PROFILES; k++) {
       const at = startMs + k * STEP_MS;
-      series.push({
-        seriesId: `bench-${k}:0`,
-        uploadId: `bench-${k}`,
-        tenant: 'bench',
-        labels: [
-          { name: '__name__', value: 'process_cpu' },
-          { name: 'service_name', value: 'java-app' },
-        ],
-        profileTypeIds: [CPU],
-        startMs: at,
-        endMs: at + STEP_MS,
-        pprof: withSpans(base, k, at),
-      });
+      series.push(cpuSeries(`bench-${k}`, 'java-app', at, STEP_MS, withSpans(base, k, at)));
     }
     await store.send(series);
     const q = {
