@@ -696,6 +696,23 @@ describe('web UI in Chromium (real Kafka and Redis)', () => {
     await shot('traces');
   });
 
+  it('opens a span profile in a type its spans have samples of when the selected type has none', async () => {
+    // the Node.js service's wall type is selected; the trace's spans are profiled on CPU only
+    await page.goto(
+      `${app.url}/?${new URLSearchParams({ tenant, service: nodeService, type: WALL, view: 'traces', trace: traceId })}`,
+    );
+    await page.waitForURL((u) => u.searchParams.get('type') === WALL);
+    const spanRowA = page.locator(`[data-testid="waterfall"] [data-span-id="${spanA}"]`);
+    await spanRowA.locator('.span-badge').waitFor();
+    await spanRowA.click();
+    await frame('main.reserveStock').waitFor();
+    assert.equal(await page.getByTestId('span-profile-type').innerText(), CPU);
+    assert.match(
+      await page.locator('[data-testid="span-profile"] .hint').innerText(),
+      /no samples of the selected type/,
+    );
+  });
+
   it('lists the span ids of the flame graph’s selection with their traces, and opens both', async () => {
     await page.goto(
       `${app.url}/?${new URLSearchParams({ tenant, service: spanService, type: CPU })}`,

@@ -6,10 +6,15 @@ import {
   runtimeLink,
   servicesSelector,
   spanPick,
+  spanProfileType,
   wholeTracePick,
   type LinkedSpan,
   type ProfiledSpan,
 } from './span-links.js';
+
+const CPU = 'process_cpu:cpu:nanoseconds:cpu:nanoseconds';
+const ALLOC = 'memory:alloc_in_new_tlab_bytes:bytes:space:bytes';
+const WALL = 'wall:wall:nanoseconds:wall:nanoseconds';
 
 const span = (
   spanId: string,
@@ -38,17 +43,20 @@ describe('span links', () => {
       profileId: s.spanId,
       via: 'span_id',
       services: ['frontend-go'],
+      types: [CPU],
     };
     assert.deepEqual(spanPick(s, seen), {
       selector: '{service_name="frontend-go"}',
       ids: ['00000000000000aa'],
       label: 'span 00000000000000aa',
+      types: [CPU],
     });
     const attr: ProfiledSpan = {
       spanId: s.spanId,
       profileId: '00000000000000bb',
       via: 'attribute',
       services: [],
+      types: [],
     };
     assert.deepEqual(spanPick(s, attr).ids, ['00000000000000bb']);
     assert.equal(spanPick(s, attr).selector, '{service_name="frontend"}');
@@ -57,17 +65,26 @@ describe('span links', () => {
   it('the whole trace merges only its profiled spans, over all their services', () => {
     const spans = [span('1', 'a'), span('2', 'b'), span('3', 'c')];
     const profiled: ProfiledSpan[] = [
-      { spanId: '1', profileId: '1', via: 'span_id', services: ['a'] },
-      { spanId: '3', profileId: '9', via: 'attribute', services: [] },
+      { spanId: '1', profileId: '1', via: 'span_id', services: ['a'], types: [ALLOC, CPU] },
+      { spanId: '3', profileId: '9', via: 'attribute', services: [], types: [] },
       // not a span of this trace: ignored
-      { spanId: '7', profileId: '7', via: 'span_id', services: ['z'] },
+      { spanId: '7', profileId: '7', via: 'span_id', services: ['z'], types: ['x:y:z:w:v'] },
     ];
     assert.deepEqual(wholeTracePick(spans, profiled), {
       selector: '{service_name=~"a|c"}',
       ids: ['1', '9'],
       label: 'the whole trace (2 profiled spans)',
+      types: [ALLOC, CPU].sort(),
     });
     assert.equal(wholeTracePick(spans, []), null);
+  });
+
+  it('a span profile opens in the selected type when the spans have it, else in one they have (CPU first)', () => {
+    assert.equal(spanProfileType(CPU, [ALLOC, CPU]), CPU);
+    assert.equal(spanProfileType(WALL, [ALLOC, CPU]), CPU);
+    assert.equal(spanProfileType(WALL, [ALLOC]), ALLOC);
+    // nothing known (an attribute span not seen in any profile): the selected type
+    assert.equal(spanProfileType(WALL, []), WALL);
   });
 
   it('runtime_id links to the instance over the span widened to the profiles holding it', () => {

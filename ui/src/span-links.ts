@@ -12,6 +12,8 @@ export interface ProfiledSpan {
   via: 'span_id' | 'attribute';
   /** service_name of the profiles holding its samples; may be empty */
   services: string[];
+  /** profile types of the profiles holding its samples; may be empty */
+  types: string[];
 }
 
 /** What the span links need of a waterfall span. */
@@ -28,6 +30,8 @@ export interface SpanPick {
   selector: string;
   ids: string[];
   label: string;
+  /** profile types holding the spans' samples (empty: unknown, any) */
+  types: string[];
 }
 
 const quote = (v: string): string => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
@@ -50,6 +54,7 @@ export function spanPick(span: LinkedSpan, p: ProfiledSpan): SpanPick {
     selector: servicesSelector(p.services.length > 0 ? p.services : [span.service]),
     ids: [p.profileId],
     label: `span ${span.spanId}`,
+    types: p.types,
   };
 }
 
@@ -61,10 +66,12 @@ export function wholeTracePick(
   const byId = new Map(spans.map((s) => [s.spanId, s]));
   const ids = new Set<string>();
   const services = new Set<string>();
+  const types = new Set<string>();
   for (const p of profiled) {
     const s = byId.get(p.spanId);
     if (!s) continue;
     ids.add(p.profileId);
+    for (const t of p.types) types.add(t);
     for (const svc of p.services.length > 0 ? p.services : [s.service]) services.add(svc);
   }
   if (ids.size === 0) return null;
@@ -72,7 +79,18 @@ export function wholeTracePick(
     selector: servicesSelector([...services]),
     ids: [...ids].sort(),
     label: `the whole trace (${ids.size} profiled span${ids.size === 1 ? '' : 's'})`,
+    types: [...types].sort(),
   };
+}
+
+/**
+ * The profile type a span profile opens in: the selected one when the spans have samples of it
+ * (or nothing is known), else one they have, CPU first. A span profiled only for allocations
+ * would otherwise show an empty CPU profile.
+ */
+export function spanProfileType(selected: string, types: readonly string[]): string {
+  if (types.length === 0 || types.includes(selected)) return selected;
+  return types.find((t) => t.startsWith('process_cpu:')) ?? types[0];
 }
 
 /**

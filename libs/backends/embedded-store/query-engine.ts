@@ -298,6 +298,12 @@ export function selectHeatmap(
     .sort((a, b) => (JSON.stringify(a.labels) < JSON.stringify(b.labels) ? -1 : 1));
 }
 
+/** Where a span's samples were found: the profiles' service_name values and profile types. */
+export interface ProfiledSpanSources {
+  services: string[];
+  types: string[];
+}
+
 /**
  * Which of `spanIds` label samples of the tenant's profiles stored in [startMs, endMs] (any
  * service, any profile type: span ids are unique, and a trace's service name need not be its
@@ -310,9 +316,9 @@ export function profiledSpans(
   spanIds: readonly string[],
   startMs: number,
   endMs: number,
-): Map<string, string[]> {
+): Map<string, ProfiledSpanSources> {
   const wanted = new Set(spanIds.map((s) => s.toLowerCase()));
-  const out = new Map<string, Set<string>>();
+  const out = new Map<string, { services: Set<string>; types: Set<string> }>();
   if (wanted.size === 0) return new Map();
   for (const series of store.select(tenant, [], startMs, endMs)) {
     const c = store.compactOf(tenant, series.seriesId);
@@ -322,12 +328,18 @@ export function profiledSpans(
     if (found.size === 0) continue;
     const service = series.labels.find((l) => l.name === 'service_name')?.value ?? '';
     for (const id of found) {
-      let services = out.get(id);
-      if (!services) out.set(id, (services = new Set()));
-      if (service) services.add(service);
+      let o = out.get(id);
+      if (!o) out.set(id, (o = { services: new Set(), types: new Set() }));
+      if (service) o.services.add(service);
+      for (const t of series.profileTypeIds) o.types.add(t);
     }
   }
-  return new Map([...out].map(([id, s]) => [id, [...s].sort(compareStrings)]));
+  return new Map(
+    [...out].map(([id, o]) => [
+      id,
+      { services: [...o.services].sort(compareStrings), types: [...o.types].sort(compareStrings) },
+    ]),
+  );
 }
 
 /**

@@ -107,7 +107,10 @@ describe('span links (which spans have profiles)', () => {
       cpuSeries({ labels: { service_name: 'old' }, stacks: [[['m'], 9, C]], atMs: at - 3600_000 }),
     ]);
     const found = profiledSpans(store, 'anonymous', [A, B.toUpperCase(), C], at - 1000, at + 1000);
-    assert.deepEqual(Object.fromEntries(found), { [A]: ['billing', 'go-shop'], [B]: ['go-shop'] });
+    assert.deepEqual(Object.fromEntries(found), {
+      [A]: { services: ['billing', 'go-shop'], types: [CPU] },
+      [B]: { services: ['go-shop'], types: [CPU] },
+    });
     assert.equal(profiledSpans(store, 'anonymous', [], 0, at + 1000).size, 0);
 
     const q = { tenant: 'anonymous', profileTypeId: CPU, startMs: at - 1000, endMs: at + 1000 };

@@ -89,9 +89,15 @@ describe('span links API', () => {
     assert.equal(r.status, 200, r.text);
     const body = JSON.parse(r.text) as { spans: unknown[]; from: number; until: number };
     assert.deepEqual(body.spans, [
-      { spanId: A, profileId: A, via: 'span_id', services: ['front-go'] },
-      { spanId: B, profileId: B, via: 'span_id', services: ['front-go'] },
-      { spanId: 'ddddddddddddddd1', profileId: ATTR, via: 'attribute', services: [] },
+      { spanId: A, profileId: A, via: 'span_id', services: ['front-go'], types: [CPU] },
+      { spanId: B, profileId: B, via: 'span_id', services: ['front-go'], types: [CPU] },
+      {
+        spanId: 'ddddddddddddddd1',
+        profileId: ATTR,
+        via: 'attribute',
+        services: [],
+        types: [],
+      },
     ]);
     assert.equal(body.from, now - 5000 - 60_000);
     // the root ends last: 700 ms after it started

@@ -51,6 +51,8 @@ export interface ProfiledSpan {
   via: 'span_id' | 'attribute';
   /** service_name of the profiles holding its samples (empty for an attribute not yet seen) */
   services: string[];
+  /** profile types of the profiles holding its samples (empty likewise) */
+  types: string[];
 }
 
 export interface SpanProfileEntry {
@@ -145,14 +147,16 @@ export class SpanLinksController {
             spanId: r.spanId,
             profileId: a,
             via: 'attribute',
-            services: found.get(a) ?? [],
+            services: found.get(a)?.services ?? [],
+            types: found.get(a)?.types ?? [],
           });
         else if (found.has(r.spanId))
           out.push({
             spanId: r.spanId,
             profileId: r.spanId,
             via: 'span_id',
-            services: found.get(r.spanId)!,
+            services: found.get(r.spanId)!.services,
+            types: found.get(r.spanId)!.types,
           });
       }
       await reply.status(200).send({ traceID: traceId, from, until, spans: out });

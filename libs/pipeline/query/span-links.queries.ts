@@ -5,6 +5,7 @@ import {
   profiledSpans,
   topSpans,
   type EmbeddedStore,
+  type ProfiledSpanSources,
 } from '../../backends/index.js';
 import type { QueryAnswer, QueryTask } from './query-executor.js';
 
@@ -32,8 +33,8 @@ export interface TopSpansArgs {
 }
 
 export interface ProfiledSpansAnswer {
-  /** span id → service_name values of the profiles holding its samples */
-  found: [string, string[]][];
+  /** span id → the service_name values and profile types of the profiles holding its samples */
+  found: [string, ProfiledSpanSources][];
 }
 
 export interface TopSpansAnswer {

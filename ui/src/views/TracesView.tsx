@@ -4,10 +4,12 @@ import { useAsync } from '../hooks';
 import {
   runtimeLink,
   spanPick,
+  spanProfileType,
   wholeTracePick,
   type ProfiledSpan,
   type SpanPick,
 } from '../span-links';
+import { unitOf } from '../state';
 import { Profile } from './Profile';
 import { MAX_NODES } from './SingleView';
 
@@ -78,16 +80,19 @@ export function TracesView({
     traceId,
     nonce,
   ]);
+  // the type the span profile is drawn in: the selected one, or one the spans have samples of
+  const pickType = picked && profileType ? spanProfileType(profileType, picked.types) : profileType;
+  const pickUnit = pickType === profileType ? unit : unitOf(pickType);
   const profile = useAsync(
-    picked && profileType
+    picked && pickType
       ? () =>
           api.selectMergeSpanProfile(
-            { profileTypeID: profileType, labelSelector: picked.selector, start, end },
+            { profileTypeID: pickType, labelSelector: picked.selector, start, end },
             picked.ids,
             MAX_NODES,
           )
       : null,
-    [api, picked, profileType, start, end, nonce],
+    [api, picked, pickType, start, end, nonce],
   );
 
   return (
@@ -209,16 +214,17 @@ export function TracesView({
         <section className="panel" data-testid="span-profile">
           <p className="hint">
             Span profile of {picked.label} (<code>{picked.selector}</code>,{' '}
-            {profileType || 'no profile type'})
+            <span data-testid="span-profile-type">{pickType || 'no profile type'}</span>)
+            {pickType !== profileType && ' — the spans have no samples of the selected type'}
           </p>
-          {!profileType ? (
+          {!pickType ? (
             <p className="muted">Pick a profile type above.</p>
           ) : profile.data && profile.data.total === 0 ? (
             <p className="muted">
               No profile samples carry these span ids in the selected range and profile type.
             </p>
           ) : (
-            <Profile answer={profile} unit={unit} search={search} onSearch={onSearch} />
+            <Profile answer={profile} unit={pickUnit} search={search} onSearch={onSearch} />
           )}
         </section>
       )}
