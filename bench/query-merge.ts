@@ -31,6 +31,7 @@ import { flamegraphResponse } from '../libs/pipeline/query/querier-messages.js';
 import type { NormalizedSeries } from '../libs/queue/index.js';
 import { fixturePath } from '../test/support/paths.js';
 import { foldedUpload } from '../test/support/production-shapes.js';
+import { alternate, cpuMs, median } from './alternating-runs.js';
 import type { BenchResult } from './bench-result.js';
 import { CPU, cpuSeries } from './cpu-series.js';
 import { formatBenchTable } from './bench-result.js';
@@ -38,16 +39,6 @@ import { formatBenchTable } from './bench-result.js';
 const PROFILES = 360;
 const STEP_MS = 10_000;
 const ROUNDS = 5;
-
-function cpuMs(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1];
-}
 
 /** profile k of the hour: a tenth of the functions renamed per k, values jittered */
 function variant(base: Buffer, k: number, atMs: number): Buffer {
@@ -205,21 +196,8 @@ async function hourOfJavaProfiles(): Promise<BenchResult[]> {
     const reference = (): void => {
       checkRef = mergeWithPprofFormat(store, sent, q.startMs, q.endMs);
     };
-    ours();
-    reference();
-    const a: number[] = [];
-    const b: number[] = [];
-    for (let r = 0; r < ROUNDS; r++) {
-      let t = cpuMs();
-      ours();
-      a.push(cpuMs() - t);
-      t = cpuMs();
-      reference();
-      b.push(cpuMs() - t);
-    }
+    const [o, ref] = alternate(ROUNDS, ours, reference);
     if (checkOurs !== checkRef) throw new Error(`totals differ: ${checkOurs} vs ${checkRef}`);
-    const o = median(a);
-    const ref = median(b);
     return [
       {
         name: `query-merge: ${PROFILES} x 10 s cpu profiles, vs decoding pprof per query (pprof-format)`,

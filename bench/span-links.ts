@@ -27,6 +27,7 @@ import {
 import { decodePprof, encodePprof } from '../libs/model/index.js';
 import type { NormalizedSeries } from '../libs/queue/index.js';
 import { fixturePath } from '../test/support/paths.js';
+import { alternate } from './alternating-runs.js';
 import type { BenchResult } from './bench-result.js';
 import { CPU, cpuSeries } from './cpu-series.js';
 import { formatBenchTable } from './bench-result.js';
@@ -36,11 +37,6 @@ const SPANS_PER_PROFILE = 300;
 const STEP_MS = 10_000;
 const ROUNDS = 5;
 
-const cpuMs = (): number => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const spanId = (k: number, j: number): string =>
   (k * SPANS_PER_PROFILE + j + 1).toString(16).padStart(16, '0');
 
@@ -57,22 +53,6 @@ function withSpans(base: Buffer, k: number, atMs: number): Buffer {
   p.timeNanos = BigInt(atMs) * 1_000_000n;
   p.durationNanos = 10_000_000_000;
   return Buffer.from(encodePprof(p));
-}
-
-function time(rounds: number, a: () => void, b: () => void): [number, number] {
-  a();
-  b();
-  const xs: number[] = [];
-  const ys: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    let t = cpuMs();
-    a();
-    xs.push(cpuMs() - t);
-    t = cpuMs();
-    b();
-    ys.push(cpuMs() - t);
-  }
-  return [median(xs), median(ys)];
 }
 
 export async function runSpanLinksBench(): Promise<BenchResult[]> {
@@ -102,18 +82,18 @@ export async function runSpanLinksBench(): Promise<BenchResult[]> {
     const traceAt = startMs + k * STEP_MS + 5_000;
     let found = 0;
     let listed = 0;
-    const [list, graph] = time(
+    const [list, graph] = alternate(
       ROUNDS,
       () => (listed = topSpans(store, q, 50).spans.length),
       () => selectMergeStacktraces(store, q, 16384),
     );
-    const [trace] = time(
+    const [trace] = alternate(
       ROUNDS * 4,
       () =>
         (found = profiledSpans(store, 'bench', traceIds, traceAt - 60_000, traceAt + 15_000).size),
       () => {},
     );
-    const [hour] = time(
+    const [hour] = alternate(
       ROUNDS,
       () => profiledSpans(store, 'bench', traceIds, q.startMs, q.endMs),
       () => {},
