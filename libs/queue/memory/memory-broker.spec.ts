@@ -65,3 +65,42 @@ it('releases bytes once every group committed', async () => {
   await sub.close();
   await broker.close();
 });
+
+it('counts a local payload against the bound, and holds a message without it when only the message fits (never 503 for a saving)', async () => {
+  const broker = new MemoryBroker({ maxBytes: 1000, drainTimeoutMs: 10 });
+  await broker.start([{ name: 't', partitions: 1, maxMessageBytes: 1000, retentionMs: -1 }]);
+  const got: (unknown | undefined)[] = [];
+  let release: () => void = () => {};
+  const gate = new Promise<void>((r) => (release = r));
+  await broker.subscribe({
+    groupId: 'g',
+    topic: 't',
+    maxBatchSize: 10,
+    handler: async (b) => {
+      await gate;
+      for (const m of b.messages) got.push(m.local?.value);
+    },
+  });
+  const msg = (value: number, local: number, tag: string) => ({
+    key: null,
+    value: Buffer.alloc(value),
+    headers: {},
+    local: { value: tag, bytes: local },
+  });
+  await broker.publish('t', [msg(100, 300, 'kept')]);
+  assert.equal(broker.bytesHeld, 400);
+  // 400 + 100 + 600 > 1000: the second message is held, its payload is not
+  await broker.publish('t', [msg(100, 600, 'dropped')]);
+  assert.equal(broker.bytesHeld, 500);
+  // the message itself must still fit
+  await assert.rejects(
+    broker.publish('t', [msg(600, 0, 'refused')]),
+    (err) => err instanceof RetryableError && /full/.test(err.message),
+  );
+  release();
+  for (let i = 0; i < 200 && got.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(got, ['kept', undefined]);
+  assert.equal(broker.bytesHeld, 0);
+  await broker.close().catch(() => {});
+});

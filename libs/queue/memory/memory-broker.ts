@@ -126,23 +126,29 @@ export class MemoryBroker implements QueueBroker {
           'message_too_large',
         );
       }
-      total += heldBytes(m);
+      total += m.value.length;
     }
     if (topic.spec.deadLetter) {
       this.deadLetters.append(topicName, messages);
       return;
     }
-    if (total > this.roomFor(topicName)) {
+    const room = this.roomFor(topicName);
+    if (total > room) {
       throw new RetryableError(
         `in-process queue is full (${this.heldBytes} of ${this.options.maxBytes} bytes held)`,
       );
     }
+    // A local payload is a saving, never a reason to refuse a message (its consumer reaches the
+    // same result without it): each rides along only while the budget still holds it, so a
+    // queue near full holds the messages alone instead of answering 503 for their payloads.
     const now = Date.now();
     for (const m of messages) {
       const index = this.partitionFor(m.key, topic.partitions.length);
       const p = topic.partitions[index];
       const offset = p.base + p.messages.length;
-      p.messages.push({
+      const local = m.local && total + m.local.bytes <= room ? m.local : undefined;
+      if (local) total += local.bytes;
+      const held: IncomingMessage = {
         topic: topicName,
         partition: index,
         offset: String(offset),
@@ -150,9 +156,10 @@ export class MemoryBroker implements QueueBroker {
         value: m.value,
         headers: { ...m.headers },
         timestamp: now,
-        ...(m.local ? { local: m.local } : {}),
-      });
-      p.bytes += heldBytes(m);
+        ...(local ? { local } : {}),
+      };
+      p.messages.push(held);
+      p.bytes += heldBytes(held);
     }
     this.heldBytes += total;
     for (const c of this.consumers) if (c.options.topic === topicName) c.wake();
