@@ -1,7 +1,7 @@
 // The decoder contract: one upload in, zero or more normalised series out, or a DecodeError.
 
 import type { FlatProfile, Int64, LabelPair, LabelRepair, Profile } from '../model/index.js';
-import type { IngestParams, UploadFormat } from '../protocol/index.js';
+import type { HandedInflate, IngestParams, UploadFormat } from '../protocol/index.js';
 
 /** One part of a multipart form, as the protocol's multipart reader splits it. */
 export interface FormPart {
@@ -37,6 +37,13 @@ export interface DecodeInput {
    * `time_nanos` 0). Defaults to the wall clock; pass it for deterministic output.
    */
   nowNanos?: Int64;
+  /**
+   * pprofs already inflated in this process (ingest's scan), in the order this decoder inflates
+   * them: [0] the /ingest profile (raw body or the form's `profile` part), [k] the k-th sample
+   * of a Push request; null or absent where none was. Each is used only for the bytes it came
+   * from (`handedInflate`); the series are the same with or without them.
+   */
+  inflated?: readonly (HandedInflate | null)[];
 }
 
 export interface DecodeLimits {

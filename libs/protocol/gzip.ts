@@ -41,6 +41,52 @@ export function inflateBounded(bytes: Uint8Array, maxBytes: number): Buffer {
   }
 }
 
+/**
+ * gzip bytes an earlier stage of this process already inflated (ingest's structural scan),
+ * handed to the decoder beside the message (OutgoingMessage.local) so that it does not inflate
+ * the same bytes again. Plain data: it crosses to a decode worker by structured clone. `raw` is
+ * shared and read-only for everyone who receives it.
+ */
+export interface HandedInflate {
+  /** the gzip bytes it came from, identified by their length and trailer (CRC-32 and ISIZE) */
+  gzipLength: number;
+  crc32: number;
+  isize: number;
+  raw: Uint8Array;
+}
+
+/** The handover of `gz` inflated to `raw`; none when nothing was inflated (`raw` is `gz`). */
+export function handInflate(gz: Uint8Array, raw: Uint8Array): HandedInflate | undefined {
+  if (raw === gz || gz.length < 18) return undefined;
+  return { gzipLength: gz.length, crc32: trailerWord(gz, 8), isize: trailerWord(gz, 4), raw };
+}
+
+/**
+ * The handed inflate of `gz`, when `h` is one of these very bytes (length and trailer match: a
+ * handover put beside the wrong part is ignored, not used) and fits `maxBytes` (0 = no limit).
+ * Undefined otherwise: the caller inflates, and meets every error it would have met.
+ */
+export function handedInflate(
+  h: HandedInflate | null | undefined,
+  gz: Uint8Array,
+  maxBytes: number,
+): Uint8Array | undefined {
+  if (!h || h.gzipLength !== gz.length || gz.length < 18) return undefined;
+  if (h.crc32 !== trailerWord(gz, 8) || h.isize !== trailerWord(gz, 4)) return undefined;
+  if (maxBytes > 0 && h.raw.length > maxBytes) return undefined;
+  return h.raw;
+}
+
+/** Memory a handover holds (the whole buffer its bytes are a view of). */
+export function handedBytes(h: HandedInflate | null | undefined): number {
+  return h ? h.raw.buffer.byteLength : 0;
+}
+
+function trailerWord(b: Uint8Array, fromEnd: number): number {
+  const i = b.length - fromEnd;
+  return (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)) >>> 0;
+}
+
 function gzipError(e: unknown, maxBytes: number): ProtocolError {
   const err = e as { code?: string; errno?: number; message?: string };
   if (err.code === 'ERR_BUFFER_TOO_LARGE') {

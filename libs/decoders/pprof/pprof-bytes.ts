@@ -6,6 +6,7 @@ import { gunzipSync } from 'node:zlib';
 
 import { PprofDecodeError, decodePprofFlat, flatToProfile } from '../../model/index.js';
 import type { FlatProfile, Profile } from '../../model/index.js';
+import { handedInflate, type HandedInflate } from '../../protocol/index.js';
 import { DecodeError } from '../decode-error.js';
 
 /**
@@ -32,6 +33,18 @@ export function inflatePprof(bytes: Uint8Array, maxBytes: number): Uint8Array {
     if (/unexpected end/.test(msg)) throw new DecodeError('truncated', `gzip: unexpected EOF`);
     throw new DecodeError('malformed', `gzip: ${msg}`);
   }
+}
+
+/**
+ * `inflatePprof`, unless the same bytes were inflated already in this process (`handed`, from
+ * ingest's scan: see DecodeInput.inflated): then those, after the same size cap.
+ */
+export function inflatePprofOnce(
+  bytes: Uint8Array,
+  maxBytes: number,
+  handed: HandedInflate | null | undefined,
+): Uint8Array {
+  return handedInflate(handed, bytes, maxBytes) ?? inflatePprof(bytes, maxBytes);
 }
 
 /**
@@ -69,8 +82,9 @@ export function decodePprofBytes(
 export function decodePprofBytesFlat(
   bytes: Uint8Array,
   limits: { maxDecompressedBytes: number; maxSamples: number },
+  handed?: HandedInflate | null,
 ): FlatProfile {
-  return decodeInflated(inflatePprof(bytes, limits.maxDecompressedBytes), limits);
+  return decodeInflated(inflatePprofOnce(bytes, limits.maxDecompressedBytes, handed), limits);
 }
 
 /** Decodes an uncompressed pprof, mapping the codec's errors onto DecodeError kinds. */

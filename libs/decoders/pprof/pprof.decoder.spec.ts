@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 
 import { encodePprof, getLabel } from '../../model/index.js';
 import { ProfileBuilder } from '../../model/index.js';
+import { handInflate, type HandedInflate } from '../../protocol/index.js';
 import { fixturePath } from '../../../test/support/paths.js';
 import { isDecodeError } from '../decode-error.js';
 import type { DecodeInput, FormPart } from '../decoder.js';
@@ -221,5 +222,80 @@ describe('push decoder', () => {
       (e) => isDecodeError(e) && e.reason === 'body_size_limit_exceeded',
     );
     assert.equal(decodeUpload(push(series)).length, 2);
+  });
+});
+
+// Inflate once per process (ADR 0012): ingest's scan hands what it inflated beside the message;
+// the decoder takes it for the bytes it came from, and gives the same series either way.
+describe('pprof decoder: a handed inflate (DecodeInput.inflated)', () => {
+  const series = (input: DecodeInput, limits = defaultLimits) =>
+    decodeUpload(input, limits).map((s) => ({ labels: s.labels, profile: s.profile }));
+  const pushLabels = (service: string, metric: string) => [
+    { name: '__name__', value: metric },
+    { name: 'service_name', value: service },
+  ];
+  const handed = (gz: Uint8Array): HandedInflate => handInflate(gz, gunzipSync(gz))!;
+  /** a handover of `gz` whose bytes are another profile: shows whether it was used */
+  const forged = (gz: Uint8Array, other: Uint8Array): HandedInflate => ({
+    ...handed(gz),
+    raw: gunzipSync(other),
+  });
+
+  it('gives the same series with and without it (raw body, form, Push)', () => {
+    for (const f of ['cpu.pb.gz', 'heap.pb.gz', 'nodejs-wall.pb.gz']) {
+      const gz = read(f);
+      const h = [handed(gz)];
+      assert.deepEqual(series({ ...rawPprof(gz), inflated: h }), series(rawPprof(gz)), f);
+      const parts = [file('profile', gz)];
+      assert.deepEqual(series({ ...form(parts), inflated: h }), series(form(parts)), f);
+    }
+    const a = read('cpu.pb.gz');
+    const b = read('heap.pb.gz');
+    const input: DecodeInput = {
+      format: 'push',
+      body: new Uint8Array(0),
+      push: [
+        { labels: pushLabels('a', 'process_cpu'), samples: [{ rawProfile: a, id: '' }] },
+        { labels: pushLabels('b', 'memory'), samples: [{ rawProfile: b, id: '' }] },
+      ],
+      params: ingestParams('x'),
+      contentType: 'application/proto',
+      nowNanos: 1,
+    };
+    // one sample handed, one not (null: ingest did not inflate it)
+    assert.deepEqual(series({ ...input, inflated: [null, handed(b)] }), series(input));
+  });
+
+  it('is what the decoder reads for those bytes (nothing is inflated again)', () => {
+    const gz = read('cpu.pb.gz');
+    const other = read('heap.pb.gz');
+    assert.deepEqual(
+      series({ ...rawPprof(gz), inflated: [forged(gz, other)] }),
+      series(rawPprof(other)),
+    );
+  });
+
+  it('is ignored for other bytes: another length or trailer, or another position', () => {
+    const gz = read('cpu.pb.gz');
+    const other = read('heap.pb.gz');
+    const wrong = forged(gz, other);
+    const want = series(rawPprof(gz));
+    assert.deepEqual(
+      series({ ...rawPprof(gz), inflated: [{ ...wrong, gzipLength: gz.length + 1 }] }),
+      want,
+    );
+    assert.deepEqual(series({ ...rawPprof(gz), inflated: [{ ...wrong, crc32: 0 }] }), want);
+    assert.deepEqual(series({ ...rawPprof(gz), inflated: [{ ...wrong, isize: 1 }] }), want);
+    assert.deepEqual(series({ ...rawPprof(gz), inflated: [null, wrong] }), want);
+  });
+
+  it('still meets the size cap: over it, the decoder inflates and refuses as without it', () => {
+    const gz = read('heap.pb.gz');
+    const limits = { ...defaultLimits, maxDecompressedBytes: gunzipSync(gz).length - 1 };
+    for (const inflated of [[handed(gz)], undefined])
+      assert.throws(
+        () => decodeUpload({ ...rawPprof(gz), ...(inflated ? { inflated } : {}) }, limits),
+        (e) => isDecodeError(e) && e.kind === 'too_large',
+      );
   });
 });

@@ -40,7 +40,7 @@ export function decodeIngestPprof(
   limits: DecodeLimits,
 ): DecodedSeries[] {
   if (bytes === undefined || bytes.length === 0) return [];
-  const profile = decodePprofBytesFlat(bytes, limits);
+  const profile = decodePprofBytesFlat(bytes, limits, input.inflated?.[0]);
   const params = input.params;
   fixPprofTime(profile, toInt64(parseNanos(params.fromNanos)));
   fixScriptingFunctionNamesFlat(profile, params.spyName);

@@ -17,7 +17,7 @@ import type {
 } from '../decoder.js';
 import { decodePushBody } from '../protocol-bridge.js';
 import { finishSeries, nowNanos } from '../series-pipeline.js';
-import { decodeInflated, inflatePprof } from '../pprof/pprof-bytes.js';
+import { decodeInflated, inflatePprofOnce } from '../pprof/pprof-bytes.js';
 
 export const pushDecoder: Decoder = {
   formats: ['push'],
@@ -26,9 +26,11 @@ export const pushDecoder: Decoder = {
     const now = nowNanos(input);
     let total = 0;
     const decoded: { labels: PushSeriesInput['labels']; raw: Uint8Array; id: string }[] = [];
+    let k = 0; // the sample's position in the request: its index in input.inflated
     for (const s of request) {
       for (const sample of s.samples) {
-        const raw = inflatePprof(sample.rawProfile, limits.maxDecompressedBytes);
+        const handed = input.inflated?.[k++];
+        const raw = inflatePprofOnce(sample.rawProfile, limits.maxDecompressedBytes, handed);
         total += raw.length;
         if (limits.maxRequestDecompressedBytes > 0 && total > limits.maxRequestDecompressedBytes) {
           throw new DecodeError(

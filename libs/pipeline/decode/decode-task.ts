@@ -18,6 +18,7 @@ import {
 import { encodePprofFlat, splitPprof } from '../../model/pprof/index.js';
 import {
   decodePushBody,
+  handedInflate,
   inflateBounded,
   isGzip,
   isProtocolError,
@@ -27,6 +28,7 @@ import {
   type IngestParams,
   type UploadFormat,
 } from '../../protocol/index.js';
+import type { InflatedUpload } from '../../queue/index.js';
 import { SeriesEnricher, type EnrichRules } from './enrichment.js';
 
 // The CPU-heavy part of the decode stage as one plain-data function: raw upload in, encoded
@@ -44,6 +46,8 @@ export interface DecodeTaskUpload {
   params: IngestParams;
   receivedAtMs: number;
   body: Uint8Array;
+  /** what ingest in this process inflated already (RawUpload.inflated); read-only */
+  inflated?: InflatedUpload;
 }
 
 export interface DecodeTaskRules {
@@ -125,7 +129,9 @@ function toInput(task: DecodeTask): DecodeInput {
   let body = u.body;
   // Pyroscope ignores Content-Encoding; we honour it as well (bounded, like every inflate).
   if (u.format !== 'push' && u.contentEncoding.toLowerCase() === 'gzip' && isGzip(body)) {
-    body = inflateBounded(body, task.maxBodyBytes);
+    body =
+      handedInflate(u.inflated?.body, body, task.maxBodyBytes) ??
+      inflateBounded(body, task.maxBodyBytes);
   }
   const input: DecodeInput = {
     format: u.format,
@@ -133,6 +139,7 @@ function toInput(task: DecodeTask): DecodeInput {
     params: u.params,
     contentType: u.contentType,
     nowNanos: BigInt(u.receivedAtMs) * 1_000_000n,
+    ...(u.inflated?.pprofs ? { inflated: u.inflated.pprofs } : {}),
   };
   if (u.format === 'pprof-form' || u.format === 'jfr-form') {
     input.parts = readMultipart(body, parseBoundary(u.contentType), { maxParts: 64 }).map(

@@ -1,10 +1,18 @@
 import { gzipSync } from 'node:zlib';
 import { ProfileBuilder, encodePprof } from '../../model/index.js';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { defaultLimits } from '../../decoders/index.js';
+import {
+  goPprofForm,
+  pushRequest,
+  type AgentRequest,
+} from '../../../test/support/agent-requests.js';
+import { fixturePath } from '../../../test/support/paths.js';
+import { runDecodeTask, type DecodeTaskUpload } from '../decode/decode-task.js';
 import { MemoryStore } from '../../cache/index.js';
 import { RetryableError } from '../../model/index.js';
 import { Metrics, Readiness } from '../../observability/index.js';
@@ -19,9 +27,11 @@ import { loadConfig } from '../../runtime/config.js';
 import { HttpFailure } from '../core/http-error.js';
 import { IngestService } from './ingest.service.js';
 
-async function setup(env: Record<string, string> = {}) {
+async function setup(env: Record<string, string> = {}, localPayloads = true) {
   const config = loadConfig(env);
   const broker = new MemoryBroker({ maxBytes: 1 << 24 });
+  // a broker that hands nothing over beside a message (as Kafka)
+  if (!localPayloads) Object.defineProperty(broker, 'localPayloads', { value: false });
   await broker.start(
     topicSpecs({ rawPartitions: 1, normalizedPartitions: 1, maxUploadBytes: 8 << 20 }),
   );
@@ -247,5 +257,80 @@ describe('IngestService', () => {
     assert.equal((await svc.accept(input)).duplicate, false, 'the retry is not a duplicate');
     release();
     assert.equal((await first).duplicate, false);
+  });
+});
+
+// Inflate once per process (ADR 0012): what the scan inflated travels beside the raw upload to
+// the decoder of this process; the decoder's series are the same with it and without it.
+describe('IngestService: the scan’s inflates handed to the decoder', () => {
+  const pprof = readFileSync(fixturePath('pyroscope', 'pprof', 'heap.pb.gz'));
+  const pprofB = readFileSync(fixturePath('pyroscope', 'pprof', 'cpu.pb.gz'));
+  const decode = (upload: DecodeTaskUpload) =>
+    runDecodeTask({
+      upload,
+      limits: defaultLimits,
+      maxBodyBytes: 16 << 20,
+      maxPartBytes: 4 << 20,
+      rules: { globalTags: {}, relabel: [], sampleRelabel: [] },
+    });
+  async function post(svc: IngestService, r: AgentRequest): Promise<void> {
+    const input = {
+      tenant: 't1',
+      contentType: r.headers['content-type'],
+      contentEncoding: r.headers['content-encoding'] ?? '',
+      body: r.body,
+    };
+    if (r.path === '/ingest')
+      await svc.accept({ ...input, rawQuery: new URLSearchParams(r.query).toString() });
+    else await svc.acceptPush({ ...input, connectProtocolVersion: '1' });
+  }
+  const gzipped = (r: AgentRequest): AgentRequest => ({
+    ...r,
+    way: `${r.way}, Content-Encoding: gzip`,
+    headers: { ...r.headers, 'content-encoding': 'gzip' },
+    body: gzipSync(r.body),
+  });
+  const twoSamples = (): AgentRequest => {
+    const r = pushRequest({ service_name: 'p', __name__: 'memory' }, pprof, 'proto', false);
+    const b = pushRequest({ service_name: 'q', __name__: 'process_cpu' }, pprofB, 'proto', false);
+    // two series of one sample each, as one request
+    return { ...r, body: Buffer.concat([r.body, b.body]) };
+  };
+
+  for (const [name, request, want] of [
+    ['Go SDK form', () => goPprofForm('app.cpu', pprof), { pprofs: 1 }],
+    [
+      'Go SDK form, gzipped body',
+      () => gzipped(goPprofForm('app.cpu', pprof)),
+      { pprofs: 1, body: true },
+    ],
+    ['Push, two samples', twoSamples, { pprofs: 2 }],
+  ] as const) {
+    it(`${name}: handed over, and the decoder's series are the same without it`, async () => {
+      const { svc, got } = await setup();
+      await post(svc, request());
+      await settle();
+      assert.equal(got.length, 1);
+      const upload = decodeRawUpload(got[0]);
+      const inflated = upload.inflated;
+      assert.ok(inflated, 'something was handed over');
+      assert.equal(inflated.pprofs?.filter((p) => p !== null).length, want.pprofs);
+      assert.equal(inflated.body !== undefined, 'body' in want);
+      // counted in the queue's budget: the message's bytes and the inflated ones
+      assert.ok(got[0].local && got[0].local.bytes > pprof.length);
+      const withIt = decode(upload);
+      const without = decode({ ...upload, inflated: undefined });
+      assert.ok('series' in withIt && withIt.series.length >= want.pprofs);
+      assert.deepEqual(withIt, without);
+    });
+  }
+
+  it('hands nothing over when the queue carries no local payloads (Kafka)', async () => {
+    const { svc, got } = await setup({}, false);
+    await post(svc, goPprofForm('app.cpu', pprof));
+    await settle();
+    assert.equal(got.length, 1);
+    assert.equal(got[0].local, undefined);
+    assert.equal(decodeRawUpload(got[0]).inflated, undefined);
   });
 });

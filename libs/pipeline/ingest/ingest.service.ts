@@ -22,6 +22,7 @@ import { Metrics, Readiness } from '../../observability/index.js';
 import {
   decodeExportProfilesRequest,
   decodePushBody,
+  handInflate,
   inflateBounded,
   isGzip,
   isProtocolError,
@@ -32,11 +33,17 @@ import {
   decompressJfrPart,
   readJfrForm,
   readPprofForm,
+  type HandedInflate,
   type IngestParams,
   type MultipartLimits,
   type UploadFormat,
 } from '../../protocol/index.js';
-import { TOPICS, encodeRawUpload, type QueueBroker } from '../../queue/index.js';
+import {
+  TOPICS,
+  encodeRawUpload,
+  type InflatedUpload,
+  type QueueBroker,
+} from '../../queue/index.js';
 import { tenantLimits, type EmberConfig } from '../../runtime/config.js';
 import { HttpFailure } from '../core/http-error.js';
 import { EMBER_CONFIG, QUEUE_BROKER, SHARED_STORE } from '../core/tokens.js';
@@ -129,14 +136,15 @@ export class IngestService {
     }
     const { params, format } = parsed;
     this.metrics.ingestBytes.inc({ tenant, encoding: 'compressed' }, input.body.length);
+    let inflated: InflatedUpload | undefined;
     try {
-      this.validateEnvelope(format, input, params);
+      inflated = this.validateEnvelope(format, input, params);
     } catch (err) {
       if (err instanceof HttpFailure) err.upload = { params, format };
       throw err;
     }
     await this.checkRate(tenant, input.body.length);
-    return this.publish(tenant, format, params, input);
+    return this.publish(tenant, format, params, input, inflated);
   }
 
   /**
@@ -148,6 +156,8 @@ export class IngestService {
     this.refuseWhenDraining();
     const { tenant } = input;
     let service = 'push';
+    // the scan's inflates, one per sample in request order, for the decoder of this process
+    const pprofs: (HandedInflate | null)[] | undefined = this.broker.localPayloads ? [] : undefined;
     try {
       const envelope = negotiatePush({
         contentType: input.contentType,
@@ -160,7 +170,7 @@ export class IngestService {
       // the structural scan of every profile (ADR 0013): Pyroscope's Push answers 400
       for (const series of req.series)
         for (const sample of series.samples) {
-          const s = this.scanPprof(sample.rawProfile, 400, false);
+          const s = this.scanPprof(sample.rawProfile, 400, false, pprofs);
           // a Push profile without a time is stamped with the clock: always in the window
           if (s && s.timeNanos > 0) this.checkWindow(tenant, s.timeNanos, 400, series.labels);
         }
@@ -184,7 +194,8 @@ export class IngestService {
       aggregationType: '',
       formatParam: '',
     };
-    return this.publish(tenant, 'push', params, input);
+    const inflated = pprofs?.some((p) => p !== null) ? { pprofs } : undefined;
+    return this.publish(tenant, 'push', params, input, inflated);
   }
 
   /**
@@ -238,24 +249,35 @@ export class IngestService {
    * pprof or JFR recording Pyroscope would refuse is refused here, 422, so the agent learns;
    * what only a full decode finds still goes to the dead-letter queue. A body sent with
    * `Content-Encoding: gzip` is inflated for the check, never past the body limit.
+   *
+   * Returns what it inflated when the decoder runs in this process (the in-process queue hands
+   * it over, RawUpload.inflated), so that the same bytes are inflated once per process.
    */
-  private validateEnvelope(format: UploadFormat, input: IngestInput, params: IngestParams): void {
+  private validateEnvelope(
+    format: UploadFormat,
+    input: IngestInput,
+    params: IngestParams,
+  ): InflatedUpload | undefined {
     if (format !== 'pprof-form' && format !== 'jfr-form' && format !== 'pprof' && format !== 'jfr')
-      return;
+      return undefined;
     let body: Uint8Array = input.body;
     const limits: MultipartLimits = { maxParts: 64, maxPartBytes: this.config.ingest.maxBodyBytes };
+    const keep = this.broker.localPayloads === true;
+    const pprofs: (HandedInflate | null)[] | undefined = keep ? [] : undefined;
+    let handedBody: HandedInflate | undefined;
     try {
       if (input.contentEncoding.toLowerCase() === 'gzip' && isGzip(body)) {
         body = inflateBounded(body, this.config.ingest.maxBodyBytes);
+        if (keep) handedBody = handInflate(input.body, body);
       }
       if (format === 'pprof-form') {
         const form = readPprofForm(body, input.contentType, limits);
         const config = form.sampleTypeConfig && Object.fromEntries(form.sampleTypeConfig);
-        const s = this.scanPprof(form.profile, 422, isDotnetSpy(params.spyName, config));
+        const s = this.scanPprof(form.profile, 422, isDotnetSpy(params.spyName, config), pprofs);
         if (s)
           this.checkWindow(input.tenant, ingestTimeNanos(s, params), 422, ingestLabels(params));
       } else if (format === 'pprof') {
-        const s = this.scanPprof(body, 422, isDotnetSpy(params.spyName, undefined));
+        const s = this.scanPprof(body, 422, isDotnetSpy(params.spyName, undefined), pprofs);
         if (s)
           this.checkWindow(input.tenant, ingestTimeNanos(s, params), 422, ingestLabels(params));
       } else if (format === 'jfr-form') {
@@ -270,6 +292,12 @@ export class IngestService {
         throw new HttpFailure(err.status, err.message, err.reason, {}, err.code);
       throw err;
     }
+    const handedPprofs = pprofs?.some((p) => p !== null) ? pprofs : undefined;
+    if (!handedBody && !handedPprofs) return undefined;
+    return {
+      ...(handedBody ? { body: handedBody } : {}),
+      ...(handedPprofs ? { pprofs: handedPprofs } : {}),
+    };
   }
 
   private maxProfileBytes(): number {
@@ -279,21 +307,31 @@ export class IngestService {
   /**
    * Inflates (as the decoder will: Go's gzip header rule, the profile size cap) and scans one
    * pprof. Over the size cap it is left to the decoder, which refuses it with its own reason.
+   * With `handed`, appends one entry for these bytes: what was inflated, or null when nothing
+   * was (not gzip, empty, over the cap), so that entry k is the decoder's k-th pprof.
    */
   private scanPprof(
     bytes: Uint8Array | undefined,
     status: 400 | 422,
     dotnet: boolean,
+    handed?: (HandedInflate | null)[],
   ): PprofStructure | undefined {
-    if (bytes === undefined || bytes.length === 0) return undefined; // empty: Pyroscope says 200
+    if (bytes === undefined || bytes.length === 0) {
+      handed?.push(null);
+      return undefined; // empty: Pyroscope says 200
+    }
     let raw: Uint8Array;
     try {
       raw = inflatePprof(bytes, this.maxProfileBytes());
     } catch (err) {
-      if (isDecodeError(err) && err.kind === 'too_large') return undefined;
+      if (isDecodeError(err) && err.kind === 'too_large') {
+        handed?.push(null);
+        return undefined;
+      }
       if (isDecodeError(err)) throw structureFailure(status, err.message);
       throw err;
     }
+    handed?.push(handInflate(bytes, raw) ?? null);
     try {
       return scanPprofStructure(raw, { dotnetFunctionIdFix: dotnet });
     } catch (err) {
@@ -346,6 +384,7 @@ export class IngestService {
     format: UploadFormat,
     params: IngestParams,
     input: { contentType: string; contentEncoding: string; body: Buffer; signal?: AbortSignal },
+    inflated?: InflatedUpload,
   ): Promise<IngestOutcome> {
     const claim = await this.guard(() =>
       this.dedupe.claim({
@@ -383,6 +422,7 @@ export class IngestService {
           params,
           receivedAtMs: Date.now(),
           body: input.body,
+          ...(inflated ? { inflated } : {}),
         }),
       ]);
     } catch (err) {

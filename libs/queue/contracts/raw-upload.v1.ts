@@ -1,4 +1,9 @@
-import type { IngestParams, UploadFormat } from '../../protocol/index.js';
+import {
+  handedBytes,
+  type HandedInflate,
+  type IngestParams,
+  type UploadFormat,
+} from '../../protocol/index.js';
 import type { IncomingMessage, OutgoingMessage } from '../queue.port.js';
 import { PermanentError } from '../../model/index.js';
 import { TOPICS } from '../topics.js';
@@ -21,6 +26,33 @@ export interface RawUpload {
   /** ms since epoch when ingest accepted it */
   receivedAtMs: number;
   body: Buffer;
+  /**
+   * In-process only: what ingest's scan inflated of `body`, so that the decoder of this process
+   * does not inflate it again (the in-process queue hands it over beside the message, counted
+   * in its byte budget; Kafka, dead letters and replays never carry it). Read-only; absent, the
+   * decoder inflates, with the same result.
+   */
+  inflated?: InflatedUpload;
+}
+
+/** What of an upload was inflated already (see RawUpload.inflated). */
+export interface InflatedUpload {
+  /** the body, when it was sent with `Content-Encoding: gzip` */
+  body?: HandedInflate;
+  /** the pprofs, in the order the decoder inflates them (DecodeInput.inflated) */
+  pprofs?: (HandedInflate | null)[];
+}
+
+/** A handed-over inflate (OutgoingMessage.local of a raw upload) is one of these. */
+interface LocalInflated {
+  kind: 'inflated-upload';
+  inflated: InflatedUpload;
+}
+
+function inflatedBytes(i: InflatedUpload): number {
+  let n = handedBytes(i.body);
+  for (const p of i.pprofs ?? []) n += handedBytes(p);
+  return n;
 }
 
 const H = {
@@ -49,6 +81,14 @@ export function encodeRawUpload(u: RawUpload): OutgoingMessage {
       [H.params]: JSON.stringify(u.params),
       [H.receivedAt]: String(u.receivedAtMs),
     },
+    ...(u.inflated
+      ? {
+          local: {
+            value: { kind: 'inflated-upload', inflated: u.inflated } satisfies LocalInflated,
+            bytes: inflatedBytes(u.inflated),
+          },
+        }
+      : {}),
   };
 }
 
@@ -100,7 +140,13 @@ export function decodeRawUpload(m: IncomingMessage): RawUpload {
     params,
     receivedAtMs: Number(h[H.receivedAt]),
     body: m.value,
+    ...localInflated(m),
   };
+}
+
+function localInflated(m: IncomingMessage): { inflated?: InflatedUpload } {
+  const v = m.local?.value as LocalInflated | undefined;
+  return v?.kind === 'inflated-upload' ? { inflated: v.inflated } : {};
 }
 
 export const RAW_UPLOAD_HEADERS = H;
