@@ -193,7 +193,10 @@ export class EmbeddedStore implements Backend {
       let blob = EMPTY;
       let stacks: Buffer | null = null;
       try {
-        stacks = encodeCompact(compactFlat(s.profile ?? decodePprofFlat(s.pprof)));
+        // a decode worker of this process may have built it already (NormalizedSeries.compact)
+        stacks = s.compact
+          ? Buffer.from(s.compact.buffer, s.compact.byteOffset, s.compact.byteLength)
+          : encodeCompact(compactFlat(s.profile ?? decodePprofFlat(s.pprof)));
       } catch {
         // the decoder validated this pprof; should it still not decode, it is kept as it is
         blob = gzipSync(s.pprof, { level: 1 });
