@@ -1,6 +1,7 @@
 import { deserialize, serialize } from 'node:v8';
 import { canonicalSpanId } from '../span-id.js';
 import { int64At, profileToFlat, type FlatProfile } from '../flat/flat-profile.js';
+import { idMapFor } from '../flat/id-map.js';
 import type { Int64, Profile } from '../profile.js';
 
 // The query-side form of a stored profile, computed once when the series is written: the stacks
@@ -51,24 +52,29 @@ export function compactFlat(f: FlatProfile): CompactProfile {
     }
     return i;
   };
+  // raw id -> 1 + name index / 1 + row (0: none), dense when the ids are (nearly always): the
+  // per-frame lookups below were Map probes on doubles
   const F = f.functions;
-  const fnName = new Map<number, number>();
-  for (let i = 0; i < F.count; i++) fnName.set(F.id[i], intern(st[F.name[i]] ?? ''));
+  const fnName = idMapFor(F.id, F.count);
+  for (let i = 0; i < F.count; i++) fnName.set(F.id[i], 1 + intern(st[F.name[i]] ?? ''));
   // frames of each location, root-most first (pprof lists inlined frames callee first)
   const L = f.locations;
-  const locRow = new Map<number, number>();
+  const locRow = idMapFor(L.id, L.count);
   const frameStart = new Int32Array(L.count + 1);
   let pool = new Int32Array(L.lineStart[L.count] + L.count);
   let n = 0;
   for (let i = 0; i < L.count; i++) {
-    locRow.set(L.id[i], i);
+    locRow.set(L.id[i], i + 1);
     const j0 = L.lineStart[i];
     const j1 = L.lineStart[i + 1];
     if (n + Math.max(1, j1 - j0) > pool.length) pool = grow32(pool, n + Math.max(1, j1 - j0));
     if (j1 === j0) {
       pool[n++] = intern(`0x${BigInt(int64At(L.address, i)).toString(16)}`);
     } else {
-      for (let j = j1 - 1; j >= j0; j--) pool[n++] = fnName.get(L.lineFunction[j]) ?? intern('');
+      for (let j = j1 - 1; j >= j0; j--) {
+        const name = fnName.get(L.lineFunction[j]) | 0;
+        pool[n++] = name > 0 ? name - 1 : intern('');
+      }
     }
     frameStart[i + 1] = n;
   }
@@ -92,12 +98,13 @@ export function compactFlat(f: FlatProfile): CompactProfile {
   for (let i = 0; i < s.count; i++) {
     let m = 0;
     for (let k = s.locStart[i + 1] - 1; k >= s.locStart[i]; k--) {
-      const row = locRow.get(s.loc[k]);
-      const a = row === undefined ? 0 : frameStart[row];
-      const b = row === undefined ? 0 : frameStart[row + 1];
-      const need = row === undefined ? 1 : b - a;
+      // `| 0`: a dense map answers undefined for a fractional id (an unnormalised reference)
+      const row = (locRow.get(s.loc[k]) | 0) - 1;
+      const a = row < 0 ? 0 : frameStart[row];
+      const b = row < 0 ? 0 : frameStart[row + 1];
+      const need = row < 0 ? 1 : b - a;
       if (m + need > path.length) path = grow32(path, m + need);
-      if (row === undefined) path[m++] = unknown;
+      if (row < 0) path[m++] = unknown;
       else for (let q = a; q < b; q++) path[m++] = pool[q];
     }
     let span = -1;
