@@ -134,6 +134,30 @@ describe('embedded store', () => {
     await s2.close();
   });
 
+  it('writes a large batch in several transactions with turns of the event loop between them, every row stored', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ember-store-'));
+    const s = new EmbeddedStore({ dataDir: dir, retentionMs: 86_400_000, maxBytes: 1 << 30 });
+    const at = Date.now();
+    const batch = [0, 1, 2].map((i) => {
+      const x = cpuSeries({ labels: { service_name: `big${i}` }, stacks: [[['a'], 1]], atMs: at });
+      // 600 KB forms: no two fit one transaction's budget
+      x.compact = new Uint8Array(600 * 1024).fill(i + 1);
+      return x;
+    });
+    let turns = 0;
+    let ticking = true;
+    const tick = (): void => {
+      turns++;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    await s.send(batch);
+    ticking = false;
+    assert.ok(turns >= 2, `turns between transactions: ${turns}`);
+    assert.equal(s.countSeries(), 3);
+    await s.close();
+  });
+
   it('reads rows written before the compact form existed', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ember-store-'));
     const opts = { dataDir: dir, retentionMs: 86_400_000, maxBytes: 1 << 30 };

@@ -37,9 +37,17 @@ export function storedLabelMap(
 // the decoded profile when the decoder runs in this process and from the pprof otherwise; the
 // pprof itself is not kept (only for a series whose compact form could not be built, gzipped).
 // Queries merge the compact forms. Retention drops rows by age and then by total size, oldest
-// first. A send is one transaction.
+// first. A send is one transaction per TX_BYTES of blobs.
 //
 // Ownership: one process owns the database file (the exporter that hosts the store).
+
+/** Blob bytes written per transaction of a send (see send). */
+const TX_BYTES = 1024 * 1024;
+
+/** Resolves after pending I/O had its turn (setImmediate runs after the poll phase). */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 
 export interface EmbeddedStoreOptions {
   dataDir: string;
@@ -188,8 +196,9 @@ export class EmbeddedStore implements Backend {
     for (const s of series) {
       // Each series costs milliseconds to hundreds of them (a 12,000-stack profile ~200 ms):
       // give the event loop a turn between series, so a batch never holds up HTTP answers and
-      // health checks of the process for the sum of them.
-      if (rows.length > 0) await new Promise<void>((r) => setImmediate(r));
+      // health checks of the process for the sum of them. A compact form handed over by a
+      // decode worker costs nothing here: no turn for it.
+      if (rows.length > 0 && !s.compact) await nextTurn();
       let blob = EMPTY;
       let stacks: Buffer | null = null;
       try {
@@ -216,12 +225,26 @@ export class EmbeddedStore implements Backend {
         s.profileId && s.profileId !== s.seriesId ? s.profileId : null,
       ] as const);
     }
+    // Transactions of at most TX_BYTES of blobs, a turn of the event loop between them: writing
+    // costs about 8 ms of CPU per MB of blob (WAL pages, overflow chains, checkpoints), and an exporter
+    // batch of JFR series (5 series, ~330 KB per upload) held the loop for tens of ms in one
+    // transaction. A failed send may have written some of its rows: the exporter retries the
+    // batch, and those rows are then ignored (INSERT OR IGNORE on the series id).
     try {
-      this.db.transaction(() => {
-        for (const r of rows) this.insert.run(...r);
-      })();
+      for (let i = 0; i < rows.length;) {
+        const from = i;
+        let bytes = 0;
+        while (i < rows.length && (i === from || bytes + (rows[i][8] as number) <= TX_BYTES))
+          bytes += rows[i++][8] as number;
+        if (from > 0) await nextTurn();
+        if (this.closed) throw new Error('embedded store closed during a send');
+        this.db.transaction(() => {
+          for (let k = from; k < i; k++) this.insert.run(...rows[k]);
+        })();
+      }
     } catch (err) {
-      // SQLITE_BUSY / disk full: nothing was written (one transaction); the exporter retries
+      // SQLITE_BUSY / disk full: the rows of the failed transaction were not written; the
+      // exporter retries
       throw new RetryableError(
         `embedded store write failed: ${(err as Error).message}`,
         undefined,
