@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -156,6 +156,29 @@ describe('embedded store', () => {
     assert.ok(turns >= 2, `turns between transactions: ${turns}`);
     assert.equal(s.countSeries(), 3);
     await s.close();
+  });
+
+  it('checkpoints the WAL from its worker, not in the commits: the database file takes the rows while the store is open', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ember-store-'));
+    const opts = { dataDir: dir, retentionMs: 86_400_000, maxBytes: 1 << 30 };
+    const s = new EmbeddedStore({ ...opts, checkpointIntervalMs: 20 });
+    const at = Date.now();
+    // 3 MB: below SQLite's automatic checkpoint (1,000 pages), so only the worker copies it
+    const batch = [0, 1, 2, 3, 4].map((i) => {
+      const x = cpuSeries({ labels: { service_name: `w${i}` }, stacks: [[['a'], 1]], atMs: at });
+      x.compact = new Uint8Array(600 * 1024).fill(i + 1);
+      return x;
+    });
+    await s.send(batch);
+    const file = join(dir, 'profiles.sqlite');
+    const deadline = Date.now() + 5000;
+    while (statSync(file).size < 3_000_000 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    assert.ok(statSync(file).size >= 3_000_000, `database file ${statSync(file).size} bytes`);
+    await s.close();
+    const again = new EmbeddedStore(opts);
+    assert.equal(again.countSeries(), 5);
+    await again.close();
   });
 
   it('reads rows written before the compact form existed', async () => {

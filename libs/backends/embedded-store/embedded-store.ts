@@ -15,6 +15,7 @@ import {
   type CompactProfile,
 } from './compact-profile.js';
 import { matches, parseSelector, type Matcher } from './label-selector.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
 
 /**
  * The labels selectors see for one profile type of a stored series (Pyroscope's stored set);
@@ -58,6 +59,11 @@ export interface EmbeddedStoreOptions {
    * schema changes; it must exist. Writes and retention then fail.
    */
   readOnly?: boolean;
+  /**
+   * Checkpoint the WAL from a worker thread every this many ms instead of inside the writer's
+   * commits on the event loop (wal-checkpointer.ts). Unset: SQLite's automatic checkpoints.
+   */
+  checkpointIntervalMs?: number;
 }
 
 export interface StoredSeries {
@@ -121,6 +127,7 @@ export class EmbeddedStore implements Backend {
   private readonly insert: Database.Statement;
   private readonly readBlobs: Database.Statement;
   private closed = false;
+  private checkpointer: WalCheckpointer | undefined;
 
   constructor(private readonly options: EmbeddedStoreOptions) {
     if (options.readOnly) {
@@ -140,6 +147,13 @@ export class EmbeddedStore implements Backend {
     this.db.pragma('synchronous = NORMAL');
     // the page cache is the store's only cache: bounded, so the process's memory is too
     this.db.pragma('cache_size = -16384');
+    if (options.checkpointIntervalMs) {
+      this.checkpointer = new WalCheckpointer(
+        this.db,
+        join(options.dataDir, 'profiles.sqlite'),
+        options.checkpointIntervalMs,
+      );
+    }
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS series (
         tenant TEXT NOT NULL,
@@ -417,6 +431,7 @@ export class EmbeddedStore implements Backend {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.checkpointer?.close();
     this.db.close();
   }
 }
