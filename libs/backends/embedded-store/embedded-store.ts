@@ -38,7 +38,8 @@ export function storedLabelMap(
 // the decoded profile when the decoder runs in this process and from the pprof otherwise; the
 // pprof itself is not kept (only for a series whose compact form could not be built, gzipped).
 // Queries merge the compact forms. Retention drops rows by age and then by total size, oldest
-// first. A send is one transaction per TX_BYTES of blobs.
+// first. A send is one transaction per TX_BYTES of blobs; the process hosting the store
+// checkpoints the WAL from a worker thread (checkpointIntervalMs, wal-checkpointer.ts).
 //
 // Ownership: one process owns the database file (the exporter that hosts the store).
 
