@@ -14,3 +14,4 @@ export * from './label-regex.js';
 export * from './flat/index.js';
 export * from './stored-labels.js';
 export * from './span-id.js';
+export * from './compact/compact-profile.js';

@@ -170,6 +170,8 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Running
         dataDir: join(config.dataDir, 'store'),
         retentionMs: bc.embedded.retention,
         maxBytes: bc.embedded.maxBytes,
+        // the WAL's checkpoints off the event loop (wal-checkpointer.ts)
+        checkpointIntervalMs: 500,
       });
       backends.push(embedded);
       // spans beside the profiles, with the same retention (ADR 0015)

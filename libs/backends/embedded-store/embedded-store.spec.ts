@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -7,8 +7,14 @@ import { gzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { cpuSeries } from '../../pipeline/query/testing.js';
 import { EmbeddedStore } from './embedded-store.js';
-import { splitPprof } from '../../model/pprof/index.js';
-import { partSeriesId } from '../../queue/index.js';
+import { decodePprofFlat, splitPprof } from '../../model/pprof/index.js';
+import { compactFlat, encodeCompact } from '../../model/index.js';
+import {
+  decodeNormalizedSeries,
+  encodeNormalizedSeries,
+  partSeriesId,
+  type IncomingMessage,
+} from '../../queue/index.js';
 import { mergeTree, selectHeatmap, selectSeries } from './query-engine.js';
 
 const CPU = 'process_cpu:cpu:nanoseconds:cpu:nanoseconds';
@@ -85,6 +91,94 @@ describe('embedded store', () => {
     db.close();
     assert.equal(row.p, 0);
     assert.ok(row.c > 0);
+  });
+
+  it('writes the compact form a decode worker handed over as is, the same row it builds from the pprof', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ember-store-'));
+    const s = new EmbeddedStore({ dataDir: dir, retentionMs: 86_400_000, maxBytes: 1 << 30 });
+    const at = Date.now();
+    const built = cpuSeries({
+      labels: { service_name: 'built' },
+      stacks: [[['a', 'b'], 4]],
+      atMs: at,
+    });
+    const handed = cpuSeries({
+      labels: { service_name: 'handed' },
+      stacks: [[['a', 'b'], 4]],
+      atMs: at,
+    });
+    handed.compact = new Uint8Array(encodeCompact(compactFlat(decodePprofFlat(handed.pprof))));
+    // the store trusts the hand-over: a compact form of another profile is what it keeps
+    const other = cpuSeries({ labels: { service_name: 'other' }, stacks: [[['x'], 7]], atMs: at });
+    other.compact = new Uint8Array(
+      encodeCompact(
+        compactFlat(
+          decodePprofFlat(cpuSeries({ labels: {}, stacks: [[['y'], 11]], atMs: at }).pprof),
+        ),
+      ),
+    );
+    await s.send([built, handed, other]);
+    await s.close();
+    const db = new Database(join(dir, 'profiles.sqlite'));
+    const rows = db
+      .prepare('SELECT service_name AS n, pprof, stacks, size FROM series ORDER BY n')
+      .all() as { n: string; pprof: Buffer; stacks: Buffer; size: number }[];
+    db.close();
+    const [b, h] = [rows.find((r) => r.n === 'built')!, rows.find((r) => r.n === 'handed')!];
+    assert.ok(h.stacks.equals(b.stacks));
+    assert.equal(h.size, b.size);
+    assert.equal(h.pprof.length, 0);
+    const s2 = new EmbeddedStore({ dataDir: dir, retentionMs: 86_400_000, maxBytes: 1 << 30 });
+    assert.equal(mergeTree(s2, { ...q(), labelSelector: '{service_name="other"}' }).total, 11);
+    assert.equal(mergeTree(s2, { ...q(), labelSelector: '{service_name="handed"}' }).total, 4);
+    await s2.close();
+  });
+
+  it('writes a large batch in several transactions with turns of the event loop between them, every row stored', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ember-store-'));
+    const s = new EmbeddedStore({ dataDir: dir, retentionMs: 86_400_000, maxBytes: 1 << 30 });
+    const at = Date.now();
+    const batch = [0, 1, 2].map((i) => {
+      const x = cpuSeries({ labels: { service_name: `big${i}` }, stacks: [[['a'], 1]], atMs: at });
+      // 600 KB forms: no two fit one transaction's budget
+      x.compact = new Uint8Array(600 * 1024).fill(i + 1);
+      return x;
+    });
+    let turns = 0;
+    let ticking = true;
+    const tick = (): void => {
+      turns++;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    await s.send(batch);
+    ticking = false;
+    assert.ok(turns >= 2, `turns between transactions: ${turns}`);
+    assert.equal(s.countSeries(), 3);
+    await s.close();
+  });
+
+  it('checkpoints the WAL from its worker, not in the commits: the database file takes the rows while the store is open', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ember-store-'));
+    const opts = { dataDir: dir, retentionMs: 86_400_000, maxBytes: 1 << 30 };
+    const s = new EmbeddedStore({ ...opts, checkpointIntervalMs: 20 });
+    const at = Date.now();
+    // 3 MB: below SQLite's automatic checkpoint (1,000 pages), so only the worker copies it
+    const batch = [0, 1, 2, 3, 4].map((i) => {
+      const x = cpuSeries({ labels: { service_name: `w${i}` }, stacks: [[['a'], 1]], atMs: at });
+      x.compact = new Uint8Array(600 * 1024).fill(i + 1);
+      return x;
+    });
+    await s.send(batch);
+    const file = join(dir, 'profiles.sqlite');
+    const deadline = Date.now() + 5000;
+    while (statSync(file).size < 3_000_000 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    assert.ok(statSync(file).size >= 3_000_000, `database file ${statSync(file).size} bytes`);
+    await s.close();
+    const again = new EmbeddedStore(opts);
+    assert.equal(again.countSeries(), 5);
+    await again.close();
   });
 
   it('reads rows written before the compact form existed', async () => {
@@ -172,5 +266,28 @@ describe('embedded store', () => {
       1,
     );
     await s.close();
+  });
+});
+
+describe('normalised record hand-over (OutgoingMessage.local)', () => {
+  it('carries the compact form beside the pprof, counted in the held bytes; Kafka-shaped records have none', () => {
+    const s = cpuSeries({ labels: { service_name: 'x' }, stacks: [[['a'], 1]], atMs: Date.now() });
+    const compact = new Uint8Array(encodeCompact(compactFlat(decodePprofFlat(s.pprof))));
+    const out = encodeNormalizedSeries({ ...s, compact });
+    assert.equal(out.local?.bytes, compact.byteLength);
+    const incoming = (local: boolean): IncomingMessage => ({
+      topic: 't',
+      partition: 0,
+      offset: '0',
+      key: out.key,
+      value: out.value,
+      headers: out.headers,
+      timestamp: 0,
+      ...(local && out.local ? { local: out.local } : {}),
+    });
+    assert.equal(decodeNormalizedSeries(incoming(true)).compact, compact);
+    assert.equal(decodeNormalizedSeries(incoming(true)).profile, undefined);
+    assert.equal(decodeNormalizedSeries(incoming(false)).compact, undefined);
+    assert.equal(encodeNormalizedSeries(s).local, undefined);
   });
 });

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import { defaultLimits } from '../../decoders/index.js';
+import { compactFlat, decodeCompact, encodeCompact } from '../../model/index.js';
+import { decodePprofFlat } from '../../model/pprof/index.js';
 import { fixturePath } from '../../../test/support/paths.js';
 import { DecodePool } from './decode-pool.js';
 import type { DecodeTask } from './decode-task.js';
@@ -66,6 +69,32 @@ describe('DecodePool', () => {
     assert.ok('error' in r);
     assert.equal(r.error.reason, 'malformed_profile');
     assert.equal(r.error.permanent, true);
+  });
+
+  it('builds the store’s compact form on the worker (keepCompact) equal to the one the store builds from the pprof', async () => {
+    const jfr = gunzipSync(
+      readFileSync(
+        fixturePath('pyroscope', 'jfr', 'cortex-dev-01__kafka-0__cpu_lock0_alloc0__0.jfr.gz'),
+      ),
+    );
+    const t = { ...task(jfr, 'jfr'), keepCompact: true };
+    assert.ok(pool.offloads(jfr.length));
+    const r = await pool.run(t);
+    assert.ok(!('error' in r));
+    assert.equal(r.series.length, 5); // cpu, block, mutex and two of memory
+    for (const s of r.series) {
+      assert.equal(s.parts.length, 1);
+      assert.ok(s.compact, 'every one-part series has its compact form');
+      // moved, not copied: the bytes own their buffer (nothing else was detached with it)
+      assert.equal(s.compact.byteLength, s.compact.buffer.byteLength);
+      assert.equal(s.profile, undefined);
+      const fromPprof = encodeCompact(compactFlat(decodePprofFlat(s.parts[0])));
+      assert.deepEqual(decodeCompact(Buffer.from(s.compact)), decodeCompact(fromPprof));
+    }
+    // without the flag nothing extra comes back
+    const plain = await pool.run(task(jfr, 'jfr'));
+    assert.ok(!('error' in plain));
+    assert.ok(plain.series.every((s) => s.compact === undefined));
   });
 
   it('leaves the caller’s buffer usable (copies before transferring)', async () => {

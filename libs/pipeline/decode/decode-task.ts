@@ -7,7 +7,9 @@ import {
 } from '../../decoders/index.js';
 import {
   PermanentError,
+  compactFlat,
   compileRelabelRules,
+  encodeCompact,
   profileTypeIds,
   sampleTypesWithValues,
   type FlatProfile,
@@ -68,6 +70,13 @@ export interface DecodeTask {
    * normalised records runs in this process (the in-process queue hands it over as is).
    */
   keepProfile?: boolean;
+  /**
+   * Build each one-part series' embedded-store form (model/compact: encodeCompact(compactFlat))
+   * and return it with the bytes: set when the store runs in this process and the decode runs on
+   * a worker, so the main thread only writes the row. Bytes move between threads for free; the
+   * flat profile's string tables would have to be cloned.
+   */
+  keepCompact?: boolean;
   rules: DecodeTaskRules;
 }
 
@@ -85,6 +94,8 @@ export interface EncodedSeries {
   parts: Uint8Array[];
   /** the normalised profile the one part encodes, when the task asked for it (keepProfile) */
   profile?: FlatProfile;
+  /** the embedded store's compact form of that profile, when the task asked for it (keepCompact) */
+  compact?: Uint8Array;
 }
 
 export type DecodeTaskResult =
@@ -213,6 +224,8 @@ export function runDecodeTask(task: DecodeTask): DecodeTaskResult {
       // the decoded form travels along to a consumer in this process (one part only: a part's
       // bytes hold a share of the samples)
       if (task.keepProfile && parts.length === 1) e2.profile = f;
+      if (task.keepCompact && parts.length === 1)
+        e2.compact = ownedBytes(encodeCompact(compactFlat(f)));
       out.push(e2);
     });
     return {
@@ -226,6 +239,15 @@ export function runDecodeTask(task: DecodeTask): DecodeTaskResult {
   } catch (err) {
     return { error: classify(err) };
   }
+}
+
+/**
+ * Bytes that own their whole ArrayBuffer, so that moving the buffer to another thread detaches
+ * nothing else (a Buffer may be a view into a shared pool).
+ */
+function ownedBytes(b: Uint8Array): Uint8Array {
+  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) return b;
+  return b.slice();
 }
 
 /** Every failure mapped to a discard reason; anything unexpected is a permanent `unknown`. */

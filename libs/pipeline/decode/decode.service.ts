@@ -139,6 +139,8 @@ export class DecodeService implements OnModuleDestroy {
         } catch (err) {
           return { m, error: classify(err) };
         }
+        const local = this.broker.localPayloads === true;
+        const offloaded = this.pool.offloads(upload.body.length);
         const r = await this.pool.run({
           upload,
           limits: this.limitsFor(upload.tenant),
@@ -147,9 +149,11 @@ export class DecodeService implements OnModuleDestroy {
           rules: tenantRuleConfig(this.config, upload.tenant),
           // The exporter in this process takes the decoded profile, not the bytes, when it can.
           // Not from a worker: cloning its string tables to this thread and holding them in the
-          // queue costs more (GC of a large backlog) than decoding the pprof again.
-          keepProfile:
-            this.broker.localPayloads === true && !this.pool.offloads(upload.body.length),
+          // queue costs more (GC of a large backlog) than decoding the pprof again. A worker
+          // builds the embedded store's compact form instead and moves its bytes here, so this
+          // thread neither decodes the pprof nor builds that form (ADR 0012).
+          keepProfile: local && !offloaded,
+          keepCompact: local && offloaded && this.config.backends.embedded.enabled,
         });
         return { m, upload, r };
       } finally {
@@ -305,6 +309,7 @@ export function recordsOf(upload: RawUpload, series: readonly EncodedSeries[]): 
           endMs: s.endMs,
           pprof: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
           ...(count === 1 && s.profile ? { profile: s.profile } : {}),
+          ...(count === 1 && s.compact ? { compact: s.compact } : {}),
         }),
       );
     });

@@ -1,6 +1,7 @@
 // Worker-thread entry for large uploads (see decode-pool.ts). Piscina calls the default export
-// with a DecodeTask. The result's typed arrays (the encoded pprofs, and the flat profiles when the
-// task keeps them) are moved to the main thread, not copied; the rest is structured-cloned.
+// with a DecodeTask. The result's typed arrays (the encoded pprofs, the store's compact forms
+// and the flat profiles when the task asks for them) are moved to the main thread, not copied;
+// the rest is structured-cloned.
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { flatTransferables } from '../../model/index.js';
 import { runDecodeTask, type DecodeTask, type DecodeTaskResult } from './decode-task.js';
@@ -11,6 +12,7 @@ export default function decodeInWorker(task: DecodeTask): unknown {
   const buffers = new Set<ArrayBuffer>();
   for (const s of result.series) {
     for (const p of s.parts) if (p.buffer instanceof ArrayBuffer) buffers.add(p.buffer);
+    if (s.compact?.buffer instanceof ArrayBuffer) buffers.add(s.compact.buffer);
     if (s.profile) for (const b of flatTransferables(s.profile)) buffers.add(b);
   }
   return move(movable(result, [...buffers]));

@@ -50,12 +50,22 @@ export interface NormalizedSeries {
    * consumers; absent, they decode `pprof`.
    */
   profile?: FlatProfile;
+  /**
+   * In-process only: the embedded store's compact form of that profile
+   * (`encodeCompact(compactFlat(profile))`, model/compact), built by a decode worker so that the
+   * store on this thread only writes the row. Read-only for consumers; absent, the store builds it.
+   */
+  compact?: Uint8Array;
 }
 
-/** A handed-over profile (OutgoingMessage.local) is one of these. */
+/**
+ * What a normalised record hands over beside its pprof (OutgoingMessage.local): the decoded
+ * profile (inline decodes), and/or the store's compact form (decodes on a worker thread).
+ */
 interface LocalProfile {
   kind: 'flat-profile';
-  profile: FlatProfile;
+  profile?: FlatProfile;
+  compact?: Uint8Array;
 }
 
 const H = {
@@ -97,11 +107,15 @@ export function encodeNormalizedSeries(s: NormalizedSeries): OutgoingMessage {
       [OPTIONAL.profileId]: s.profileId ?? s.seriesId,
       ...(s.part ? { [OPTIONAL.part]: `${s.part.index}/${s.part.count}` } : {}),
     },
-    ...(s.profile
+    ...(s.profile || s.compact
       ? {
           local: {
-            value: { kind: 'flat-profile', profile: s.profile } satisfies LocalProfile,
-            bytes: flatByteLength(s.profile),
+            value: {
+              kind: 'flat-profile',
+              ...(s.profile ? { profile: s.profile } : {}),
+              ...(s.compact ? { compact: s.compact } : {}),
+            } satisfies LocalProfile,
+            bytes: (s.profile ? flatByteLength(s.profile) : 0) + (s.compact?.byteLength ?? 0),
           },
         }
       : {}),
@@ -164,9 +178,13 @@ export function decodeNormalizedSeries(m: IncomingMessage): NormalizedSeries {
   };
 }
 
-function localProfile(m: IncomingMessage): { profile?: FlatProfile } {
+function localProfile(m: IncomingMessage): { profile?: FlatProfile; compact?: Uint8Array } {
   const v = m.local?.value as LocalProfile | undefined;
-  return v?.kind === 'flat-profile' ? { profile: v.profile } : {};
+  if (v?.kind !== 'flat-profile') return {};
+  return {
+    ...(v.profile ? { profile: v.profile } : {}),
+    ...(v.compact ? { compact: v.compact } : {}),
+  };
 }
 
 export const NORMALIZED_SERIES_HEADERS = { ...H, ...OPTIONAL };
