@@ -3,10 +3,12 @@
 // task keeps them) are moved to the main thread, not copied; the rest is structured-cloned.
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { flatTransferables } from '../../model/index.js';
+import { reportWorkerHeap } from '../core/worker-heap.js';
 import { runDecodeTask, type DecodeTask, type DecodeTaskResult } from './decode-task.js';
 
 export default function decodeInWorker(task: DecodeTask): unknown {
   const result = runDecodeTask(task);
+  reportWorkerHeap('decode'); // with the result still held: near the task's peak
   if ('error' in result) return result;
   const buffers = new Set<ArrayBuffer>();
   for (const s of result.series) {
