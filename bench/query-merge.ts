@@ -14,7 +14,7 @@
 //   - production-shaped: twelve profiles of the 1.5 MB, 12,000-stack folded uploads
 //     (test/support/production-shapes.ts), mostly distinct frames, about a million tree nodes:
 //     CPU time against the 1 s goal, and the heap the merge holds at its end (before any GC)
-//     against 256 MiB, a quarter of the query worker's default budget (EMBER_QUERY_MEMORY_MB).
+//     against 256 MiB, the query worker's default budget (EMBER_QUERY_MEMORY_MB).
 //
 // Run alone:  npx tsc -p tsconfig.build.json && node dist/bench/query-merge.js
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';

@@ -91,7 +91,7 @@ export const envSchema = z.object({
   /** request bodies at least this large are decoded on a worker thread */
   EMBER_DECODE_WORKER_THRESHOLD: intFromEnv(0, 1024 * MiB).default(64 * 1024),
   /** old-generation heap of each decode worker, MiB: an upload that needs more is refused */
-  EMBER_DECODE_WORKER_MEMORY_MB: intFromEnv(64, 64 * 1024).default(256),
+  EMBER_DECODE_WORKER_MEMORY_MB: intFromEnv(64, 64 * 1024).default(128),
   /** shortcut for one Pyroscope endpoint (user:password@ in the URL = Basic credentials) */
   EMBER_PYROSCOPE_URL: z.string().trim().url('must be an http(s) URL').optional(),
   /** Bearer token for EMBER_PYROSCOPE_URL (kept out of the URL and the config file) */
@@ -135,7 +135,7 @@ export const envSchema = z.object({
   /** queries waiting for a worker; more get 503 at once */
   EMBER_QUERY_MAX_QUEUED: intFromEnv(0, 10_000).default(16),
   /** heap of a query worker, MiB; a query needing more gets 422 */
-  EMBER_QUERY_MEMORY_MB: intFromEnv(64, 64 * 1024).default(1024),
+  EMBER_QUERY_MEMORY_MB: intFromEnv(64, 64 * 1024).default(256),
 });
 
 /**

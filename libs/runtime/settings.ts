@@ -160,10 +160,10 @@ export const ENV_SETTINGS: Record<EnvVar, EnvSetting> = {
     example: '1048576',
   },
   EMBER_DECODE_WORKER_MEMORY_MB: {
-    default: '256',
+    default: '128',
     meaning:
-      'old-generation heap of each decode worker thread, MiB: bounds what decoding takes of the process; an upload whose decode needs more is dead-lettered with profile_size_limit (replay it after raising this)',
-    example: '512',
+      'old-generation heap of each decode worker thread, MiB (plus a 64 MiB young generation): bounds what decoding takes of the process; an upload whose decode needs more is dead-lettered with profile_size_limit (replay it after raising this). 128 decodes a 12 MB JFR recording and 1.5 MB uploads of 12,000 distinct stacks',
+    example: '256',
   },
   EMBER_PYROSCOPE_URL: {
     default: null,
@@ -294,9 +294,10 @@ export const ENV_SETTINGS: Record<EnvVar, EnvSetting> = {
     example: '64',
   },
   EMBER_QUERY_MEMORY_MB: {
-    default: '1024',
-    meaning: 'heap of a query worker in MiB; a query needing more gets 422',
-    example: '2048',
+    default: '256',
+    meaning:
+      'old-generation heap of a query worker in MiB; a query needing more gets 422 resource_exhausted. 256 merges twelve profiles of 12,000 distinct stacks (a million call-tree nodes) with room to spare',
+    example: '1024',
   },
 };
 

@@ -1,6 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
+import type { Registry } from 'prom-client';
 import { destroyWhenLoaded, whenLoaded } from '../core/worker-pool-lifecycle.js';
+import { registerWorkerHeapMetrics, trackWorkerHeaps } from '../core/worker-heap.js';
 import { runDecodeTask, type DecodeTask, type DecodeTaskResult } from './decode-task.js';
 
 // Keeps CPU-heavy decoding off the event loop. An upload whose body is at least
@@ -38,6 +40,8 @@ export interface DecodePoolOptions {
    * fit on a retry either) as profile_size_limit; replay it from the DLQ after raising the bound.
    */
   memoryMb?: number;
+  /** where the workers' heaps are exported (emberflow_worker_heap_bytes{pool="decode"}) */
+  registry?: Registry;
 }
 
 export class DecodePool {
@@ -46,6 +50,8 @@ export class DecodePool {
   private inline: Promise<unknown> = Promise.resolve();
   /** the first worker's module is instantiated (worker-pool-lifecycle.ts) */
   private readonly loaded: Promise<unknown> = Promise.resolve();
+  /** drops this pool's workers from emberflow_worker_heap_bytes (worker-heap.ts) */
+  private readonly forgetHeaps: () => void = () => {};
 
   constructor(private readonly options: DecodePoolOptions) {
     if (options.workers > 0) {
@@ -59,6 +65,8 @@ export class DecodePool {
           ...(options.memoryMb ? { maxOldGenerationSizeMb: options.memoryMb } : {}),
         },
       });
+      this.forgetHeaps = trackWorkerHeaps(this.pool);
+      if (options.registry) registerWorkerHeapMetrics(options.registry);
       this.loaded = whenLoaded(this.pool);
     }
   }
@@ -102,6 +110,7 @@ export class DecodePool {
   async close(): Promise<void> {
     if (!this.pool) return;
     await destroyWhenLoaded(this.pool, this.loaded);
+    this.forgetHeaps();
   }
 }
 

@@ -79,6 +79,7 @@ export class DecodeService implements OnModuleDestroy {
       workers: config.decode.workers,
       thresholdBytes: config.decode.workerThresholdBytes,
       memoryMb: config.decode.workerMemoryMb,
+      registry: metrics.registry,
     });
   }
 

@@ -4,10 +4,12 @@
 // the rest is structured-cloned.
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { flatTransferables } from '../../model/index.js';
+import { reportWorkerHeap } from '../core/worker-heap.js';
 import { runDecodeTask, type DecodeTask, type DecodeTaskResult } from './decode-task.js';
 
 export default function decodeInWorker(task: DecodeTask): unknown {
   const result = runDecodeTask(task);
+  reportWorkerHeap('decode'); // with the result still held: near the task's peak
   if ('error' in result) return result;
   const buffers = new Set<ArrayBuffer>();
   for (const s of result.series) {

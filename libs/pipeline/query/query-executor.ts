@@ -1,5 +1,7 @@
 import { Piscina } from 'piscina';
+import type { Registry } from 'prom-client';
 import { destroyWhenLoaded, whenLoaded } from '../core/worker-pool-lifecycle.js';
+import { registerWorkerHeapMetrics, trackWorkerHeaps } from '../core/worker-heap.js';
 
 // Where queries run: on worker threads (EMBER_QUERY_WORKERS, default 1), each with its own
 // read-only connection to the embedded store's SQLite file (WAL: readers never block the
@@ -41,6 +43,8 @@ export interface QueryExecutorOptions {
   timeoutMs: number;
   maxQueued: number;
   memoryMb: number;
+  /** where the workers' heaps are exported (emberflow_worker_heap_bytes{pool="query"}) */
+  registry?: Registry;
 }
 
 export interface QueryWorkerData {
@@ -73,11 +77,15 @@ export class QueryExecutor {
     });
     // a terminated worker's error surfaces on its task; nothing to do here but not crash
     this.pool.on('error', () => {});
+    this.forgetHeaps = trackWorkerHeaps(this.pool);
+    if (options.registry) registerWorkerHeapMetrics(options.registry);
     this.loaded = whenLoaded(this.pool);
   }
 
   /** the first worker's module is instantiated (worker-pool-lifecycle.ts) */
   private readonly loaded: Promise<unknown>;
+  /** drops this pool's workers from emberflow_worker_heap_bytes (worker-heap.ts) */
+  private readonly forgetHeaps: () => void;
 
   /** Runs a query within its budget; resolves with an answer, never rejects. */
   async run(task: QueryTask): Promise<QueryAnswer> {
@@ -132,5 +140,6 @@ export class QueryExecutor {
     if (this.closed) return;
     this.closed = true;
     await destroyWhenLoaded(this.pool, this.loaded);
+    this.forgetHeaps();
   }
 }

@@ -1,5 +1,6 @@
 import { Inject, Module, type OnModuleDestroy, Optional } from '@nestjs/common';
 import type { EmbeddedStore } from '../../backends/index.js';
+import { Metrics } from '../../observability/index.js';
 import type { EmberConfig } from '../../runtime/config.js';
 import { EMBEDDED_STORE, EMBER_CONFIG } from '../core/tokens.js';
 import { FleetModule } from '../fleet/fleet.module.js';
@@ -20,10 +21,18 @@ import { SpanLinksController } from './span-links.controller.js';
     TenantResolver,
     {
       provide: QueryExecutor,
-      inject: [EMBER_CONFIG, { token: EMBEDDED_STORE, optional: true }],
-      useFactory: (config: EmberConfig, store: EmbeddedStore | null): QueryExecutor | null =>
+      inject: [EMBER_CONFIG, Metrics, { token: EMBEDDED_STORE, optional: true }],
+      useFactory: (
+        config: EmberConfig,
+        metrics: Metrics,
+        store: EmbeddedStore | null,
+      ): QueryExecutor | null =>
         store && config.query.workers > 0
-          ? new QueryExecutor({ databasePath: store.dataDir, ...config.query })
+          ? new QueryExecutor({
+              databasePath: store.dataDir,
+              ...config.query,
+              registry: metrics.registry,
+            })
           : null,
     },
   ],

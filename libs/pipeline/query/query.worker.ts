@@ -4,6 +4,7 @@
 import 'reflect-metadata';
 import { workerData } from 'node:worker_threads';
 import { EmbeddedStore } from '../../backends/embedded-store/embedded-store.js';
+import { reportWorkerHeap } from '../core/worker-heap.js';
 import type { TenantResolver } from '../tenancy/tenant-resolver.js';
 import type { QueryAnswer, QueryTask, QueryWorkerData } from './query-executor.js';
 import { QueryController } from './query.controller.js';
@@ -21,7 +22,9 @@ export default function queryInWorker(task: QueryTask): QueryAnswer {
   });
   // the tenant was resolved (and authenticated) by the process that took the request
   controller ??= new QueryController(store, null as unknown as TenantResolver, null);
-  return controller.execute(store, task);
+  const answer = controller.execute(store, task);
+  reportWorkerHeap('query'); // with the answer still held: near the query's peak
+  return answer;
 }
 
 /** The pool's first task: its answer means this module and its imports are instantiated. */
