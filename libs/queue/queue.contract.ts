@@ -240,6 +240,28 @@ export function queueBrokerContract(name: string, factory: BrokerFactory): void 
       assert.ok(broker.maxRecordBytes(topic('small-limit')) <= 256 * 1024);
     });
 
+    it('concurrent publishes that together exceed the topic limit all arrive', async () => {
+      // ingest publishes one upload per request; Kafka may carry concurrent ones in one produce
+      // request, but never more than the topic takes (8 x 100 KiB, 256 KiB per request)
+      const values = Array.from({ length: 8 }, (_, i) => randomBytes(100 * 1024 + i));
+      const got: Buffer[] = [];
+      const sub = await broker.subscribe({
+        groupId: `g-${run}-concurrent`,
+        topic: topic('small-limit'),
+        maxBatchSize: 100,
+        handler: async (b) => void got.push(...b.messages.map((m) => m.value)),
+      });
+      await Promise.all(
+        values.map((value, i) =>
+          broker.publish(topic('small-limit'), [{ key: 'same', value, headers: { i: String(i) } }]),
+        ),
+      );
+      await eventually('8 concurrent records', timeout, () =>
+        values.every((v) => got.some((g) => g.equals(v))) ? true : undefined,
+      );
+      await sub.close();
+    });
+
     it('refuses for good a record larger than the topic limit (message_too_large)', async () => {
       await assert.rejects(
         broker.publish(topic('small-limit'), [

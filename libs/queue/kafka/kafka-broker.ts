@@ -26,6 +26,7 @@ import { runSlice, type SliceDriver } from '../consumer/slice-runner.js';
 import { letterBytes } from '../dead-letters/dead-letter-sink.js';
 import { sleep } from '../consumer/abortable-sleep.js';
 import { classifyProduceError } from './produce-errors.js';
+import { ProduceCoalescer } from './produce-coalescer.js';
 
 const { Kafka, Partitioners, logLevel } = kafkajs;
 
@@ -34,6 +35,8 @@ const { Kafka, Partitioners, logLevel } = kafkajs;
 //   gzip already), the murmur2 default partitioner so keys map like the Java client's. A publish
 //   is split into produce requests that fit the topic's limit as the broker reports it; a
 //   record that can never fit, or that the broker refuses as invalid, is a PermanentError.
+//   Concurrent publishes to one topic that fit one request share it (produce-coalescer.ts): the
+//   broker's cost is per request, and ingest publishes one upload per HTTP request.
 // - consumer: kafkajs fetches; every partition has its own worker with its own buffer, and the
 //   fetch callback only hands messages over and returns. kafkajs's fetch loop waits for every
 //   batch of a fetch before the next one, so work done inside it would let one slow or failing
@@ -100,6 +103,11 @@ const RECORD_OVERHEAD = 64;
 /** Reads of a topic's limit after the broker refused a record we thought within it. */
 const LIMIT_REREADS = 3;
 const LIMIT_REREAD_MS = 500;
+/**
+ * Outstanding coalesced produce requests per topic. Two keep the connection busy while the
+ * next request forms; more would only split what is waiting into smaller requests.
+ */
+const PRODUCE_IN_FLIGHT = 2;
 
 export class KafkaBroker implements QueueBroker {
   readonly kind = 'kafka';
@@ -117,9 +125,24 @@ export class KafkaBroker implements QueueBroker {
   private readonly ns: string;
 
   private readonly options: KafkaBrokerOptions & typeof KAFKA_DEFAULTS;
+  private readonly coalescer: ProduceCoalescer<kafkajs.Message>;
 
   constructor(options: KafkaBrokerOptions) {
     this.options = { ...KAFKA_DEFAULTS, ...stripUndefined(options) };
+    this.coalescer = new ProduceCoalescer<kafkajs.Message>({
+      maxInFlight: PRODUCE_IN_FLIGHT,
+      budgetBytes: this.options.maxProduceRequestBytes,
+      isPermanent: (err) => classifyProduceError(err).permanent,
+      send: async (topic, messages) => {
+        if (!this.producer) throw new RetryableError('kafka producer is not started');
+        await this.producer.send({
+          topic,
+          acks: -1,
+          timeout: this.options.requestTimeoutMs,
+          messages,
+        });
+      },
+    });
     this.ns = options.namespace ?? '';
     this.monitor = new ConsumerMonitor(this.options.stallAfterMs);
     const toLog: logCreator =
@@ -247,6 +270,7 @@ export class KafkaBroker implements QueueBroker {
     const requestBudget = Math.min(limit, this.options.maxProduceRequestBytes);
     // Requests in message order, each within the budget: per key, order is kept.
     const chunks: OutgoingMessage[][] = [];
+    const chunkBytes: number[] = [];
     let cur: OutgoingMessage[] = [];
     let size = 0;
     for (const m of messages) {
@@ -259,21 +283,27 @@ export class KafkaBroker implements QueueBroker {
       }
       if (cur.length > 0 && size + n > requestBudget) {
         chunks.push(cur);
+        chunkBytes.push(size);
         cur = [];
         size = 0;
       }
       cur.push(m);
       size += n;
     }
-    if (cur.length > 0) chunks.push(cur);
-    for (const chunk of chunks) {
+    if (cur.length > 0) {
+      chunks.push(cur);
+      chunkBytes.push(size);
+    }
+    // Requests of the same budget, within the topic's limit: a coalesced request of several
+    // publishes never exceeds what each would have been allowed alone.
+    for (const [i, chunk] of chunks.entries()) {
       try {
-        await this.producer.send({
-          topic: this.ns + topic,
-          acks: -1,
-          timeout: this.options.requestTimeoutMs,
-          messages: chunk.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
-        });
+        await this.coalescer.publish(
+          this.ns + topic,
+          chunk.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
+          chunkBytes[i],
+          requestBudget,
+        );
       } catch (err) {
         const c = classifyProduceError(err);
         if (c.permanent) {
