@@ -257,7 +257,12 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Running
     ? new PipelineBacklog(
         broker,
         [
-          { name: 'decoder', groupId: CONSUMER_GROUPS[TOPICS.raw], topic: TOPICS.raw },
+          {
+            name: 'decoder',
+            groupId: CONSUMER_GROUPS[TOPICS.raw],
+            topic: TOPICS.raw,
+            entry: true,
+          },
           {
             name: 'exporter',
             groupId: CONSUMER_GROUPS[TOPICS.normalized],
@@ -278,6 +283,7 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Running
         ? () => broker.roomFor(TOPICS.raw)
         : undefined,
     backlogSeconds: backlog ? () => backlog.seconds() : undefined,
+    admittedProfile: backlog ? () => backlog.noteAdmitted() : undefined,
   });
   metrics.admissionSource = () => ({
     ...edge.admission.stats(),

@@ -78,9 +78,10 @@ describe('AdmissionControl', () => {
 
   it('holds profile uploads while the pipeline is behind past its limit, not OTLP requests', () => {
     let behind = 0;
+    let admitted = 0;
     const a = new AdmissionControl(
       { ...limits, maxBacklogMs: 2_000 },
-      { backlogSeconds: () => behind, random: () => 0 },
+      { backlogSeconds: () => behind, random: () => 0, admittedProfile: () => admitted++ },
     );
     behind = 2;
     const within = a.tryAcquire('t', 1);
@@ -97,6 +98,7 @@ describe('AdmissionControl', () => {
     const otlp = a.tryAcquire('t', 1, 'otlp');
     assert.ok(otlp instanceof Ticket, 'traces, metrics and logs feed their own topics');
     otlp.release();
+    assert.equal(admitted, 1, 'the backlog is told of admitted profile uploads only');
     // no limit: never held
     const unlimited = new AdmissionControl(
       { ...limits, maxBacklogMs: 0 },

@@ -60,6 +60,8 @@ export interface AdmissionProbes {
   overloaded?: () => boolean;
   /** seconds of accepted uploads waiting to be decoded and stored (pipeline-backlog.ts) */
   backlogSeconds?: () => number;
+  /** told of every profile upload admitted, so the backlog counts it before the next reading */
+  admittedProfile?: () => void;
   /** ms clock (tests) */
   now?: () => number;
   /** [0, 1) (tests) */
@@ -144,7 +146,7 @@ export class AdmissionControl {
 
   /** Admits at once, or says why not (no waiting). */
   tryAcquire(tenant: string, bytes: number, lane: AdmissionLane = 'profiles'): Ticket | Shed {
-    if (this.waiting.length === 0 && this.fits(bytes, lane)) return this.admit(tenant, bytes);
+    if (this.waiting.length === 0 && this.fits(bytes, lane)) return this.admit(tenant, bytes, lane);
     return this.shed(tenant, bytes, this.blocker(bytes, lane) ?? 'process_full');
   }
 
@@ -159,7 +161,7 @@ export class AdmissionControl {
     lane: AdmissionLane = 'profiles',
   ): Promise<Ticket | Shed> {
     if (this.waiting.length === 0 && this.fits(bytes, lane))
-      return Promise.resolve(this.admit(tenant, bytes));
+      return Promise.resolve(this.admit(tenant, bytes, lane));
     if (this.limits.maxWaitMs <= 0 || this.waiting.length >= this.limits.maxWaiting) {
       const reason = this.limits.maxWaitMs <= 0 ? this.blocker(bytes, lane) : 'waiting_room_full';
       return Promise.resolve(this.shed(tenant, bytes, reason ?? 'process_full'));
@@ -176,7 +178,9 @@ export class AdmissionControl {
       };
       const timedOut = (): void => {
         const blocker = this.blocker(bytes, lane);
-        leave(blocker === null ? this.admit(tenant, bytes) : this.shed(tenant, bytes, blocker));
+        leave(
+          blocker === null ? this.admit(tenant, bytes, lane) : this.shed(tenant, bytes, blocker),
+        );
       };
       // the client went away: nobody would release a ticket handed out now
       const onAbort = (): void => leave(this.shed(tenant, bytes, 'process_full'));
@@ -233,8 +237,9 @@ export class AdmissionControl {
     this.wake();
   }
 
-  private admit(tenant: string, bytes: number): Ticket {
+  private admit(tenant: string, bytes: number, lane: AdmissionLane): Ticket {
     this.take(tenant, bytes, true);
+    if (lane === 'profiles') this.probes.admittedProfile?.();
     return new Ticket(this, tenant, bytes);
   }
 
@@ -275,7 +280,7 @@ export class AdmissionControl {
         }
       }
       if (!best) return;
-      best.resolve(this.admit(best.tenant, best.bytes));
+      best.resolve(this.admit(best.tenant, best.bytes, best.lane));
     }
   }
 

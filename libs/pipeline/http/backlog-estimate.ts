@@ -55,10 +55,14 @@ export class BacklogEstimate {
     return drained > 0 && busyMs > 0 ? (drained * 1000) / busyMs : null;
   }
 
-  /** seconds the work behind takes at the measured rate: 0 when none, null when unknown */
-  seconds(): number | null {
-    const lag = this.lag();
-    if (lag === null) return null;
+  /**
+   * seconds the work behind takes at the measured rate: 0 when none, null when unknown.
+   * `more`: messages known to have joined since the last reading (what this process accepted).
+   */
+  seconds(more = 0): number | null {
+    const read = this.lag();
+    if (read === null) return null;
+    const lag = read + more;
     if (lag === 0) return 0;
     const rate = this.rate();
     return rate === null ? null : lag / rate;

@@ -194,7 +194,11 @@ export function installHttpEdge(fastify: FastifyInstance, deps: HttpEdgeDeps): v
 /** The admission control of a process, from its config and the probes bootstrap provides. */
 export function admissionFor(
   config: EmberConfig,
-  probes: { downstreamRoom?: () => number; backlogSeconds?: () => number },
+  probes: {
+    downstreamRoom?: () => number;
+    backlogSeconds?: () => number;
+    admittedProfile?: () => void;
+  },
 ): { admission: AdmissionControl; monitor: EventLoopMonitor } {
   const monitor = new EventLoopMonitor();
   const admission = new AdmissionControl(
@@ -208,6 +212,7 @@ export function admissionFor(
     {
       downstreamRoom: probes.downstreamRoom,
       backlogSeconds: probes.backlogSeconds,
+      admittedProfile: probes.admittedProfile,
       overloaded:
         config.ingest.maxEventLoopDelayMs > 0
           ? () => monitor.delayMs() > config.ingest.maxEventLoopDelayMs

@@ -45,6 +45,32 @@ describe('PipelineBacklog', () => {
     assert.ok(broker.reads.includes('dec@raw') && broker.reads.includes('exp@norm'));
   });
 
+  it('counts what this process admitted since the last reading into the entry stage', async () => {
+    const broker = fakeBroker();
+    let now = 0;
+    const b = new PipelineBacklog(broker, [{ ...stages[0], entry: true }, stages[1]], {
+      now: () => now,
+    });
+    for (let i = 0; i <= 2; i++) {
+      now = i * 500;
+      broker.groups.set('dec', { lag: 100, consumed: i * 100 });
+      broker.groups.set('exp', { lag: 0, consumed: 0 });
+      await b.poll();
+    }
+    assert.equal(b.seconds(), 0.5);
+    // 300 admitted before the next reading: 400 behind at 200/s
+    for (let i = 0; i < 300; i++) b.noteAdmitted();
+    assert.deepEqual(b.snapshot(), [
+      { stage: 'decoder', seconds: 2, lag: 400 },
+      { stage: 'exporter', seconds: 0, lag: 0 },
+    ]);
+    // the next reading has them: they count once
+    now = 1_500;
+    broker.groups.set('dec', { lag: 350, consumed: 300 });
+    await b.poll();
+    assert.equal(b.snapshot()[0].lag, 350);
+  });
+
   it('keeps the last estimate through a failed read, then counts it unknown once stale', async () => {
     const broker = fakeBroker();
     let now = 0;

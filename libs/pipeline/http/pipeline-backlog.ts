@@ -12,6 +12,11 @@
 // seconds. A stage that drains nothing (stopped, restarting) is not counted: riding out a
 // consumer outage is what the durable queue is for.
 //
+// Between readings the estimate counts what this process admitted since (noteAdmitted): ingest
+// admits in a few milliseconds what the decoder takes a second for, so half a second of
+// admissions on a stale reading would overshoot the limit many times over. Other replicas'
+// admissions show at the next reading.
+//
 // Contract: start() is safe to call twice; close() stops the polling. A failed read keeps the
 // last estimate for STALE_MS, then the backlog counts as unknown (not shed on): the broker being
 // away is the publish path's error to report, not admission's.
@@ -27,11 +32,16 @@ export interface BacklogStage {
   name: string;
   groupId: string;
   topic: string;
+
+  /** true for the stage the admitted uploads enter (the decoder's raw topic) */
+  entry?: boolean;
 }
 
 interface StageState extends BacklogStage {
   estimate: BacklogEstimate;
   readAt: number;
+  /** admissions counted in the last reading (entry stage) */
+  admittedAtRead: number;
 }
 
 export class PipelineBacklog {
@@ -39,6 +49,8 @@ export class PipelineBacklog {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private readonly now: () => number;
+  /** uploads admitted by this process so far */
+  private admitted = 0;
   private readonly onError: ((stage: string, err: unknown) => void) | undefined;
 
   constructor(
@@ -48,7 +60,12 @@ export class PipelineBacklog {
   ) {
     this.now = options.now ?? Date.now;
     this.onError = options.onError;
-    this.stages = stages.map((s) => ({ ...s, estimate: new BacklogEstimate(), readAt: 0 }));
+    this.stages = stages.map((s) => ({
+      ...s,
+      estimate: new BacklogEstimate(),
+      readAt: 0,
+      admittedAtRead: 0,
+    }));
   }
 
   start(): void {
@@ -73,9 +90,12 @@ export class PipelineBacklog {
   async poll(): Promise<void> {
     await Promise.all(
       this.stages.map(async (s) => {
+        // admitted before the read began are in it (or about to be: they are publishing)
+        const admitted = this.admitted;
         try {
           const b = await this.broker.groupBacklog(s.groupId, s.topic);
           s.readAt = this.now();
+          s.admittedAtRead = admitted;
           s.estimate.observe(s.readAt, b.lag, b.consumed);
         } catch (err) {
           this.onError?.(s.name, err);
@@ -84,15 +104,22 @@ export class PipelineBacklog {
     );
   }
 
+  /** An upload was admitted into the pipeline (safe to call for one that is then refused). */
+  noteAdmitted(): void {
+    this.admitted++;
+  }
+
   /** per stage: seconds behind (null when unknown or stale) and messages behind */
   snapshot(): { stage: string; seconds: number | null; lag: number | null }[] {
     const now = this.now();
     return this.stages.map((s) => {
       const fresh = now - s.readAt <= STALE_MS;
+      const more = s.entry ? this.admitted - s.admittedAtRead : 0;
+      const lag = s.estimate.lag();
       return {
         stage: s.name,
-        seconds: fresh ? s.estimate.seconds() : null,
-        lag: fresh ? s.estimate.lag() : null,
+        seconds: fresh ? s.estimate.seconds(more) : null,
+        lag: fresh && lag !== null ? lag + more : null,
       };
     });
   }

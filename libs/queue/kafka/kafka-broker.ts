@@ -238,7 +238,8 @@ export class KafkaBroker implements QueueBroker {
 
   /** Reads each topic's effective max.message.bytes from the broker. */
   private async refreshLimits(topics: readonly string[]): Promise<void> {
-    if (!this.admin) return;
+    // kafkajs refuses a describeConfigs of no resources
+    if (!this.admin || topics.length === 0) return;
     const r = await this.admin.describeConfigs({
       includeSynonyms: false,
       resources: topics.map((t) => ({
