@@ -32,7 +32,6 @@ export interface BacklogStage {
   name: string;
   groupId: string;
   topic: string;
-
   /** true for the stage the admitted uploads enter (the decoder's raw topic) */
   entry?: boolean;
 }
