@@ -122,6 +122,7 @@ export const envSchema = z.object({
   EMBER_INGEST_MAX_EVENT_LOOP_DELAY: durationFromEnv.default(1_000),
   /** profile uploads wait (then 503) while the pipeline behind ingest is this far behind; 0 = never */
   EMBER_INGEST_MAX_BACKLOG: durationFromEnv.default(2_000),
+  EMBER_INGEST_BACKLOG_WAIT: durationFromEnv.default(5_000),
   /** request line and headers must arrive within this (408) */
   EMBER_HTTP_HEADERS_TIMEOUT: durationFromEnv.default(10_000),
   /** a whole request (headers and body) must arrive within this (408) */
@@ -479,6 +480,8 @@ export interface EmberConfig {
     maxEventLoopDelayMs: number;
     /** profile uploads are held while the decoder and exporter are this far behind (ms); 0 = never */
     maxBacklogMs: number;
+    /** how long a profile upload held only by that backlog may wait before 503 (ms) */
+    backlogWaitMs: number;
   };
   memoryQueueBytes: number;
   /** label bounds of the self-metrics (observability/label-bounds.ts) */
@@ -636,6 +639,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       admissionWaitMs: e.EMBER_INGEST_ADMISSION_WAIT,
       maxEventLoopDelayMs: e.EMBER_INGEST_MAX_EVENT_LOOP_DELAY,
       maxBacklogMs: e.EMBER_INGEST_MAX_BACKLOG,
+      backlogWaitMs: e.EMBER_INGEST_BACKLOG_WAIT,
     },
     memoryQueueBytes: e.EMBER_MEMORY_QUEUE_BYTES,
     metrics: { maxTenants: e.EMBER_METRICS_MAX_TENANTS },

@@ -261,6 +261,12 @@ export const ENV_SETTINGS: Record<EnvVar, EnvSetting> = {
       'profile uploads wait, then are shed (503 pipeline_behind), while the decoder and exporter are more than this many seconds of work behind ingest, as read from the consumer groups every 500 ms; a stage that drains nothing (stopped) does not count (0: never)',
     example: '5s',
   },
+  EMBER_INGEST_BACKLOG_WAIT: {
+    default: '5s',
+    meaning:
+      "how long a profile upload held only by EMBER_INGEST_MAX_BACKLOG may wait, its body unread, for the decoder to catch up before 503 (a burst is absorbed as it drains; keep it under the agents' 10 s timeout; at least EMBER_INGEST_ADMISSION_WAIT applies)",
+    example: '3s',
+  },
   EMBER_HTTP_HEADERS_TIMEOUT: {
     default: '10s',
     meaning: 'request line and headers must arrive within this (408, connection closed)',

@@ -65,7 +65,12 @@ describe('backpressure from the pipeline, ingest on the real Kafka', () => {
   let decoded = 0;
 
   before(async () => {
-    env = suiteEnv({ EMBER_INGEST_MAX_BACKLOG: '1s', EMBER_INGEST_ADMISSION_WAIT: '200ms' });
+    env = suiteEnv({
+      EMBER_INGEST_MAX_BACKLOG: '1s',
+      EMBER_INGEST_ADMISSION_WAIT: '200ms',
+      // shed soon, to see the 503s within the test's few seconds of load
+      EMBER_INGEST_BACKLOG_WAIT: '300ms',
+    });
     ingest = await startEmberflow({ targets: 'ingest', env });
     broker = new KafkaBroker({
       brokers: testServices().kafkaBrokers.split(','),

@@ -126,6 +126,33 @@ describe('AdmissionControl', () => {
     a.close();
   });
 
+  it('holds an upload behind the backlog past the short wait, up to the backlog wait, and no other', async () => {
+    let behind = 10;
+    const a = new AdmissionControl(
+      { ...limits, maxConcurrent: 1, maxWaitMs: 30, maxBacklogMs: 2_000, maxBacklogWaitMs: 400 },
+      { backlogSeconds: () => behind, random: () => 0 },
+    );
+    const started = Date.now();
+    const absorbed = a.acquire('t', 1);
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(a.stats().waiting, 1, 'past the 30 ms wait, still held by the backlog alone');
+    behind = 0;
+    const ticket = await absorbed;
+    assert.ok(ticket instanceof Ticket, 'admitted once the decoder caught up');
+    // a full process is not the backlog: shed after the short wait although a backlog wait is set
+    const t0 = Date.now();
+    const full = (await a.acquire('t', 1)) as Shed;
+    assert.equal(full.reason, 'process_full');
+    assert.ok(Date.now() - t0 < 300, `process_full shed after ${Date.now() - t0} ms`);
+    ticket.release();
+    // still behind at the end of the backlog wait: 503 pipeline_behind
+    behind = 10;
+    const late = (await a.acquire('t', 1)) as Shed;
+    assert.equal(late.reason, 'pipeline_behind');
+    assert.ok(Date.now() - started >= 400);
+    a.close();
+  });
+
   it('lets a waiting request in when room frees, the tenant holding least first', async () => {
     const a = new AdmissionControl({ ...limits, maxWaitMs: 5_000, maxConcurrent: 2 });
     const busy1 = a.tryAcquire('busy', 1) as Ticket;

@@ -9,8 +9,8 @@
 // otherwise accept far more than is decoded and stored, and what it accepts would be queryable
 // only minutes later. OTLP requests feed their own topics and are not held by it.
 //
-// A request that does not fit waits, without its body being read, up to `maxWaitMs` in a
-// bounded waiting room; room is handed out to the tenant holding the least, so one busy tenant
+// A request that does not fit waits, without its body being read, up to `maxWaitMs` (a profile
+// upload held only by the pipeline's backlog up to `maxBacklogWaitMs`) in a bounded waiting room; room is handed out to the tenant holding the least, so one busy tenant
 // cannot starve the others. Past the wait (or with the room full) it is shed:
 //   - 429 when several tenants compete and this one holds at least its fair share of the budget
 //     (budget / active tenants): the tenant is asked to slow down;
@@ -48,6 +48,12 @@ export interface AdmissionLimits {
   maxWaiting: number;
   /** profile uploads wait while the pipeline is more than this far behind (ms); 0 = never */
   maxBacklogMs?: number;
+  /**
+   * How long a profile upload held only by the pipeline's backlog may wait in all (ms), when
+   * longer than `maxWaitMs`: a burst is absorbed as the decoder drains it instead of being shed
+   * after a second. Keep it well under the agents' own timeouts (10 s for Go and Java).
+   */
+  maxBacklogWaitMs?: number;
 }
 
 /** Which work a request feeds: only profile uploads are held while the pipeline is behind. */
@@ -178,6 +184,11 @@ export class AdmissionControl {
       };
       const timedOut = (): void => {
         const blocker = this.blocker(bytes, lane);
+        const longer = (this.limits.maxBacklogWaitMs ?? 0) - (this.now() - w.since);
+        if (blocker === 'pipeline_behind' && longer > 0) {
+          w.timer = setTimeout(timedOut, longer);
+          return;
+        }
         leave(
           blocker === null ? this.admit(tenant, bytes, lane) : this.shed(tenant, bytes, blocker),
         );

@@ -208,6 +208,7 @@ export function admissionFor(
       maxWaitMs: config.ingest.admissionWaitMs,
       maxWaiting: Math.max(16, config.ingest.maxConcurrent * 2),
       maxBacklogMs: config.ingest.maxBacklogMs,
+      maxBacklogWaitMs: config.ingest.backlogWaitMs,
     },
     {
       downstreamRoom: probes.downstreamRoom,
