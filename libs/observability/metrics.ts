@@ -238,7 +238,7 @@ export class Metrics {
 
   readonly shedRequests = new Counter({
     name: 'emberflow_ingest_shed_requests_total',
-    help: 'Uploads answered 429 or 503 by admission control before their body was read, by reason (process_full, tenant_over_share, downstream_full, event_loop_overloaded, waiting_room_full, shutting_down) and status.',
+    help: 'Uploads answered 429 or 503 by admission control before their body was read, by reason (process_full, tenant_over_share, downstream_full, event_loop_overloaded, pipeline_behind, waiting_room_full, shutting_down) and status.',
     labelNames: ['reason', 'status'] as const,
     registers: [this.registry],
   });
@@ -251,6 +251,29 @@ export class Metrics {
   /** set by bootstrap where ingest runs: admission state for the gauges below */
   admissionSource:
     (() => { bytes: number; requests: number; waiting: number; budgetBytes: number }) | undefined;
+  /** set by bootstrap in a process running ingest (libs/pipeline/http/pipeline-backlog.ts) */
+  backlogSource:
+    (() => { stage: string; seconds: number | null; lag: number | null }[]) | undefined;
+  readonly pipelineBacklogSeconds = new Gauge({
+    name: 'emberflow_ingest_pipeline_backlog_seconds',
+    help: 'Seconds of accepted uploads waiting behind each stage (decoder, exporter), as ingest estimates it from the consumer groups (-1: not known: no reading yet, or the stage drains nothing). Profile uploads are held while the sum is past EMBER_INGEST_MAX_BACKLOG.',
+    labelNames: ['stage'] as const,
+    registers: [this.registry],
+    collect: () => {
+      for (const s of this.backlogSource?.() ?? [])
+        this.pipelineBacklogSeconds.set({ stage: s.stage }, s.seconds ?? -1);
+    },
+  });
+  readonly pipelineBacklogMessages = new Gauge({
+    name: 'emberflow_ingest_pipeline_backlog_messages',
+    help: 'Messages waiting behind each stage (decoder, exporter), summed over partitions, as ingest last read them (-1: not known).',
+    labelNames: ['stage'] as const,
+    registers: [this.registry],
+    collect: () => {
+      for (const s of this.backlogSource?.() ?? [])
+        this.pipelineBacklogMessages.set({ stage: s.stage }, s.lag ?? -1);
+    },
+  });
   readonly inflightBytes = new Gauge({
     name: 'emberflow_ingest_inflight_bytes',
     help: 'Bytes of upload bodies admitted and not yet answered (bounded by emberflow_ingest_inflight_budget_bytes).',

@@ -78,6 +78,7 @@ export function queueBrokerContract(name: string, factory: BrokerFactory): void 
         spec('permanent', 1),
         dlq('permanent-dlq'),
         spec('stall', 1),
+        spec('backlog'),
       ]);
     });
     after(async () => {
@@ -173,6 +174,41 @@ export function queueBrokerContract(name: string, factory: BrokerFactory): void 
       await sub2.close();
       assert.deepEqual(first, ['one']);
       assert.deepEqual(second, ['two']);
+    });
+
+    it('reports a group backlog from the broker: lag until committed, then how much was consumed', async () => {
+      const group = `g-${run}-backlog`;
+      const empty = await broker.groupBacklog(group, topic('backlog'));
+      assert.equal(empty.lag, 0);
+      await broker.publish(
+        topic('backlog'),
+        ['a', 'b', 'c', 'd', 'e'].map((k) => ({ key: k, value: Buffer.from(k), headers: {} })),
+      );
+      // a group that never committed counts from the start of what the topic holds
+      const before = await broker.groupBacklog(group, topic('backlog'));
+      assert.equal(before.lag, 5);
+      let release: () => void = () => {};
+      const gate = new Promise<void>((r) => (release = r));
+      let seen = 0;
+      const sub = await broker.subscribe({
+        groupId: group,
+        topic: topic('backlog'),
+        maxBatchSize: 100,
+        handler: async (b) => {
+          seen += b.messages.length;
+          await gate;
+        },
+      });
+      await eventually('delivery', timeout, () => (seen > 0 ? true : undefined));
+      // delivered but not committed: still behind
+      assert.equal((await broker.groupBacklog(group, topic('backlog'))).lag, 5);
+      release();
+      const after = await eventuallyAsync('commit', timeout, async () => {
+        const b = await broker.groupBacklog(group, topic('backlog'));
+        return b.lag === 0 ? b : undefined;
+      });
+      await sub.close();
+      assert.equal(after.consumed - before.consumed, 5);
     });
 
     it('gives every consumer group every message', async () => {

@@ -130,6 +130,17 @@ export interface Subscription {
   close(): Promise<void>;
 }
 
+/** How far a consumer group is behind on a topic, summed over its partitions. */
+export interface GroupBacklog {
+  /** messages published and not yet committed by the group */
+  lag: number;
+  /**
+   * messages the group has committed, counted from a fixed origin per partition: only its
+   * changes mean anything (their rate is how fast the group drains the topic)
+   */
+  consumed: number;
+}
+
 export interface QueueHealth {
   ok: boolean;
   detail: string;
@@ -151,6 +162,12 @@ export interface QueueBroker {
   subscribe(options: SubscribeOptions): Promise<Subscription>;
   /** every partition this process consumes, with lag, commits and stall state */
   consumerStatus(): PartitionStatus[];
+  /**
+   * A group's backlog on a topic as the broker holds it, whichever process consumes it (ingest
+   * reads it to stop admitting uploads while the pipeline is behind). A group that has never
+   * committed counts from the start of what the topic holds. Rejects when the broker is away.
+   */
+  groupBacklog(groupId: string, topic: string): Promise<GroupBacklog>;
   health(): Promise<QueueHealth>;
   /** Stops consumers (uncommitted work is redelivered later), then producers. Safe twice. */
   close(): Promise<void>;

@@ -26,8 +26,10 @@ import {
 import { GrpcEdge } from '../pipeline/grpc/grpc-edge.js';
 import { GrpcRoutes } from '../pipeline/grpc/grpc-routes.js';
 import { admissionFor, httpServerOptions, installHttpEdge } from '../pipeline/http/http-edge.js';
+import { PipelineBacklog } from '../pipeline/http/pipeline-backlog.js';
 import { TenantResolver } from '../pipeline/tenancy/tenant-resolver.js';
 import {
+  CONSUMER_GROUPS,
   KafkaBroker,
   MemoryBroker,
   QueueTransport,
@@ -108,6 +110,7 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Running
       clientId: `${config.kafka.clientId}-${config.targets.join('-')}`,
       namespace: config.kafka.namespace,
       requestTimeoutMs: config.kafka.requestTimeoutMs,
+      fetchMaxWaitMs: config.kafka.fetchMaxWaitMs,
       maxBufferedBytes: config.consumer.bufferBytes,
       stallAfterMs: config.consumer.stallAfterMs,
       sessionTimeoutMs: 30_000,
@@ -248,11 +251,39 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Running
   // Admission control, body limits and timeouts (libs/pipeline/http/http-edge.ts). In the
   // one-process topology the in-process queue is the downstream: no body is read that it could
   // not take.
+  // Profile uploads wait while the decoder and exporter are behind, wherever they run: read from
+  // the consumer groups, so an ingest-only process sees the others' progress.
+  const backlog = has('ingest')
+    ? new PipelineBacklog(
+        broker,
+        [
+          {
+            name: 'decoder',
+            groupId: CONSUMER_GROUPS[TOPICS.raw],
+            topic: TOPICS.raw,
+            entry: true,
+          },
+          {
+            name: 'exporter',
+            groupId: CONSUMER_GROUPS[TOPICS.normalized],
+            topic: TOPICS.normalized,
+          },
+        ],
+        {
+          onError: (stage, err) =>
+            log.debug(`pipeline backlog of ${stage} not read: ${(err as Error).message}`),
+        },
+      )
+    : null;
+  backlog?.start();
+  metrics.backlogSource = backlog ? () => backlog.snapshot() : undefined;
   const edge = admissionFor(config, {
     downstreamRoom:
       broker instanceof MemoryBroker && has('ingest')
         ? () => broker.roomFor(TOPICS.raw)
         : undefined,
+    backlogSeconds: backlog ? () => backlog.seconds() : undefined,
+    admittedProfile: backlog ? () => backlog.noteAdmitted() : undefined,
   });
   metrics.admissionSource = () => ({
     ...edge.admission.stats(),
@@ -360,6 +391,7 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Running
       }
       edge.admission.close();
       edge.monitor.close();
+      backlog?.close();
       // Requests still arriving (a body trickling in, bounded only by EMBER_HTTP_REQUEST_TIMEOUT)
       // must not hold the stop: after a grace, every connection left is closed.
       const cut = setTimeout(() => fastify.server.closeAllConnections(), 5_000);

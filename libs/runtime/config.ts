@@ -72,6 +72,8 @@ export const envSchema = z.object({
   EMBER_KAFKA_RAW_PARTITIONS: intFromEnv(1, 1024).default(6),
   EMBER_KAFKA_NORMALIZED_PARTITIONS: intFromEnv(1, 1024).default(6),
   EMBER_KAFKA_REQUEST_TIMEOUT: durationFromEnv.default(30_000),
+  /** how long the broker may hold a consumer's fetch (fetch.max.wait.ms): the stages' pickup latency */
+  EMBER_KAFKA_FETCH_MAX_WAIT: durationFromEnv.default(200),
   EMBER_REDIS_URL: z
     .string()
     .trim()
@@ -118,6 +120,9 @@ export const envSchema = z.object({
   EMBER_INGEST_ADMISSION_WAIT: durationFromEnv.default(1_000),
   /** new uploads are shed while the event loop lags more than this; 0 = never */
   EMBER_INGEST_MAX_EVENT_LOOP_DELAY: durationFromEnv.default(1_000),
+  /** profile uploads wait (then 503) while the pipeline behind ingest is this far behind; 0 = never */
+  EMBER_INGEST_MAX_BACKLOG: durationFromEnv.default(2_000),
+  EMBER_INGEST_BACKLOG_WAIT: durationFromEnv.default(5_000),
   /** request line and headers must arrive within this (408) */
   EMBER_HTTP_HEADERS_TIMEOUT: durationFromEnv.default(10_000),
   /** a whole request (headers and body) must arrive within this (408) */
@@ -459,6 +464,8 @@ export interface EmberConfig {
     rawPartitions: number;
     normalizedPartitions: number;
     requestTimeoutMs: number;
+    /** the broker holds a consumer's fetch at most this long (fetch.max.wait.ms) */
+    fetchMaxWaitMs: number;
   } | null;
   redis: { url: string; namespace: string } | null;
   log: { level: 'error' | 'warn' | 'info' | 'debug'; format: 'json' | 'text' };
@@ -471,6 +478,10 @@ export interface EmberConfig {
     maxConcurrent: number;
     admissionWaitMs: number;
     maxEventLoopDelayMs: number;
+    /** profile uploads are held while the decoder and exporter are this far behind (ms); 0 = never */
+    maxBacklogMs: number;
+    /** how long a profile upload held only by that backlog may wait before 503 (ms) */
+    backlogWaitMs: number;
   };
   memoryQueueBytes: number;
   /** label bounds of the self-metrics (observability/label-bounds.ts) */
@@ -614,6 +625,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
             rawPartitions: e.EMBER_KAFKA_RAW_PARTITIONS,
             normalizedPartitions: e.EMBER_KAFKA_NORMALIZED_PARTITIONS,
             requestTimeoutMs: e.EMBER_KAFKA_REQUEST_TIMEOUT,
+            fetchMaxWaitMs: e.EMBER_KAFKA_FETCH_MAX_WAIT,
           }
         : null,
     redis: e.EMBER_REDIS_URL ? { url: e.EMBER_REDIS_URL, namespace: e.EMBER_NAMESPACE } : null,
@@ -626,6 +638,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxConcurrent: e.EMBER_INGEST_MAX_CONCURRENT,
       admissionWaitMs: e.EMBER_INGEST_ADMISSION_WAIT,
       maxEventLoopDelayMs: e.EMBER_INGEST_MAX_EVENT_LOOP_DELAY,
+      maxBacklogMs: e.EMBER_INGEST_MAX_BACKLOG,
+      backlogWaitMs: e.EMBER_INGEST_BACKLOG_WAIT,
     },
     memoryQueueBytes: e.EMBER_MEMORY_QUEUE_BYTES,
     metrics: { maxTenants: e.EMBER_METRICS_MAX_TENANTS },

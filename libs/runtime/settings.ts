@@ -97,6 +97,12 @@ export const ENV_SETTINGS: Record<EnvVar, EnvSetting> = {
     meaning: 'timeout of one Kafka request',
     example: '10s',
   },
+  EMBER_KAFKA_FETCH_MAX_WAIT: {
+    default: '200ms',
+    meaning:
+      "how long the broker may hold a consumer's fetch (fetch.max.wait.ms): bounds how late the decoder and exporter pick up new records; kafkajs's own 5 s default left records waiting for whole seconds",
+    example: '500ms',
+  },
   EMBER_REDIS_URL: {
     default: null,
     unset:
@@ -248,6 +254,18 @@ export const ENV_SETTINGS: Record<EnvVar, EnvSetting> = {
     default: '1s',
     meaning: 'new uploads are shed (503) while the event loop lags more than this (0: never)',
     example: '500ms',
+  },
+  EMBER_INGEST_MAX_BACKLOG: {
+    default: '2s',
+    meaning:
+      'profile uploads wait, then are shed (503 pipeline_behind), while the decoder and exporter are more than this many seconds of work behind ingest, as read from the consumer groups every 500 ms; a stage that drains nothing (stopped) does not count (0: never)',
+    example: '5s',
+  },
+  EMBER_INGEST_BACKLOG_WAIT: {
+    default: '5s',
+    meaning:
+      "how long a profile upload held only by EMBER_INGEST_MAX_BACKLOG may wait, its body unread, for the decoder to catch up before 503 (a burst is absorbed as it drains; keep it under the agents' 10 s timeout; at least EMBER_INGEST_ADMISSION_WAIT applies)",
+    example: '3s',
   },
   EMBER_HTTP_HEADERS_TIMEOUT: {
     default: '10s',

@@ -16,7 +16,7 @@ import {
 import { Metrics } from '../../observability/index.js';
 import type { EmberConfig } from '../../runtime/config.js';
 import { HttpFailure } from '../core/http-error.js';
-import type { AdmissionControl, Ticket } from '../http/admission.js';
+import type { AdmissionControl, AdmissionLane, Ticket } from '../http/admission.js';
 import { CHUNKED_RESERVATION } from '../http/http-edge.js';
 import { TenantResolver } from '../tenancy/tenant-resolver.js';
 import { type GrpcRoutes, type GrpcUnaryRoute, grpcPath } from './grpc-routes.js';
@@ -256,7 +256,7 @@ export class GrpcEdge {
     }
     if (!upload) return { tenant };
     const reservation = Math.min(CHUNKED_RESERVATION, this.deps.config.ingest.maxBodyBytes);
-    const verdict = await admission.acquire(tenant, reservation, signal);
+    const verdict = await admission.acquire(tenant, reservation, signal, laneOf(route.service));
     if (!verdict.ok) {
       metrics.shedRequests.inc({ reason: verdict.reason, status: String(verdict.status) });
       throw new HttpFailure(verdict.status, verdict.message, verdict.reason, {
@@ -313,4 +313,11 @@ function metadataRecord(metadata: Metadata): Record<string, string> {
     if (typeof v === 'string') out[k.toLowerCase()] = v;
   }
   return out;
+}
+
+const OTLP_SIGNAL_SERVICE = /^opentelemetry\.proto\.collector\.(?:trace|metrics|logs)\./;
+
+/** OTLP traces, metrics and logs feed their own topics: the profile pipeline's backlog does not hold them. */
+function laneOf(service: string): AdmissionLane {
+  return OTLP_SIGNAL_SERVICE.test(service) ? 'otlp' : 'profiles';
 }

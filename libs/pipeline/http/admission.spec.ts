@@ -76,6 +76,83 @@ describe('AdmissionControl', () => {
     t.release();
   });
 
+  it('holds profile uploads while the pipeline is behind past its limit, not OTLP requests', () => {
+    let behind = 0;
+    let admitted = 0;
+    const a = new AdmissionControl(
+      { ...limits, maxBacklogMs: 2_000 },
+      { backlogSeconds: () => behind, random: () => 0, admittedProfile: () => admitted++ },
+    );
+    behind = 2;
+    const within = a.tryAcquire('t', 1);
+    assert.ok(within instanceof Ticket, 'exactly at the limit is within it');
+    within.release();
+    behind = 6.5;
+    const shed = a.tryAcquire('t', 1) as Shed;
+    assert.equal(shed.status, 503);
+    assert.equal(shed.reason, 'pipeline_behind');
+    assert.match(shed.message, /about 6\.5s of accepted uploads wait to be decoded and stored/);
+    assert.match(shed.message, /EMBER_INGEST_MAX_BACKLOG \(2\.0s\)/);
+    // back within the limit in about 4.5 s: Retry-After says so (no jitter with random() = 0)
+    assert.equal(shed.retryAfterSeconds, 5);
+    const otlp = a.tryAcquire('t', 1, 'otlp');
+    assert.ok(otlp instanceof Ticket, 'traces, metrics and logs feed their own topics');
+    otlp.release();
+    assert.equal(admitted, 1, 'the backlog is told of admitted profile uploads only');
+    // no limit: never held
+    const unlimited = new AdmissionControl(
+      { ...limits, maxBacklogMs: 0 },
+      { backlogSeconds: () => 1e6 },
+    );
+    const t = unlimited.tryAcquire('t', 1);
+    assert.ok(t instanceof Ticket);
+    t.release();
+  });
+
+  it('lets a profile upload held by the backlog in once the pipeline catches up', async () => {
+    let behind = 10;
+    const a = new AdmissionControl(
+      { ...limits, maxWaitMs: 5_000, maxBacklogMs: 2_000 },
+      { backlogSeconds: () => behind },
+    );
+    const waiting = a.acquire('t', 1);
+    assert.equal(a.stats().waiting, 1);
+    await new Promise((r) => setTimeout(r, 120));
+    assert.equal(a.stats().waiting, 1, 'still behind: still waiting');
+    behind = 1;
+    const ticket = await waiting;
+    assert.ok(ticket instanceof Ticket);
+    ticket.release();
+    a.close();
+  });
+
+  it('holds an upload behind the backlog past the short wait, up to the backlog wait, and no other', async () => {
+    let behind = 10;
+    const a = new AdmissionControl(
+      { ...limits, maxConcurrent: 1, maxWaitMs: 30, maxBacklogMs: 2_000, maxBacklogWaitMs: 400 },
+      { backlogSeconds: () => behind, random: () => 0 },
+    );
+    const started = Date.now();
+    const absorbed = a.acquire('t', 1);
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(a.stats().waiting, 1, 'past the 30 ms wait, still held by the backlog alone');
+    behind = 0;
+    const ticket = await absorbed;
+    assert.ok(ticket instanceof Ticket, 'admitted once the decoder caught up');
+    // a full process is not the backlog: shed after the short wait although a backlog wait is set
+    const t0 = Date.now();
+    const full = (await a.acquire('t', 1)) as Shed;
+    assert.equal(full.reason, 'process_full');
+    assert.ok(Date.now() - t0 < 300, `process_full shed after ${Date.now() - t0} ms`);
+    ticket.release();
+    // still behind at the end of the backlog wait: 503 pipeline_behind
+    behind = 10;
+    const late = (await a.acquire('t', 1)) as Shed;
+    assert.equal(late.reason, 'pipeline_behind');
+    assert.ok(Date.now() - started >= 400);
+    a.close();
+  });
+
   it('lets a waiting request in when room frees, the tenant holding least first', async () => {
     const a = new AdmissionControl({ ...limits, maxWaitMs: 5_000, maxConcurrent: 2 });
     const busy1 = a.tryAcquire('busy', 1) as Ticket;

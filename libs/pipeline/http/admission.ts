@@ -4,9 +4,13 @@
 // delivered so far) and `maxConcurrent` requests at once; when the downstream it feeds is full
 // (the in-process queue of the one-process topology) or the event loop is overloaded, nothing
 // new is admitted either. Memory is then bounded by the budget, not by the number of senders.
+// Nor is a profile upload admitted while the pipeline behind ingest is more than
+// `maxBacklogMs` behind (pipeline-backlog.ts): with Kafka between the stages ingest could
+// otherwise accept far more than is decoded and stored, and what it accepts would be queryable
+// only minutes later. OTLP requests feed their own topics and are not held by it.
 //
-// A request that does not fit waits, without its body being read, up to `maxWaitMs` in a
-// bounded waiting room; room is handed out to the tenant holding the least, so one busy tenant
+// A request that does not fit waits, without its body being read, up to `maxWaitMs` (a profile
+// upload held only by the pipeline's backlog up to `maxBacklogWaitMs`) in a bounded waiting room; room is handed out to the tenant holding the least, so one busy tenant
 // cannot starve the others. Past the wait (or with the room full) it is shed:
 //   - 429 when several tenants compete and this one holds at least its fair share of the budget
 //     (budget / active tenants): the tenant is asked to slow down;
@@ -22,6 +26,7 @@ export type ShedReason =
   | 'tenant_over_share'
   | 'downstream_full'
   | 'event_loop_overloaded'
+  | 'pipeline_behind'
   | 'waiting_room_full';
 
 export interface Shed {
@@ -41,20 +46,35 @@ export interface AdmissionLimits {
   maxWaitMs: number;
   /** requests waiting at once; further ones are shed at once */
   maxWaiting: number;
+  /** profile uploads wait while the pipeline is more than this far behind (ms); 0 = never */
+  maxBacklogMs?: number;
+  /**
+   * How long a profile upload held only by the pipeline's backlog may wait in all (ms), when
+   * longer than `maxWaitMs`: a burst is absorbed as the decoder drains it instead of being shed
+   * after a second. Keep it well under the agents' own timeouts (10 s for Go and Java).
+   */
+  maxBacklogWaitMs?: number;
 }
+
+/** Which work a request feeds: only profile uploads are held while the pipeline is behind. */
+export type AdmissionLane = 'profiles' | 'otlp';
 
 export interface AdmissionProbes {
   /** free bytes downstream (the in-process queue); undefined = unbounded (Kafka) */
   downstreamRoom?: () => number;
   /** true while the event loop lags past its threshold */
   overloaded?: () => boolean;
+  /** seconds of accepted uploads waiting to be decoded and stored (pipeline-backlog.ts) */
+  backlogSeconds?: () => number;
+  /** told of every profile upload admitted, so the backlog counts it before the next reading */
+  admittedProfile?: () => void;
   /** ms clock (tests) */
   now?: () => number;
   /** [0, 1) (tests) */
   random?: () => number;
 }
 
-type Blocker = 'process_full' | 'downstream_full' | 'event_loop_overloaded';
+type Blocker = 'process_full' | 'downstream_full' | 'event_loop_overloaded' | 'pipeline_behind';
 
 interface Holding {
   bytes: number;
@@ -64,6 +84,7 @@ interface Holding {
 interface Waiter {
   tenant: string;
   bytes: number;
+  lane: AdmissionLane;
   since: number;
   resolve(v: Ticket | Shed): void;
   timer?: NodeJS.Timeout;
@@ -130,24 +151,29 @@ export class AdmissionControl {
   }
 
   /** Admits at once, or says why not (no waiting). */
-  tryAcquire(tenant: string, bytes: number): Ticket | Shed {
-    if (this.waiting.length === 0 && this.fits(tenant, bytes)) return this.admit(tenant, bytes);
-    return this.shed(tenant, bytes, this.blocker(bytes) ?? 'process_full');
+  tryAcquire(tenant: string, bytes: number, lane: AdmissionLane = 'profiles'): Ticket | Shed {
+    if (this.waiting.length === 0 && this.fits(bytes, lane)) return this.admit(tenant, bytes, lane);
+    return this.shed(tenant, bytes, this.blocker(bytes, lane) ?? 'process_full');
   }
 
   /**
    * Admits now, or after waiting for room (at most limits.maxWaitMs; `signal` abandons the
    * wait when the client goes away), or sheds. Resolves, never rejects.
    */
-  acquire(tenant: string, bytes: number, signal?: AbortSignal): Promise<Ticket | Shed> {
-    if (this.waiting.length === 0 && this.fits(tenant, bytes))
-      return Promise.resolve(this.admit(tenant, bytes));
+  acquire(
+    tenant: string,
+    bytes: number,
+    signal?: AbortSignal,
+    lane: AdmissionLane = 'profiles',
+  ): Promise<Ticket | Shed> {
+    if (this.waiting.length === 0 && this.fits(bytes, lane))
+      return Promise.resolve(this.admit(tenant, bytes, lane));
     if (this.limits.maxWaitMs <= 0 || this.waiting.length >= this.limits.maxWaiting) {
-      const reason = this.limits.maxWaitMs <= 0 ? this.blocker(bytes) : 'waiting_room_full';
+      const reason = this.limits.maxWaitMs <= 0 ? this.blocker(bytes, lane) : 'waiting_room_full';
       return Promise.resolve(this.shed(tenant, bytes, reason ?? 'process_full'));
     }
     return new Promise((resolve) => {
-      const w: Waiter = { tenant, bytes, since: this.now(), resolve };
+      const w: Waiter = { tenant, bytes, lane, since: this.now(), resolve };
       const leave = (v: Ticket | Shed): void => {
         const i = this.waiting.indexOf(w);
         if (i >= 0) this.waiting.splice(i, 1);
@@ -157,8 +183,15 @@ export class AdmissionControl {
         resolve(v);
       };
       const timedOut = (): void => {
-        const blocker = this.blocker(bytes);
-        leave(blocker === null ? this.admit(tenant, bytes) : this.shed(tenant, bytes, blocker));
+        const blocker = this.blocker(bytes, lane);
+        const longer = (this.limits.maxBacklogWaitMs ?? 0) - (this.now() - w.since);
+        if (blocker === 'pipeline_behind' && longer > 0) {
+          w.timer = setTimeout(timedOut, longer);
+          return;
+        }
+        leave(
+          blocker === null ? this.admit(tenant, bytes, lane) : this.shed(tenant, bytes, blocker),
+        );
       };
       // the client went away: nobody would release a ticket handed out now
       const onAbort = (): void => leave(this.shed(tenant, bytes, 'process_full'));
@@ -215,24 +248,33 @@ export class AdmissionControl {
     this.wake();
   }
 
-  private admit(tenant: string, bytes: number): Ticket {
+  private admit(tenant: string, bytes: number, lane: AdmissionLane): Ticket {
     this.take(tenant, bytes, true);
+    if (lane === 'profiles') this.probes.admittedProfile?.();
     return new Ticket(this, tenant, bytes);
   }
 
-  private fits(_tenant: string, bytes: number): boolean {
-    return this.blocker(bytes) === null;
+  private fits(bytes: number, lane: AdmissionLane): boolean {
+    return this.blocker(bytes, lane) === null;
   }
 
   /** What keeps a request of `bytes` out right now; null when it fits. */
-  private blocker(bytes: number): Blocker | null {
+  private blocker(bytes: number, lane: AdmissionLane): Blocker | null {
     if (this.requests >= this.limits.maxConcurrent) return 'process_full';
     // a request larger than the whole budget gets in when it is alone
     if (this.bytes > 0 && this.bytes + bytes > this.limits.maxInflightBytes) return 'process_full';
     const room = this.probes.downstreamRoom?.();
     if (room !== undefined && room < this.bytes + bytes) return 'downstream_full';
     if (this.probes.overloaded?.()) return 'event_loop_overloaded';
+    if (lane === 'profiles' && this.backlogOver() > 0) return 'pipeline_behind';
     return null;
+  }
+
+  /** seconds the pipeline is behind past maxBacklogMs; 0 when within it (or not limited) */
+  private backlogOver(): number {
+    const limit = this.limits.maxBacklogMs ?? 0;
+    if (limit <= 0 || !this.probes.backlogSeconds) return 0;
+    return Math.max(0, this.probes.backlogSeconds() - limit / 1000);
   }
 
   /** Hands freed room to waiters, the tenant holding least first (then the oldest). */
@@ -241,7 +283,7 @@ export class AdmissionControl {
       let best: Waiter | undefined;
       let bestHeld = Infinity;
       for (const w of this.waiting) {
-        if (!this.fits(w.tenant, w.bytes)) continue;
+        if (!this.fits(w.bytes, w.lane)) continue;
         const held = this.tenants.get(w.tenant)?.bytes ?? 0;
         if (held < bestHeld || (held === bestHeld && best && w.since < best.since)) {
           best = w;
@@ -249,7 +291,7 @@ export class AdmissionControl {
         }
       }
       if (!best) return;
-      best.resolve(this.admit(best.tenant, best.bytes));
+      best.resolve(this.admit(best.tenant, best.bytes, best.lane));
     }
   }
 
@@ -279,8 +321,12 @@ export class AdmissionControl {
   private shed(tenant: string, bytes: number, reason: Blocker | 'waiting_room_full'): Shed {
     // how long until what is ahead of this request has drained, 1-30 s, plus up to 50 % jitter
     const ahead = this.bytes + this.waiting.reduce((n, w) => n + w.bytes, 0) + bytes;
-    const base =
-      this.drainRate > 0 ? Math.min(30, Math.max(1, Math.ceil(ahead / this.drainRate))) : 1;
+    // behind a backlog, the time until the pipeline is back within its limit
+    const over = reason === 'pipeline_behind' ? Math.ceil(this.backlogOver()) : 0;
+    const base = Math.min(
+      30,
+      Math.max(1, over, this.drainRate > 0 ? Math.ceil(ahead / this.drainRate) : 1),
+    );
     const retryAfterSeconds = base + Math.floor(this.random() * (base / 2 + 1));
     const active = new Set([...this.tenants.keys(), tenant]).size;
     const fair = this.limits.maxInflightBytes / active;
@@ -298,6 +344,7 @@ export class AdmissionControl {
       process_full: `the ingest budget is in use (${this.bytes} of ${this.limits.maxInflightBytes} bytes, ${this.requests} of ${this.limits.maxConcurrent} uploads in flight; EMBER_INGEST_INFLIGHT_BYTES, EMBER_INGEST_MAX_CONCURRENT)`,
       downstream_full: `the in-process queue is full (EMBER_MEMORY_QUEUE_BYTES): the decoder is behind`,
       event_loop_overloaded: `the process is overloaded (event loop delay past EMBER_INGEST_MAX_EVENT_LOOP_DELAY)`,
+      pipeline_behind: `the pipeline is behind: about ${(this.probes.backlogSeconds?.() ?? 0).toFixed(1)}s of accepted uploads wait to be decoded and stored, more than EMBER_INGEST_MAX_BACKLOG (${((this.limits.maxBacklogMs ?? 0) / 1000).toFixed(1)}s)`,
       waiting_room_full: `too many uploads are already waiting for room (${this.waiting.length})`,
     };
     return {

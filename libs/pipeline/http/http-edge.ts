@@ -132,6 +132,7 @@ export function installHttpEdge(fastify: FastifyInstance, deps: HttpEdgeDeps): v
       tenant,
       declared ?? CHUNKED_RESERVATION,
       gone.signal,
+      isOtlpPath(request.url) ? 'otlp' : 'profiles',
     );
     raw.socket?.off('close', onClose);
     if (!verdict.ok) {
@@ -193,7 +194,11 @@ export function installHttpEdge(fastify: FastifyInstance, deps: HttpEdgeDeps): v
 /** The admission control of a process, from its config and the probes bootstrap provides. */
 export function admissionFor(
   config: EmberConfig,
-  probes: { downstreamRoom?: () => number },
+  probes: {
+    downstreamRoom?: () => number;
+    backlogSeconds?: () => number;
+    admittedProfile?: () => void;
+  },
 ): { admission: AdmissionControl; monitor: EventLoopMonitor } {
   const monitor = new EventLoopMonitor();
   const admission = new AdmissionControl(
@@ -202,9 +207,13 @@ export function admissionFor(
       maxConcurrent: config.ingest.maxConcurrent,
       maxWaitMs: config.ingest.admissionWaitMs,
       maxWaiting: Math.max(16, config.ingest.maxConcurrent * 2),
+      maxBacklogMs: config.ingest.maxBacklogMs,
+      maxBacklogWaitMs: config.ingest.backlogWaitMs,
     },
     {
       downstreamRoom: probes.downstreamRoom,
+      backlogSeconds: probes.backlogSeconds,
+      admittedProfile: probes.admittedProfile,
       overloaded:
         config.ingest.maxEventLoopDelayMs > 0
           ? () => monitor.delayMs() > config.ingest.maxEventLoopDelayMs

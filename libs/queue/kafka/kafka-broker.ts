@@ -10,6 +10,7 @@ import type {
   logCreator,
 } from 'kafkajs';
 import type {
+  GroupBacklog,
   IncomingMessage,
   OutgoingMessage,
   PartitionStatus,
@@ -61,6 +62,15 @@ export interface KafkaBrokerOptions {
   maxBufferedBytes?: number;
   /** upper bound of one produce request's record bytes (each topic's own limit applies too) */
   maxProduceRequestBytes?: number;
+  /**
+   * How long the broker may hold a consumer's fetch (Kafka's fetch.max.wait.ms). kafkajs's
+   * default is 5 s, and with it a consumer regularly sees nothing for the whole 5 s although
+   * records wait in its partitions (tulios/kafkajs#370, #1365, #1397): in the three-process
+   * benchmark the decoder sat on 684 waiting uploads for 5 s at a time, and what ingest had
+   * accepted was queryable 7-148 s later. A short wait costs an idle consumer a few empty
+   * fetches a second.
+   */
+  fetchMaxWaitMs?: number;
   sessionTimeoutMs: number;
   /** a partition with lag and no commit for this long is reported stalled */
   stallAfterMs?: number;
@@ -90,6 +100,7 @@ export const KAFKA_DEFAULTS: Required<
     | 'maxBytesPerFetch'
     | 'maxBufferedBytes'
     | 'maxProduceRequestBytes'
+    | 'fetchMaxWaitMs'
     | 'stallAfterMs'
   >
 > = {
@@ -97,6 +108,7 @@ export const KAFKA_DEFAULTS: Required<
   maxBytesPerFetch: 16 * MiB,
   maxBufferedBytes: 64 * MiB,
   maxProduceRequestBytes: 8 * MiB,
+  fetchMaxWaitMs: 200,
   stallAfterMs: 120_000,
 };
 const RECORD_OVERHEAD = 64;
@@ -226,7 +238,8 @@ export class KafkaBroker implements QueueBroker {
 
   /** Reads each topic's effective max.message.bytes from the broker. */
   private async refreshLimits(topics: readonly string[]): Promise<void> {
-    if (!this.admin) return;
+    // kafkajs refuses a describeConfigs of no resources
+    if (!this.admin || topics.length === 0) return;
     const r = await this.admin.describeConfigs({
       includeSynonyms: false,
       resources: topics.map((t) => ({
@@ -341,6 +354,7 @@ export class KafkaBroker implements QueueBroker {
       heartbeatInterval: Math.max(1000, Math.floor(this.options.sessionTimeoutMs / 10)),
       maxBytesPerPartition: this.options.maxBytesPerPartition,
       maxBytes: this.options.maxBytesPerFetch,
+      maxWaitTimeInMs: this.options.fetchMaxWaitMs,
       allowAutoTopicCreation: false,
       retry: { initialRetryTime: 300, retries: 10, maxRetryTime: 10_000 },
     });
@@ -362,7 +376,27 @@ export class KafkaBroker implements QueueBroker {
   /** committed and end offsets of a group's partitions, for lag */
   async groupLag(groupId: string, topic: string): Promise<Map<number, number>> {
     const out = new Map<number, number>();
-    if (!this.admin) return out;
+    for (const p of await this.groupOffsets(groupId, topic)) out.set(p.partition, p.lag);
+    return out;
+  }
+
+  async groupBacklog(groupId: string, topic: string): Promise<GroupBacklog> {
+    if (!this.admin) throw new RetryableError('kafka not started');
+    let lag = 0;
+    let consumed = 0;
+    for (const p of await this.groupOffsets(groupId, topic)) {
+      lag += p.lag;
+      consumed += p.position;
+    }
+    return { lag, consumed };
+  }
+
+  /** Per partition: the group's position (committed, else the log start) and its lag. */
+  private async groupOffsets(
+    groupId: string,
+    topic: string,
+  ): Promise<{ partition: number; position: number; lag: number }[]> {
+    if (!this.admin) return [];
     const [ends, committed] = await Promise.all([
       this.admin.fetchTopicOffsets(this.ns + topic),
       this.admin.fetchOffsets({ groupId: this.ns + groupId, topics: [this.ns + topic] }),
@@ -370,12 +404,11 @@ export class KafkaBroker implements QueueBroker {
     const done = new Map<number, bigint>();
     for (const t of committed)
       for (const p of t.partitions) done.set(p.partition, BigInt(p.offset));
-    for (const e of ends) {
+    return ends.map((e) => {
       const c = done.get(e.partition) ?? -1n;
       const from = c >= 0n ? c : BigInt(e.low);
-      out.set(e.partition, Number(BigInt(e.high) - from));
-    }
-    return out;
+      return { partition: e.partition, position: Number(from), lag: Number(BigInt(e.high) - from) };
+    });
   }
 
   async health(): Promise<QueueHealth> {

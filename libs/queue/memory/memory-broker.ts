@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type {
+  GroupBacklog,
   IncomingMessage,
   OutgoingMessage,
   PartitionStatus,
@@ -203,6 +204,19 @@ export class MemoryBroker implements QueueBroker {
         this.monitor.released(options.groupId, options.topic);
       },
     };
+  }
+
+  async groupBacklog(groupId: string, topicName: string): Promise<GroupBacklog> {
+    const topic = this.topic(topicName);
+    const committed = topic.committed.get(groupId);
+    let lag = 0;
+    let consumed = 0;
+    topic.partitions.forEach((p, i) => {
+      const position = committed?.[i] ?? p.base;
+      consumed += position;
+      lag += p.base + p.messages.length - position;
+    });
+    return { lag, consumed };
   }
 
   consumerStatus(): PartitionStatus[] {
