@@ -66,7 +66,16 @@ export function uploadIdOf(tenant: string, digest: string): string {
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
 }
 
+interface PendingClaim {
+  key: string;
+  resolve: (first: boolean) => void;
+  reject: (err: unknown) => void;
+}
+
 export class UploadDedupe {
+  /** claims asked for in this turn of the event loop, sent to the store together */
+  private pending: PendingClaim[] = [];
+
   constructor(
     private readonly store: SharedStore,
     private readonly windowMs: number,
@@ -75,16 +84,55 @@ export class UploadDedupe {
   /**
    * Claims the upload: `key` is set when it is new (null for a duplicate within the window);
    * `uploadId` is its identity-derived id either way.
+   *
+   * Claims made in the same turn of the event loop go to the store as one call (one Redis
+   * pipeline, one SQLite transaction) at `setImmediate`: under load many uploads are parsed in
+   * one poll phase, and a round trip or a commit per upload was a fixed cost each (the Redis
+   * write syscall was 7% of the three-process ingest's CPU, the SQLite commit 3% of the
+   * one-process main thread). The answers are the store's, key by key in the order asked: two
+   * claims of the same key in one call are first and duplicate, as if sent one after the other.
+   * A failed call fails every claim in it, as each would have failed alone.
    */
   async claim(u: UploadIdentity): Promise<{ key: string | null; uploadId: string }> {
     const digest = uploadDigest(u);
     const key = keys.upload(u.tenant, digest);
-    const [first] = await this.store.claim([key], this.windowMs);
+    const first = await new Promise<boolean>((resolve, reject) => {
+      if (this.pending.push({ key, resolve, reject }) === 1) setImmediate(() => this.flush());
+    });
     return { key: first ? key : null, uploadId: uploadIdOf(u.tenant, digest) };
   }
 
   /** Undoes a claim whose upload was not published. */
   async release(key: string): Promise<void> {
     await this.store.release([key]);
+  }
+
+  private flush(): void {
+    const batch = this.pending;
+    this.pending = [];
+    let call: Promise<boolean[]>;
+    try {
+      call = this.store.claim(
+        batch.map((c) => c.key),
+        this.windowMs,
+      );
+    } catch (err) {
+      call = Promise.reject(err);
+    }
+    call.then(
+      (firsts) => {
+        for (let i = 0; i < batch.length; i++) {
+          const f = firsts[i];
+          if (typeof f === 'boolean') batch[i].resolve(f);
+          else
+            batch[i].reject(
+              new Error(`store answered ${firsts.length} claims for ${batch.length}`),
+            );
+        }
+      },
+      (err: unknown) => {
+        for (const c of batch) c.reject(err);
+      },
+    );
   }
 }

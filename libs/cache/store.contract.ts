@@ -26,6 +26,15 @@ export function sharedStoreContract(name: string, create: () => Promise<SharedSt
       assert.deepEqual(await store.claim([k('a')], 60_000), [true]);
     });
 
+    it('answers a key asked twice in one call as first, then duplicate', async () => {
+      // UploadDedupe sends the claims of one event-loop turn as one call and relies on this
+      assert.deepEqual(await store.claim([k('twice'), k('twice'), k('once')], 60_000), [
+        true,
+        false,
+        true,
+      ]);
+    });
+
     it('expires claims after their ttl', async () => {
       assert.deepEqual(await store.claim([k('ttl')], 50), [true]);
       await new Promise((r) => setTimeout(r, 120));
