@@ -9,7 +9,7 @@ import { decompressJfrPart, isProtocolError, readJfrForm } from '../protocol/ind
 import { DecodeError } from './decode-error.js';
 import type { DecodeErrorKind } from './decode-error.js';
 import type { DecodedSeries, DecodeInput, DecodeLimits, Decoder } from './decoder.js';
-import { JfrError, decodeJfr } from './jfr/index.js';
+import { JfrError, NameCache, decodeJfr } from './jfr/index.js';
 import { parseNanos } from './legacy.js';
 import { finishSeries, nowNanos } from './series-pipeline.js';
 
@@ -25,6 +25,12 @@ function fromProtocol(e: unknown): never {
   }
   throw e;
 }
+
+// Method names by content, kept across the uploads this thread decodes (each worker and the main
+// thread load their own copy of this module). Content-keyed, so it cannot map one recording's ids
+// with another's names; bounded (DEFAULT_NAME_CACHE_LIMITS: 64k names, 4 MiB of name bytes, then it
+// starts over). Decodes on one thread run one at a time (decode is synchronous), as it requires.
+const names = new NameCache();
 
 export const jfrDecoder: Decoder = {
   formats: ['jfr', 'jfr-form'],
@@ -53,7 +59,7 @@ export const jfrDecoder: Decoder = {
         sampleRate: p.sampleRate,
         ...(labels === undefined ? {} : { labels }),
       };
-      result = decodeJfr(jfrInput);
+      result = decodeJfr(jfrInput, undefined, names);
     } catch (e) {
       if (e instanceof JfrError) {
         const kind: DecodeErrorKind =

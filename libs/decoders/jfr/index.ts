@@ -9,6 +9,7 @@ export {
   type JfrProfile,
   type JfrStats,
 } from './profile-mapper.js';
+export { NameCache, DEFAULT_NAME_CACHE_LIMITS, type NameCacheLimits } from './name-cache.js';
 export { FAMILIES, profileTypeIds, type FamilySpec, type JfrFamily } from './families.js';
 export { decodeLabelsSnapshot, type LabelsSnapshot } from './labels-snapshot.js';
 export { forEachChunk, JfrChunk, type ChunkVisitor } from './chunk-reader.js';

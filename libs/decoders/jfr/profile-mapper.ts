@@ -312,6 +312,9 @@ class ProfileMapper {
   private readonly funcNames: string[] = [];
   private readonly funcByName = new Map<string, number>();
   private readonly names: NameCache;
+  private readonly buf: Uint8Array;
+  /** per name-cache entry: this decode's function index + 1 (0 = not yet used here) */
+  private entryFunc = new Int32Array(1024);
   private locFunc = new Int32Array(1024);
   private locLine = new Float64Array(1024);
   private nLocs = 0;
@@ -360,11 +363,12 @@ class ProfileMapper {
   constructor(
     private readonly input: JfrInput,
     limits?: Partial<JfrLimits>,
+    names?: NameCache,
   ) {
     this.limits = resolveLimits(limits);
-    this.names = new NameCache(
-      new Uint8Array(input.jfr.buffer, input.jfr.byteOffset, input.jfr.byteLength),
-    );
+    this.buf = new Uint8Array(input.jfr.buffer, input.jfr.byteOffset, input.jfr.byteLength);
+    this.names = names ?? new NameCache();
+    this.names.beginDecode();
     this.snapshot =
       input.labels !== undefined && input.labels.length > 0
         ? decodeLabelsSnapshot(input.labels)
@@ -723,7 +727,7 @@ class ProfileMapper {
         this.classStart[cslot] = pools.rawStart;
         this.classEnd[cslot] = pools.rawEnd;
         this.classEnc[cslot] = enc;
-        this.classHash[cslot] = this.names.classHash(pools.rawStart, pools.rawEnd);
+        this.classHash[cslot] = this.names.classHash(this.buf, pools.rawStart, pools.rawEnd);
       } else {
         cstate = 2;
       }
@@ -738,10 +742,37 @@ class ProfileMapper {
     const ce = this.classEnd[cslot];
     const encs = (this.classEnc[cslot] << 8) | nenc;
     if (cacheable) {
-      const f = this.names.find(this.classHash[cslot], cs, ce, ns, ne, encs);
-      if (f >= 0) return f + 1;
+      const e = this.names.find(this.buf, this.classHash[cslot], cs, ce, ns, ne, encs);
+      if (e >= 0) {
+        if (e < this.entryFunc.length) {
+          const known = this.entryFunc[e];
+          if (known !== 0) return known;
+        } else {
+          const a = new Int32Array(Math.max(e + 1, this.entryFunc.length * 2));
+          a.set(this.entryFunc);
+          this.entryFunc = a;
+        }
+        const f = this.intern(this.names.name(e));
+        this.entryFunc[e] = f + 1;
+        return f + 1;
+      }
     }
     const name = `${pools.symbol(this.classSym[cslot])}.${pools.symbol(nameSym)}`;
+    const f = this.intern(name);
+    if (cacheable) {
+      const e = this.names.add(this.buf, cs, ce, ns, ne, encs, name);
+      if (e >= this.entryFunc.length) {
+        const a = new Int32Array(Math.max(e + 1, this.entryFunc.length * 2));
+        a.set(this.entryFunc);
+        this.entryFunc = a;
+      }
+      this.entryFunc[e] = f + 1;
+    }
+    return f + 1;
+  }
+
+  /** This decode's function index for a name (interned: functions are keyed by name). */
+  private intern(name: string): number {
     let f = this.funcByName.get(name);
     if (f === undefined) {
       f = this.funcNames.length;
@@ -753,8 +784,7 @@ class ProfileMapper {
         this.funcFirstLoc = a;
       }
     }
-    if (cacheable) this.names.add(cs, ce, ns, ne, encs, f);
-    return f + 1;
+    return f;
   }
 
   /** Location id for (function, line): a short chain per function, no hashing, no allocation. */
@@ -927,11 +957,17 @@ function int64Sub(a: Int64, b: Int64): Int64 {
 
 /**
  * Converts a JFR recording (+ optional labels snapshot) into profiles the way Pyroscope does.
- * Throws `JfrError` (and nothing else) for input it cannot decode.
+ * Throws `JfrError` (and nothing else) for input it cannot decode. `names`: a `NameCache` the
+ * caller keeps across decodes (one per thread: it is not safe to share between concurrent decodes,
+ * and the result is the same with or without it); absent, each decode starts an empty one.
  */
-export function decodeJfr(input: JfrInput, limits?: Partial<JfrLimits>): JfrDecodeResult {
+export function decodeJfr(
+  input: JfrInput,
+  limits?: Partial<JfrLimits>,
+  names?: NameCache,
+): JfrDecodeResult {
   try {
-    return new ProfileMapper(input, limits).run();
+    return new ProfileMapper(input, limits, names).run();
   } catch (e) {
     if (e instanceof JfrError) throw e;
     // Safety net for the contract "nothing but JfrError escapes" (e.g. an allocation failure on a
