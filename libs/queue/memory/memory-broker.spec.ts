@@ -30,7 +30,7 @@ queueBrokerContract('in-process', {
 });
 
 it('refuses a publish past its byte bound instead of buffering', async () => {
-  const broker = new MemoryBroker({ maxBytes: 1000, drainTimeoutMs: 10 });
+  const broker = new MemoryBroker({ maxBytes: 1000, drainTimeoutMs: 10, publishWaitMs: 30 });
   await broker.start([{ name: 't', partitions: 1, maxMessageBytes: 1000, retentionMs: -1 }]);
   await broker.subscribe({
     groupId: 'g',
@@ -45,6 +45,51 @@ it('refuses a publish past its byte bound instead of buffering', async () => {
   );
   assert.equal(broker.bytesHeld, 600);
   await broker.close().catch(() => {});
+});
+
+// regression: 503 queue_unavailable under a one-process burst, when the payloads riding beside
+// earlier messages took the room admission had reserved for the bodies still being published
+it('a publish that does not fit waits for the consumer to free room, up to publishWaitMs', async () => {
+  const broker = new MemoryBroker({ maxBytes: 1000, drainTimeoutMs: 10, publishWaitMs: 2_000 });
+  await broker.start([{ name: 't', partitions: 1, maxMessageBytes: 1000, retentionMs: -1 }]);
+  let release: () => void = () => {};
+  const gate = new Promise<void>((r) => (release = r));
+  let handled = 0;
+  await broker.subscribe({
+    groupId: 'g',
+    topic: 't',
+    maxBatchSize: 1,
+    handler: async () => {
+      if (handled++ === 0) await gate;
+    },
+  });
+  await broker.publish('t', [{ key: null, value: Buffer.alloc(600), headers: {} }]);
+  let done = false;
+  const second = broker
+    .publish('t', [{ key: null, value: Buffer.alloc(600), headers: {} }])
+    .then(() => (done = true));
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(done, false, 'waits while the first message holds the room');
+  release();
+  await second;
+  assert.equal(done, true);
+  const closing = new MemoryBroker({ maxBytes: 100, drainTimeoutMs: 10, publishWaitMs: 60_000 });
+  await closing.start([{ name: 't', partitions: 1, maxMessageBytes: 1000, retentionMs: -1 }]);
+  await closing.subscribe({
+    groupId: 'g',
+    topic: 't',
+    maxBatchSize: 1,
+    handler: () => new Promise(() => {}),
+  });
+  await closing.publish('t', [{ key: null, value: Buffer.alloc(60), headers: {} }]);
+  const waiting = closing.publish('t', [{ key: null, value: Buffer.alloc(60), headers: {} }]);
+  await new Promise((r) => setTimeout(r, 20));
+  void closing.close().catch(() => {});
+  await assert.rejects(
+    waiting,
+    (err) => err instanceof RetryableError && /closed/.test(err.message),
+  );
+  await broker.close();
 });
 
 it('releases bytes once every group committed', async () => {
@@ -67,7 +112,7 @@ it('releases bytes once every group committed', async () => {
 });
 
 it('counts a local payload against the bound, and holds a message without it when only the message fits (never 503 for a saving)', async () => {
-  const broker = new MemoryBroker({ maxBytes: 1000, drainTimeoutMs: 10 });
+  const broker = new MemoryBroker({ maxBytes: 1000, drainTimeoutMs: 10, publishWaitMs: 0 });
   await broker.start([{ name: 't', partitions: 1, maxMessageBytes: 1000, retentionMs: -1 }]);
   const got: (unknown | undefined)[] = [];
   let release: () => void = () => {};

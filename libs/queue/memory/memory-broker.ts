@@ -69,6 +69,15 @@ export interface MemoryBrokerOptions {
   replayPollMs?: number;
   /** stall timeout of the consumer monitor */
   stallAfterMs?: number;
+  /**
+   * How long a publish that does not fit waits for the consumers to free room before it is
+   * refused (default 1 s; 0: refuse at once). Kafka's producer blocks the same way when its
+   * buffer is full (`max.block.ms`). Admission reserves an upload's body before it is read, but
+   * the decoded payload riding beside an earlier message (`local`) takes room it did not
+   * reserve, so under a burst a publish can find the queue briefly full; the in-process decoder
+   * frees it within milliseconds.
+   */
+  publishWaitMs?: number;
   log?: (level: 'error' | 'warn' | 'info', message: string) => void;
   /** counters for /metrics */
   onRetry?: (group: string, topic: string) => void;
@@ -86,6 +95,8 @@ export class MemoryBroker implements QueueBroker {
   private readonly topics = new Map<string, Topic>();
   private readonly consumers = new Set<Consumer>();
   private heldBytes = 0;
+  /** publishes waiting for room, woken whenever bytes are freed */
+  private roomWaiters: (() => void)[] = [];
   private closed = false;
   readonly deadLetters: DeadLetterSink;
   private readonly monitor: ConsumerMonitor;
@@ -133,7 +144,9 @@ export class MemoryBroker implements QueueBroker {
       this.deadLetters.append(topicName, messages);
       return;
     }
-    const room = this.roomFor(topicName);
+    let room = this.roomFor(topicName);
+    if (total > room) room = await this.waitForRoom(topicName, total);
+    if (this.closed) throw new RetryableError('in-process queue is closed');
     if (total > room) {
       throw new RetryableError(
         `in-process queue is full (${this.heldBytes} of ${this.options.maxBytes} bytes held)`,
@@ -310,6 +323,31 @@ export class MemoryBroker implements QueueBroker {
     p.base += drop;
     p.bytes -= freed;
     this.heldBytes -= freed;
+    if (freed > 0 && this.roomWaiters.length > 0) {
+      const waiters = this.roomWaiters;
+      this.roomWaiters = [];
+      for (const wake of waiters) wake();
+    }
+  }
+
+  /** Waits, up to publishWaitMs, until `bytes` fit in `topicName`; the room then (may not fit). */
+  private async waitForRoom(topicName: string, bytes: number): Promise<number> {
+    const deadline = Date.now() + (this.options.publishWaitMs ?? 1_000);
+    let room = this.roomFor(topicName);
+    while (bytes > room && !this.closed) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, left);
+        function done(): void {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.roomWaiters.push(done);
+      });
+      room = this.roomFor(topicName);
+    }
+    return room;
   }
 
   /** Republishes the dead letters `npm run replay` marked, while the live budget allows. */
@@ -379,6 +417,7 @@ export class MemoryBroker implements QueueBroker {
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const wake of this.roomWaiters.splice(0)) wake();
     clearInterval(this.replayTimer);
     this.replayTimer = undefined;
     const all = [...this.consumers];
