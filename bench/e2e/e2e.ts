@@ -172,6 +172,19 @@ const STORED = [
   { backend: 'embedded', outcome: 'sent' },
 ] as const;
 const LOOP_P99 = 'emberflow_nodejs_eventloop_lag_p99_seconds';
+const SHED = 'emberflow_ingest_shed_requests_total';
+
+/** Admission's shed counts by reason, summed over statuses and tenants. */
+function shedByReason(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${SHED}{`)) continue;
+    const reason = /reason="([^"]+)"/.exec(line)?.[1] ?? '?';
+    const v = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (!Number.isNaN(v)) out.set(reason, (out.get(reason) ?? 0) + v);
+  }
+  return out;
+}
 
 /** The event-loop p99 (ms) of each process since its previous scrape; the scrape resets it. */
 async function loopP99s(procs: readonly ProcessRef[]): Promise<Map<string, number>> {
@@ -223,6 +236,8 @@ interface Row {
   rss: Map<string, number>;
   queryableS: number;
   stored: string;
+  /** uploads shed by admission control during the step, by reason (ingest's own count) */
+  shed?: Map<string, number>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -240,6 +255,7 @@ async function emberStep(
   const pids = new Map(all.map((x) => [x.name, x.pid]));
   const exporter = d.processes[d.processes.length - 1];
   const before = metricValue(await metricsText(d.exporterUrl), ...STORED) || 0;
+  const shedBefore = shedByReason(await metricsText(d.ingestUrl));
   await loopP99s(d.processes); // resets the gauges' windows
   const loop = new Map<string, number>();
   const rss = new RssSampler(pids).start();
@@ -254,6 +270,8 @@ async function emberStep(
     timeoutMs: 120_000,
   });
   const loadEnd = Date.now();
+  const shed = shedByReason(await metricsText(d.ingestUrl));
+  for (const [k, v] of shedBefore) shed.set(k, (shed.get(k) ?? 0) - v);
   maxInto(loop, await loopP99s(d.processes));
   const target = before + load.ok * p.seriesPerUpload;
   let stored = before;
@@ -292,6 +310,7 @@ async function emberStep(
     rss: peaks,
     queryableS,
     stored: storedCheck,
+    shed,
   };
 }
 
@@ -470,6 +489,8 @@ function table(rows: readonly Row[]): string {
       .filter(([s]) => !s.startsWith('2'))
       .map(([s, n]) => `${n}x${s}`);
     if (r.load.failed > 0) other.push(`${r.load.failed} failed`);
+    const reasons = [...(r.shed ?? [])].filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`);
+    if (reasons.length > 0) other.push(`(shed: ${reasons.join(', ')})`);
     const procCpu = perProcess(r.cpu, EMBER, f2);
     const server =
       EMBER.filter((n) => r.cpu.has(n)).length > 1
