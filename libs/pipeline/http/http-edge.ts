@@ -206,7 +206,8 @@ export function admissionFor(
       maxInflightBytes: config.ingest.inflightBytes,
       maxConcurrent: config.ingest.maxConcurrent,
       maxWaitMs: config.ingest.admissionWaitMs,
-      maxWaiting: Math.max(16, config.ingest.maxConcurrent * 2),
+      // a burst of hundreds of agents waits (ADR 0011); a waiter costs a socket, not its body
+      maxWaiting: Math.max(512, config.ingest.maxConcurrent * 4),
       maxBacklogMs: config.ingest.maxBacklogMs,
       maxBacklogWaitMs: config.ingest.backlogWaitMs,
     },
