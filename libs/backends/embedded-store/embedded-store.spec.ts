@@ -45,6 +45,34 @@ describe('embedded store', () => {
     await s2.close();
   });
 
+  it('creates its file with 16 KiB pages, and keeps the page size of an existing one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ember-store-'));
+    const opts = { dataDir: dir, retentionMs: 86_400_000, maxBytes: 1 << 30 };
+    const s = new EmbeddedStore(opts);
+    await s.close();
+    const pageSize = (path: string): number => {
+      const db = new Database(path, { readonly: true });
+      const n = db.pragma('page_size', { simple: true }) as number;
+      db.close();
+      return n;
+    };
+    assert.equal(pageSize(join(dir, 'profiles.sqlite')), 16384);
+    // a file made with another page size (an older Emberflow) opens as it is
+    const old = mkdtempSync(join(tmpdir(), 'ember-store-'));
+    const db = new Database(join(old, 'profiles.sqlite'));
+    db.pragma('page_size = 4096');
+    db.pragma('journal_mode = WAL');
+    db.exec('CREATE TABLE t (x)');
+    db.close();
+    const reopened = new EmbeddedStore({ ...opts, dataDir: old });
+    await reopened.send([
+      cpuSeries({ labels: { service_name: 'x' }, stacks: [[['a'], 1]], atMs: Date.now() }),
+    ]);
+    assert.equal(reopened.countSeries(), 1);
+    await reopened.close();
+    assert.equal(pageSize(join(old, 'profiles.sqlite')), 4096);
+  });
+
   it('drops series by age, then oldest first by size', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ember-store-'));
     const s = new EmbeddedStore({ dataDir: dir, retentionMs: 60_000, maxBytes: 1 << 30 });

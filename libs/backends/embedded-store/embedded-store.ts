@@ -144,6 +144,11 @@ export class EmbeddedStore implements Backend {
     }
     mkdirSync(options.dataDir, { recursive: true });
     this.db = new Database(join(options.dataDir, 'profiles.sqlite'));
+    // 16 KiB pages for a new file (an existing one keeps its size): a row is a profile blob of
+    // tens to hundreds of KB, and with 4 KiB pages each one was a chain of overflow pages, each a
+    // WAL frame written, checksummed and checkpointed on its own. Measured on a 330 KB blob:
+    // 0.32 -> 0.17 ms to write, 0.47 -> 0.25 ms to checkpoint (64 KiB saved no more).
+    this.db.pragma('page_size = 16384');
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     // the page cache is the store's only cache: bounded, so the process's memory is too
