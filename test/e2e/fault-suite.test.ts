@@ -56,6 +56,25 @@ describe('fault suite: kill -9, broker and Redis restarts under steady load lose
     }
   });
 
+  /** What the processes said and say, for a failed fault: warnings and errors, readiness. */
+  async function diagnosis(): Promise<string> {
+    const out: string[] = [];
+    for (const [name, p] of Object.entries(procs)) {
+      if (!p) continue;
+      const ready = await fetch(`${p.url}/readyz`)
+        .then(async (r) => `${r.status} ${(await r.text()).slice(0, 600)}`)
+        .catch((e: Error) => `unreachable: ${e.message}`);
+      const said = p
+        .output()
+        .split('\n')
+        .filter((l) => /"level":"(warn|error)"/.test(l))
+        .slice(-20)
+        .map((l) => l.slice(0, 400));
+      out.push(`# --- ${name}: /readyz ${ready}`, ...said.map((l) => `#   ${l}`));
+    }
+    return out.join('\n');
+  }
+
   /** Runs the load for LOAD_MS with `fault` at FAULT_AT_MS; checks and records the figures. */
   async function underLoad(fault: string, inject: () => Promise<void>): Promise<void> {
     const run = `${fault}-${randomUUID().slice(0, 4)}`;
@@ -140,6 +159,7 @@ describe('fault suite: kill -9, broker and Redis restarts under steady load lose
     };
     figures.push(f);
     console.log(`# ${fault}: ${JSON.stringify(f)}`);
+    if (lost > 0 || duplicated > 0) console.log(await diagnosis());
     assert.ok(accepted.size > 40, `only ${accepted.size} uploads accepted`);
     assert.equal(lost, 0, `${fault}: ${lost} accepted uploads lost`);
     assert.equal(duplicated, 0, `${fault}: ${duplicated} uploads stored twice`);

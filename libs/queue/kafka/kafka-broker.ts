@@ -485,6 +485,40 @@ class KafkaSubscription {
       if (assigned.length > 0)
         consumer.resume([{ topic: this.ns + this.topic, partitions: [...assigned] }]);
     });
+    // kafkajs restarts a consumer that crashed on a retriable error, and leaves one that crashed
+    // on any other (a protocol error while the broker comes back, say) stopped for good: its
+    // partitions would never be consumed again while the process looked alive. Run it again.
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (e.payload.restart || this.closing) return;
+      this.settings.log(
+        'error',
+        `consumer of ${this.topic} (${this.options.groupId}) stopped: ${e.payload.error.message}; running it again`,
+      );
+      this.revive(1000);
+    });
+    await this.run();
+    this.lagTimer = setInterval(() => void this.pollLag(), this.settings.lagPollMs ?? 10_000);
+    this.lagTimer.unref();
+  }
+
+  /** Connects, subscribes and runs the consumer again after `delayMs`, until it runs or closes. */
+  private revive(delayMs: number): void {
+    const timer = setTimeout(() => {
+      if (this.closing) return;
+      this.run().catch((err: unknown) => {
+        this.settings.log(
+          'warn',
+          `consumer of ${this.topic} (${this.options.groupId}) not running yet: ${(err as Error).message}`,
+        );
+        void this.consumer.disconnect().catch(() => {});
+        this.revive(Math.min(delayMs * 2, 30_000));
+      });
+    }, delayMs);
+    timer.unref();
+  }
+
+  private async run(): Promise<void> {
+    const { consumer } = this;
     await consumer.connect();
     await consumer.subscribe({ topic: this.ns + this.topic, fromBeginning: true });
     await consumer.run({
@@ -513,8 +547,6 @@ class KafkaSubscription {
         w.wake();
       },
     });
-    this.lagTimer = setInterval(() => void this.pollLag(), this.settings.lagPollMs ?? 10_000);
-    this.lagTimer.unref();
   }
 
   private worker(partition: number): PartitionWorker {
