@@ -46,7 +46,14 @@ FROM ${NODE_IMAGE} AS runtime
 # (its default, written out so EXPOSE below visibly matches it).
 # EMBER_HTTP_HOST: a container must listen on every interface to be reachable through a published
 # port (unset, embedded defaults would bind 127.0.0.1 inside the container).
+# MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_: glibc gives each thread (worker threads, libuv's pool,
+# V8's helpers) a malloc arena of its own, up to 8 per core, each keeping what it freed: 2 arenas,
+# and large blocks (bodies, records) always mapped and unmapped on their own
+# (libs/runtime/malloc-env.ts, docs/deployment.md Memory). glibc reads them when the process
+# starts, so they have to be in the environment of node.
 ENV NODE_ENV=production \
+  MALLOC_ARENA_MAX=2 \
+  MALLOC_MMAP_THRESHOLD_=131072 \
   EMBER_HTTP_PORT=9529 \
   EMBER_GRPC_PORT=4317 \
   EMBER_HTTP_HOST=0.0.0.0 \

@@ -6,6 +6,7 @@ import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { repoRoot } from '../../test/support/paths.js';
 import { topicSpecs } from '../queue/index.js';
 import { ENV_VARS, loadConfig, type EmberConfig } from './config.js';
+import { MALLOC_ENV } from './malloc-env.js';
 import { TARGETS, parseTargets, type Target } from './targets.js';
 
 // The deployment descriptors (Dockerfile, docker-compose.yml, k8s/ base and overlays,
@@ -920,6 +921,50 @@ const findDoc = (docs: Obj[], kind: string, name: string): Obj => {
   return d;
 };
 const containerOf = (w: Obj): Obj => obj(arr(podSpecOf(w)?.containers)[0]);
+// ------------------------------------------------------------------------------- malloc env
+
+/**
+ * glibc reads MALLOC_* when node starts (malloc-env.ts), so every launcher sets MALLOC_ENV: the
+ * image's runtime stage, `npm start` (keeping a value the user exported), and no descriptor
+ * (compose, k8s) sets another value.
+ */
+function checkMallocEnv(d: {
+  dockerfile: DockerfileFacts;
+  startScript: string;
+  descriptors: Record<string, string>;
+}): string[] {
+  const problems: string[] = [];
+  const runtime = d.dockerfile.stages.at(-1);
+  const env: Record<string, string> = {};
+  for (const i of runtime?.instructions ?? [])
+    if (i.op === 'ENV') Object.assign(env, envPairs(i.args));
+  for (const [k, v] of Object.entries(MALLOC_ENV)) {
+    if (env[k] !== v)
+      problems.push(`Dockerfile: the runtime stage's ENV ${k} is ${env[k] ?? 'unset'}, not ${v}`);
+    if (!new RegExp(`(^|\\s)${k}=\\$\\{${k}:-${v}\\}\\s.*\\bnode `).test(d.startScript))
+      problems.push(`package.json: scripts.start does not set ${k}=\${${k}:-${v}} for node`);
+    for (const [where, text] of Object.entries(d.descriptors))
+      for (const m of text.matchAll(
+        new RegExp(`\\b${k}\\b[\\s"':=]*(?:value[\\s"':]*)?(\\w*)`, 'g'),
+      ))
+        if (m[1] !== v) problems.push(`${where}: sets ${k} to ${m[1]}, not ${v}`);
+  }
+  return problems;
+}
+
+function mallocDescriptors(): Record<string, string> {
+  const out: Record<string, string> = { 'docker-compose.yml': readText('docker-compose.yml') };
+  const walk = (dir: string): void => {
+    for (const f of readdirSync(join(root, dir))) {
+      const rel = join(dir, f);
+      if (statSync(join(root, rel)).isDirectory()) walk(rel);
+      else if (/\.ya?ml$/.test(f)) out[rel] = readText(rel);
+    }
+  };
+  walk('k8s');
+  return out;
+}
+
 /** asserts the checker reports a problem matching `pattern` (and so can fail) */
 const rejects = (problems: string[], pattern: RegExp): void =>
   assert.ok(
@@ -1223,6 +1268,41 @@ describe('deployment descriptors agree with the code', () => {
         undefined,
       ]);
       assert.deepEqual(splitImage('r/emberflow:0.1.0'), ['r/emberflow', '0.1.0']);
+    });
+  });
+
+  describe('malloc settings (libs/runtime/malloc-env.ts)', () => {
+    const facts = () => ({
+      dockerfile: parseDockerfile(readText('Dockerfile')),
+      startScript: str(obj(obj(JSON.parse(readText('package.json'))).scripts).start) ?? '',
+      descriptors: mallocDescriptors(),
+    });
+
+    it('the image and `npm start` set MALLOC_ENV, and no descriptor another value', () => {
+      assert.deepEqual(checkMallocEnv(facts()), []);
+    });
+
+    it('rejects broken copies', () => {
+      const text = readText('Dockerfile');
+      assert.match(text, /MALLOC_ARENA_MAX=2 /);
+      rejects(
+        checkMallocEnv({
+          ...facts(),
+          dockerfile: parseDockerfile(text.replace('MALLOC_ARENA_MAX=2 ', '')),
+        }),
+        /Dockerfile: the runtime stage's ENV MALLOC_ARENA_MAX is unset, not 2/,
+      );
+      rejects(
+        checkMallocEnv({ ...facts(), startScript: 'node scripts/start.mjs' }),
+        /scripts\.start does not set MALLOC_ARENA_MAX/,
+      );
+      rejects(
+        checkMallocEnv({
+          ...facts(),
+          descriptors: { 'k8s/x.yaml': "- name: MALLOC_ARENA_MAX\n  value: '8'\n" },
+        }),
+        /k8s\/x\.yaml: sets MALLOC_ARENA_MAX to 8, not 2/,
+      );
     });
   });
 

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MALLOC_ENV } from '../../libs/runtime/malloc-env.js';
 import { repoRoot } from './paths.js';
 import { freePort } from './ports.js';
 
@@ -52,6 +53,9 @@ export async function startEmberflow(opts: {
     ],
     {
       env: {
+        // what the image and `npm start` set (libs/runtime/malloc-env.ts), unless the caller's
+        // environment says otherwise: tests and benchmarks measure what users run
+        ...MALLOC_ENV,
         ...process.env,
         EMBER_HTTP_PORT: String(port),
         EMBER_HTTP_HOST: '127.0.0.1',

@@ -50,6 +50,33 @@ describe('QueryExecutor (queries on worker threads with a time budget)', () => {
     await store.close();
   });
 
+  it('keeps no worker idle: one starts for a query and exits idleMs after it (its heap is not held between queries)', async () => {
+    const ex = new QueryExecutor({
+      databasePath: dir,
+      workers: 1,
+      timeoutMs: 30_000,
+      maxQueued: 4,
+      memoryMb: 256,
+      idleMs: 200,
+    });
+    const until = async (want: number): Promise<void> => {
+      const deadline = Date.now() + 10_000;
+      while (ex.workers !== want && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      assert.equal(ex.workers, want);
+    };
+    try {
+      await until(0); // the first (module-load) task's worker is gone too
+      const a = await ex.run(task('{service_name="api"}'));
+      assert.equal(a.status, 200);
+      await until(0);
+      const b = await ex.run(task('{service_name="api"}'));
+      assert.equal((json(b.body).flamegraph as { total: string }).total, '15');
+    } finally {
+      await ex.close();
+    }
+  });
+
   it('answers on a worker what the store holds, hostile selector included (regression: (a+)+ blocked the process 23 s)', async () => {
     const ex = new QueryExecutor({
       databasePath: dir,

@@ -18,6 +18,15 @@ import { registerWorkerHeapMetrics, trackWorkerHeaps } from '../core/worker-heap
 
 export type Encoding = 'proto' | 'json';
 
+/**
+ * How long a query worker outlives its last query. None is kept alive without queries: a worker
+ * keeps the heap its largest merge committed (tens of MB, up to EMBER_QUERY_MEMORY_MB) and its
+ * SQLite connection, and the process holds that as RSS between queries, at the ingest peak too.
+ * Starting one again costs about 0.1 s of CPU on the next query (module load, read-only open).
+ * A dashboard refreshing more often than this keeps its worker.
+ */
+export const QUERY_WORKER_IDLE_MS = 10_000;
+
 /** One query as the worker takes it: plain data (structured-cloned to the worker). */
 export interface QueryTask {
   method: string;
@@ -43,6 +52,8 @@ export interface QueryExecutorOptions {
   timeoutMs: number;
   maxQueued: number;
   memoryMb: number;
+  /** how long a worker outlives its last query, ms (default QUERY_WORKER_IDLE_MS) */
+  idleMs?: number;
   /** where the workers' heaps are exported (emberflow_worker_heap_bytes{pool="query"}) */
   registry?: Registry;
 }
@@ -70,9 +81,9 @@ export class QueryExecutor {
     this.pool = new Piscina({
       filename: new URL('./query.worker.js', import.meta.url).href,
       workerData: { databasePath: options.databasePath } satisfies QueryWorkerData,
-      minThreads: 1,
+      minThreads: 0,
       maxThreads: Math.max(1, options.workers),
-      idleTimeout: 60_000,
+      idleTimeout: options.idleMs ?? QUERY_WORKER_IDLE_MS,
       resourceLimits: { maxOldGenerationSizeMb: options.memoryMb },
     });
     // a terminated worker's error surfaces on its task; nothing to do here but not crash
@@ -86,6 +97,11 @@ export class QueryExecutor {
   private readonly loaded: Promise<unknown>;
   /** drops this pool's workers from emberflow_worker_heap_bytes (worker-heap.ts) */
   private readonly forgetHeaps: () => void;
+
+  /** worker threads alive now (started by a query, gone once idle for idleMs) */
+  get workers(): number {
+    return this.pool.threads.length;
+  }
 
   /** Runs a query within its budget; resolves with an answer, never rejects. */
   async run(task: QueryTask): Promise<QueryAnswer> {
@@ -133,12 +149,27 @@ export class QueryExecutor {
       );
     } finally {
       this.inFlight--;
+      if (this.inFlight === 0) this.drained?.();
     }
   }
+
+  /** resolves close()'s wait for the queries in flight */
+  private drained: (() => void) | undefined;
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // With no worker kept idle, a query in flight may be on a worker still loading its module,
+    // and terminating that aborts the process (worker-pool-lifecycle.ts): let the queries in
+    // flight finish first, for as long as a worker takes to load at most.
+    if (this.inFlight > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((r) => (this.drained = r)),
+        new Promise((r) => (timer = setTimeout(r, 10_000))),
+      ]);
+      clearTimeout(timer);
+    }
     await destroyWhenLoaded(this.pool, this.loaded);
     this.forgetHeaps();
   }
