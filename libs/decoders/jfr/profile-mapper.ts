@@ -744,30 +744,24 @@ class ProfileMapper {
     if (cacheable) {
       const e = this.names.find(this.buf, this.classHash[cslot], cs, ce, ns, ne, encs);
       if (e >= 0) {
-        if (e < this.entryFunc.length) {
-          const known = this.entryFunc[e];
-          if (known !== 0) return known;
-        } else {
-          const a = new Int32Array(Math.max(e + 1, this.entryFunc.length * 2));
-          a.set(this.entryFunc);
-          this.entryFunc = a;
-        }
-        const f = this.intern(this.names.name(e));
-        this.entryFunc[e] = f + 1;
-        return f + 1;
+        const known = e < this.entryFunc.length ? this.entryFunc[e] : 0;
+        return known !== 0 ? known : this.noteEntry(e, this.intern(this.names.name(e)));
       }
     }
     const name = `${pools.symbol(this.classSym[cslot])}.${pools.symbol(nameSym)}`;
     const f = this.intern(name);
-    if (cacheable) {
-      const e = this.names.add(this.buf, cs, ce, ns, ne, encs, name);
-      if (e >= this.entryFunc.length) {
-        const a = new Int32Array(Math.max(e + 1, this.entryFunc.length * 2));
-        a.set(this.entryFunc);
-        this.entryFunc = a;
-      }
-      this.entryFunc[e] = f + 1;
+    if (cacheable) return this.noteEntry(this.names.add(this.buf, cs, ce, ns, ne, encs, name), f);
+    return f + 1;
+  }
+
+  /** Remembers that name-cache entry `e` is this decode's function `f`; returns its id (f + 1). */
+  private noteEntry(e: number, f: number): number {
+    if (e >= this.entryFunc.length) {
+      const a = new Int32Array(Math.max(e + 1, this.entryFunc.length * 2));
+      a.set(this.entryFunc);
+      this.entryFunc = a;
     }
+    this.entryFunc[e] = f + 1;
     return f + 1;
   }
 

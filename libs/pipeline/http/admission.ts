@@ -10,8 +10,9 @@
 // only minutes later. OTLP requests feed their own topics and are not held by it.
 //
 // A request that does not fit waits, without its body being read, up to `maxWaitMs` (a profile
-// upload held only by the pipeline's backlog up to `maxBacklogWaitMs`) in a bounded waiting room; room is handed out to the tenant holding the least, so one busy tenant
-// cannot starve the others. Past the wait (or with the room full) it is shed:
+// upload held only by the pipeline's backlog up to `maxBacklogWaitMs`) in a bounded waiting
+// room; room is handed out to the tenant holding the least, so one busy tenant cannot starve the
+// others. Past the wait (or with the room full) it is shed:
 //   - 429 when several tenants compete and this one holds at least its fair share of the budget
 //     (budget / active tenants): the tenant is asked to slow down;
 //   - 503 otherwise: the process is full (or its downstream, or its event loop).
