@@ -19,6 +19,17 @@ const withIsize = (b: Buffer, isize: number): Buffer => {
 const tooLarge = (err: unknown): boolean => isDecodeError(err) && err.kind === 'too_large';
 
 describe('inflatePprof', () => {
+  // regression (probe): a 700-byte profile came back as a view of zlib's 16 KiB chunk, so the
+  // 10,000 samples of one Push held 160 MB for 7 MB of profiles
+  it('returns a small profile in a buffer of its own size, not a view of a zlib chunk', () => {
+    const small = raw.subarray(0, 700);
+    const out = inflatePprof(gzipSync(small), 4 << 20);
+    assert.ok(Buffer.from(out).equals(small));
+    assert.equal(out.buffer.byteLength, 700);
+    const whole = inflatePprof(gz, 0);
+    assert.ok(whole.buffer.byteLength - whole.byteLength <= 4096, 'a large one is not copied');
+  });
+
   it('inflates to the same bytes, the cap exact to the byte', () => {
     assert.ok(Buffer.from(inflatePprof(gz, 0)).equals(raw));
     assert.ok(Buffer.from(inflatePprof(gz, raw.length)).equals(raw));
