@@ -44,6 +44,12 @@ export interface DecodeInput {
    * from (`handedInflate`); the series are the same with or without them.
    */
   inflated?: readonly (HandedInflate | null)[];
+  /**
+   * For `push` decoded in units (a few thousand samples at a time): the request's decompressed
+   * bytes so far, shared by the decodes of its units. The decoder starts from `counted` and adds
+   * what it inflates, so maxRequestDecompressedBytes bounds the whole request, not each unit.
+   */
+  requestBytes?: { counted: number };
 }
 
 export interface DecodeLimits {
@@ -121,4 +127,16 @@ export interface Decoder {
   readonly formats: readonly UploadFormat[];
   /** Pure: returns the series or throws DecodeError; never throws anything else. */
   decode(input: DecodeInput, limits: DecodeLimits): DecodedSeries[];
+  /**
+   * The same series in the same order, handed to `emit` one at a time as each is decoded, so a
+   * caller that encodes and drops them holds one decoded profile, not all of them (a Push of
+   * 20,000 series decoded whole holds about 7 KB of object model per series). Every check on the
+   * whole request (its size limit, no profiles) is made before the first series is emitted.
+   * Optional: without it the registry emits the result of `decode`.
+   */
+  decodeEach?(
+    input: DecodeInput,
+    limits: DecodeLimits,
+    emit: (series: DecodedSeries) => void,
+  ): void;
 }

@@ -53,6 +53,43 @@ export class DecoderRegistry {
       });
     }
   }
+
+  /**
+   * Decodes one upload and hands each series to `emit` as it is decoded (Decoder.decodeEach), in
+   * the order `decode` returns them, with its position in that order. Same contract for the
+   * decoder's failures; an exception thrown by `emit` itself is passed through as it is, never
+   * taken for a decoder bug.
+   */
+  decodeEach(
+    input: DecodeInput,
+    limits: DecodeLimits,
+    emit: (series: DecodedSeries, index: number) => void,
+  ): void {
+    const d = this.byFormat.get(input.format);
+    if (d === undefined) {
+      throw new DecodeError('unsupported_format', `no decoder for format ${input.format}`);
+    }
+    let index = 0;
+    let emitFailure: { err: unknown } | undefined;
+    const guarded = (s: DecodedSeries): void => {
+      try {
+        emit(s, index++);
+      } catch (err) {
+        emitFailure = { err };
+        throw err;
+      }
+    };
+    try {
+      if (d.decodeEach) d.decodeEach(input, limits, guarded);
+      else for (const s of d.decode(input, limits)) guarded(s);
+    } catch (e) {
+      if (emitFailure) throw emitFailure.err;
+      if (isDecodeError(e)) throw e;
+      throw new DecodeError('malformed', `decoder ${input.format} failed: ${String(e)}`, {
+        cause: e,
+      });
+    }
+  }
 }
 
 /** Every decoder of this library, one per upload format. */
@@ -77,4 +114,13 @@ export function decodeUpload(
   limits: DecodeLimits = defaultLimits,
 ): DecodedSeries[] {
   return shared.decode(input, limits);
+}
+
+/** Decodes one upload series by series with the default registry. See `DecoderRegistry.decodeEach`. */
+export function decodeUploadEach(
+  input: DecodeInput,
+  limits: DecodeLimits,
+  emit: (series: DecodedSeries, index: number) => void,
+): void {
+  shared.decodeEach(input, limits, emit);
 }

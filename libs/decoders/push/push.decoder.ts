@@ -22,34 +22,49 @@ import { decodeInflated, inflatePprofOnce } from '../pprof/pprof-bytes.js';
 export const pushDecoder: Decoder = {
   formats: ['push'],
   decode(input: DecodeInput, limits: DecodeLimits): DecodedSeries[] {
-    const request = input.push ?? decodePushBody(input.body, input.contentType);
-    const now = nowNanos(input);
-    let total = 0;
-    const decoded: { labels: PushSeriesInput['labels']; raw: Uint8Array; id: string }[] = [];
-    let k = 0; // the sample's position in the request: its index in input.inflated
-    for (const s of request) {
-      for (const sample of s.samples) {
-        const handed = input.inflated?.[k++];
-        const raw = inflatePprofOnce(sample.rawProfile, limits.maxDecompressedBytes, handed);
-        total += raw.length;
-        if (limits.maxRequestDecompressedBytes > 0 && total > limits.maxRequestDecompressedBytes) {
-          throw new DecodeError(
-            'body_too_large',
-            `uncompressed batched profile payload size exceeds limit of ${limits.maxRequestDecompressedBytes} bytes`,
-          );
-        }
-        decoded.push({ labels: s.labels, raw, id: sample.id });
-      }
-    }
-    if (decoded.length === 0) throw new DecodeError('no_profiles', 'no profiles received');
     const out: DecodedSeries[] = [];
-    for (const d of decoded) {
-      const profile = decodeInflated(d.raw, limits);
-      const labels = d.labels.map((l) => ({ name: l.name, value: l.value }));
-      out.push(
-        ...finishSeries({ labels, flat: profile, id: d.id === '' ? undefined : d.id }, limits, now),
-      );
-    }
+    decodeEach(input, limits, (s) => out.push(s));
     return out;
   },
+  decodeEach,
 };
+
+/**
+ * Every sample is inflated first (the request's size limit is on their sum, checked before
+ * anything is emitted), then decoded and emitted one at a time: what stays live is the inflated
+ * bytes and one decoded profile.
+ */
+function decodeEach(
+  input: DecodeInput,
+  limits: DecodeLimits,
+  emit: (series: DecodedSeries) => void,
+): void {
+  const request = input.push ?? decodePushBody(input.body, input.contentType);
+  const now = nowNanos(input);
+  const counter = input.requestBytes ?? { counted: 0 };
+  let total = counter.counted;
+  const decoded: { labels: PushSeriesInput['labels']; raw: Uint8Array; id: string }[] = [];
+  let k = 0; // the sample's position in the request: its index in input.inflated
+  for (const s of request) {
+    for (const sample of s.samples) {
+      const handed = input.inflated?.[k++];
+      const raw = inflatePprofOnce(sample.rawProfile, limits.maxDecompressedBytes, handed);
+      total += raw.length;
+      if (limits.maxRequestDecompressedBytes > 0 && total > limits.maxRequestDecompressedBytes) {
+        throw new DecodeError(
+          'body_too_large',
+          `uncompressed batched profile payload size exceeds limit of ${limits.maxRequestDecompressedBytes} bytes`,
+        );
+      }
+      decoded.push({ labels: s.labels, raw, id: sample.id });
+    }
+  }
+  counter.counted = total;
+  if (decoded.length === 0) throw new DecodeError('no_profiles', 'no profiles received');
+  for (const d of decoded) {
+    const profile = decodeInflated(d.raw, limits);
+    const labels = d.labels.map((l) => ({ name: l.name, value: l.value }));
+    const id = d.id === '' ? undefined : d.id;
+    for (const s of finishSeries({ labels, flat: profile, id }, limits, now)) emit(s);
+  }
+}
