@@ -1,5 +1,5 @@
 import type { IncomingMessage, OutgoingMessage } from '../queue.port.js';
-import { PermanentError, flatByteLength, type FlatProfile } from '../../model/index.js';
+import { PermanentError, flatHeapBytes, type FlatProfile } from '../../model/index.js';
 import { TOPICS } from '../topics.js';
 
 // profiles.normalized.v1: one series, ready for any backend. It maps one-to-one onto a
@@ -115,7 +115,7 @@ export function encodeNormalizedSeries(s: NormalizedSeries): OutgoingMessage {
               ...(s.profile ? { profile: s.profile } : {}),
               ...(s.compact ? { compact: s.compact } : {}),
             } satisfies LocalProfile,
-            bytes: (s.profile ? flatByteLength(s.profile) : 0) + (s.compact?.byteLength ?? 0),
+            bytes: (s.profile ? flatHeapBytes(s.profile) : 0) + (s.compact?.byteLength ?? 0),
           },
         }
       : {}),

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { queueBrokerContract } from '../queue.contract.js';
 import { RetryableError } from '../../model/index.js';
-import { MemoryBroker } from './memory-broker.js';
+import { MESSAGE_OVERHEAD_BYTES, MemoryBroker } from './memory-broker.js';
 import { MemoryDeadLetterSink } from '../dead-letters/dead-letter-sink.js';
 
 queueBrokerContract('in-process', {
@@ -30,7 +30,12 @@ queueBrokerContract('in-process', {
 });
 
 it('refuses a publish past its byte bound instead of buffering', async () => {
-  const broker = new MemoryBroker({ maxBytes: 1000, drainTimeoutMs: 10, publishWaitMs: 30 });
+  const broker = new MemoryBroker({
+    maxBytes: 1000,
+    drainTimeoutMs: 10,
+    publishWaitMs: 30,
+    messageOverheadBytes: 0,
+  });
   await broker.start([{ name: 't', partitions: 1, maxMessageBytes: 1000, retentionMs: -1 }]);
   await broker.subscribe({
     groupId: 'g',
@@ -112,7 +117,12 @@ it('releases bytes once every group committed', async () => {
 });
 
 it('counts a local payload against the bound, and holds a message without it when only the message fits (never 503 for a saving)', async () => {
-  const broker = new MemoryBroker({ maxBytes: 1000, drainTimeoutMs: 10, publishWaitMs: 0 });
+  const broker = new MemoryBroker({
+    maxBytes: 1000,
+    drainTimeoutMs: 10,
+    publishWaitMs: 0,
+    messageOverheadBytes: 0,
+  });
   await broker.start([{ name: 't', partitions: 1, maxMessageBytes: 1000, retentionMs: -1 }]);
   const got: (unknown | undefined)[] = [];
   let release: () => void = () => {};
@@ -146,6 +156,59 @@ it('counts a local payload against the bound, and holds a message without it whe
   for (let i = 0; i < 200 && got.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
   await new Promise((r) => setTimeout(r, 10));
   assert.deepEqual(got, ['kept', undefined]);
+  assert.equal(broker.bytesHeld, 0);
+  await broker.close().catch(() => {});
+});
+
+// regression: the 10,000 records of one Push of tiny profiles were charged their values only,
+// a third of the heap they held, so the queue's bound let one process grow past its budget
+it('charges a held message its key, headers and the per-message overhead, not only its value', async () => {
+  const broker = new MemoryBroker({ maxBytes: 1 << 20, drainTimeoutMs: 10 });
+  await broker.start([{ name: 't', partitions: 1, maxMessageBytes: 1000, retentionMs: -1 }]);
+  await broker.subscribe({
+    groupId: 'g',
+    topic: 't',
+    maxBatchSize: 1,
+    handler: () => new Promise(() => {}),
+  });
+  await broker.publish('t', [
+    { key: 'k1', value: Buffer.alloc(100), headers: { h: 'v'.repeat(50) } },
+  ]);
+  assert.equal(broker.bytesHeld, 2 + 100 + 1 + 50 + MESSAGE_OVERHEAD_BYTES);
+  await broker.close().catch(() => {});
+});
+
+it('takes a publish larger than its whole bound once nothing else is held, instead of refusing it forever', async () => {
+  const broker = new MemoryBroker({
+    maxBytes: 1000,
+    drainTimeoutMs: 10,
+    publishWaitMs: 20,
+    messageOverheadBytes: 0,
+  });
+  await broker.start([{ name: 't', partitions: 1, maxMessageBytes: 1000, retentionMs: -1 }]);
+  let release: () => void = () => {};
+  const gate = new Promise<void>((r) => (release = r));
+  let seen = 0;
+  await broker.subscribe({
+    groupId: 'g',
+    topic: 't',
+    maxBatchSize: 10,
+    handler: async (b) => {
+      seen += b.messages.length;
+      await gate;
+    },
+  });
+  const big = [0, 1, 2].map(() => ({ key: null, value: Buffer.alloc(600), headers: {} }));
+  await broker.publish('t', big);
+  assert.equal(broker.bytesHeld, 1800);
+  // while it is held, nothing more fits: the next publish is refused as full
+  await assert.rejects(
+    broker.publish('t', [{ key: null, value: Buffer.alloc(10), headers: {} }]),
+    (err) => err instanceof RetryableError && /full/.test(err.message),
+  );
+  release();
+  for (let i = 0; i < 200 && broker.bytesHeld > 0; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(seen, 3);
   assert.equal(broker.bytesHeld, 0);
   await broker.close().catch(() => {});
 });

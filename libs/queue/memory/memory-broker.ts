@@ -78,16 +78,24 @@ export interface MemoryBrokerOptions {
    * frees it within milliseconds.
    */
   publishWaitMs?: number;
+  /**
+   * What holding one message costs besides its bytes (MESSAGE_OVERHEAD_BYTES by default): the
+   * unit tests of exact byte counts set 0.
+   */
+  messageOverheadBytes?: number;
   log?: (level: 'error' | 'warn' | 'info', message: string) => void;
   /** counters for /metrics */
   onRetry?: (group: string, topic: string) => void;
   onDeadLetter?: (group: string, topic: string, reason: string) => void;
 }
 
-/** What a held message costs the budget: its value and what travels beside it in memory. */
-function heldBytes(m: { value: Buffer; local?: { bytes: number } }): number {
-  return m.value.length + (m.local?.bytes ?? 0);
-}
+/**
+ * The heap a held message takes beyond the bytes of its key, value and headers: the message and
+ * headers objects, the value's Buffer object and string headers (measured on Node 20: 1,343 B
+ * held for a normalised record of 746 B). Without it, the 10,000 records of one Push of tiny
+ * profiles were charged a third of what they held.
+ */
+export const MESSAGE_OVERHEAD_BYTES = 640;
 
 export class MemoryBroker implements QueueBroker {
   readonly kind = 'memory';
@@ -102,9 +110,20 @@ export class MemoryBroker implements QueueBroker {
   private readonly monitor: ConsumerMonitor;
   private replayTimer: NodeJS.Timeout | undefined;
 
+  private readonly overhead: number;
+
   constructor(private readonly options: MemoryBrokerOptions) {
     this.deadLetters = options.deadLetters ?? new MemoryDeadLetterSink(64 * 1024 * 1024);
     this.monitor = new ConsumerMonitor(options.stallAfterMs ?? 120_000);
+    this.overhead = options.messageOverheadBytes ?? MESSAGE_OVERHEAD_BYTES;
+  }
+
+  /**
+   * What a held message costs the budget: its bytes (key, value, headers), the objects holding
+   * them, and what travels beside it in memory.
+   */
+  private heldCost(m: IncomingMessage): number {
+    return letterBytes(m) + this.overhead + (m.local?.bytes ?? 0);
   }
 
   async start(topics: TopicSpec[]): Promise<void> {
@@ -138,7 +157,7 @@ export class MemoryBroker implements QueueBroker {
           'message_too_large',
         );
       }
-      total += m.value.length;
+      total += size + this.overhead;
     }
     if (topic.spec.deadLetter) {
       this.deadLetters.append(topicName, messages);
@@ -147,6 +166,10 @@ export class MemoryBroker implements QueueBroker {
     let room = this.roomFor(topicName);
     if (total > room) room = await this.waitForRoom(topicName, total);
     if (this.closed) throw new RetryableError('in-process queue is closed');
+    // A publish larger than the whole bound (one decoded upload of very many series) is taken
+    // once nothing else is held: refused, it would be retried forever and stall its partition.
+    // The stage that publishes bounds what one publish holds (the decoder's waves).
+    if (total > room && this.heldBytes === 0) room = total;
     if (total > room) {
       throw new RetryableError(
         `in-process queue is full (${this.heldBytes} of ${this.options.maxBytes} bytes held)`,
@@ -173,7 +196,7 @@ export class MemoryBroker implements QueueBroker {
         ...(local ? { local } : {}),
       };
       p.messages.push(held);
-      p.bytes += heldBytes(held);
+      p.bytes += this.heldCost(held);
     }
     this.heldBytes += total;
     for (const c of this.consumers) if (c.options.topic === topicName) c.wake();
@@ -318,7 +341,7 @@ export class MemoryBroker implements QueueBroker {
     const drop = Math.min(min - p.base, p.messages.length);
     if (drop <= 0) return;
     let freed = 0;
-    for (let i = 0; i < drop; i++) freed += heldBytes(p.messages[i]);
+    for (let i = 0; i < drop; i++) freed += this.heldCost(p.messages[i]);
     p.messages.splice(0, drop);
     p.base += drop;
     p.bytes -= freed;
@@ -375,7 +398,7 @@ export class MemoryBroker implements QueueBroker {
         done.push(l.id); // its source topic is gone: nothing to put it back into
         continue;
       }
-      const size = message.value.length;
+      const size = letterBytes(message) + this.overhead;
       if (this.heldBytes + size > this.options.maxBytes) break; // full: next round
       void this.publish(topic, [message]).catch(() => {});
       done.push(l.id);
