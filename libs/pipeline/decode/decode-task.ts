@@ -1,9 +1,10 @@
 import {
-  decodeUpload,
+  decodeUploadEach,
   isDecodeError,
   type DecodeInput,
   type DecodeLimits,
   type FormPart,
+  type PushSeriesInput,
 } from '../../decoders/index.js';
 import {
   PermanentError,
@@ -48,6 +49,8 @@ export interface DecodeTaskUpload {
   params: IngestParams;
   receivedAtMs: number;
   body: Uint8Array;
+  /** the profiles ingest counted in the body (RawUpload.profiles; absent: one) */
+  profiles?: number;
   /** what ingest in this process inflated already (RawUpload.inflated); read-only */
   inflated?: InflatedUpload;
 }
@@ -78,6 +81,22 @@ export interface DecodeTask {
    */
   keepCompact?: boolean;
   rules: DecodeTaskRules;
+  /**
+   * Decode one unit of a Push only: its samples `first` to `first + count - 1` in request order,
+   * their series numbered from `indexBase` (the series the earlier units emitted, so the ids are
+   * those of a whole decode). `upload.inflated.pprofs` then holds the unit's handovers only
+   * (entry 0 is sample `first`). The request's decompressed-size limit holds across the units
+   * (bytesBefore). Ignored for other formats.
+   */
+  unit?: DecodeUnit;
+}
+
+export interface DecodeUnit {
+  first: number;
+  count: number;
+  indexBase: number;
+  /** the decompressed bytes of the earlier units' samples (the last result's inflatedBytes) */
+  bytesBefore: number;
 }
 
 export interface EncodedSeries {
@@ -110,6 +129,12 @@ export type DecodeTaskResult =
       emptySeries: number;
       /** decompressed bytes decoded */
       decodedBytes: number;
+      /** series the decode emitted, kept or not: the next unit's indexBase adds it */
+      emitted: number;
+      /** the samples of the whole request (Push; 1 for other formats), so units know the end */
+      profiles: number;
+      /** decompressed bytes of the request's samples up to this unit's last (Push) */
+      inflatedBytes: number;
     }
   | { error: { reason: string; message: string; permanent: boolean } };
 
@@ -135,7 +160,7 @@ function num(v: Int64): number {
   return typeof v === 'bigint' ? Number(v) : v;
 }
 
-function toInput(task: DecodeTask): DecodeInput {
+function toInput(task: DecodeTask, profiles: { count: number }): DecodeInput {
   const u = task.upload;
   let body = u.body;
   // Pyroscope ignores Content-Encoding; we honour it as well (bounded, like every inflate).
@@ -168,10 +193,21 @@ function toInput(task: DecodeTask): DecodeInput {
       contentEncoding: u.contentEncoding,
     });
     const req = decodePushBody(u.body, envelope, task.maxBodyBytes);
-    input.push = req.series.map((s) => ({
-      labels: s.labels.map((l) => ({ name: l.name, value: l.value })),
-      samples: s.samples.map((x) => ({ rawProfile: x.rawProfile, id: x.id })),
-    }));
+    const unit = task.unit;
+    let k = 0; // the sample's position in the request
+    const push: PushSeriesInput[] = [];
+    for (const series of req.series) {
+      const samples: { rawProfile: Uint8Array; id: string }[] = [];
+      for (const x of series.samples) {
+        if (!unit || (k >= unit.first && k < unit.first + unit.count))
+          samples.push({ rawProfile: x.rawProfile, id: x.id });
+        k++;
+      }
+      if (samples.length > 0) push.push({ labels: series.labels.map((l) => ({ ...l })), samples });
+    }
+    input.push = push;
+    profiles.count = k;
+    input.requestBytes = { counted: unit?.bytesBefore ?? 0 };
   }
   return input;
 }
@@ -179,15 +215,21 @@ function toInput(task: DecodeTask): DecodeInput {
 export function runDecodeTask(task: DecodeTask): DecodeTaskResult {
   try {
     const u = task.upload;
-    const input = toInput(task);
-    const decoded = decodeUpload(input, task.limits);
+    const profiles = { count: 1 };
+    const input = toInput(task, profiles);
+    const indexBase = u.format === 'push' ? (task.unit?.indexBase ?? 0) : 0;
+    let emitted = 0;
     const enricher = enricherFor(task.rules);
     const out: EncodedSeries[] = [];
     let repairs = 0;
     let droppedSamples = 0;
     let droppedSeries = 0;
     let emptySeries = 0;
-    decoded.forEach((raw, index) => {
+    // series by series: each decoded profile is encoded and dropped before the next is decoded,
+    // unless it is handed on (keepProfile), so a Push of many series never holds them all
+    decodeUploadEach(input, task.limits, (raw, at) => {
+      const index = indexBase + at;
+      emitted++;
       const e = enricher.enrich(raw);
       repairs += e.repairs;
       droppedSamples += e.droppedSamples;
@@ -235,6 +277,9 @@ export function runDecodeTask(task: DecodeTask): DecodeTaskResult {
       droppedSeries,
       emptySeries,
       decodedBytes: input.body.length,
+      emitted,
+      profiles: profiles.count,
+      inflatedBytes: input.requestBytes?.counted ?? 0,
     };
   } catch (err) {
     return { error: classify(err) };

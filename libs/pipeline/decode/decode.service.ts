@@ -9,6 +9,7 @@ import {
   encodeNormalizedSeries,
   letterBytes,
   partSeriesId,
+  rawUploadProfiles,
   toDeadLetter,
   type IncomingMessage,
   type MessageBatch,
@@ -19,7 +20,12 @@ import {
 import { tenantLimits, type EmberConfig } from '../../runtime/config.js';
 import { EMBER_CONFIG, QUEUE_BROKER, SHARED_STORE } from '../core/tokens.js';
 import { DecodePool } from './decode-pool.js';
-import { classify, type DecodeTaskResult, type EncodedSeries } from './decode-task.js';
+import {
+  classify,
+  type DecodeTaskResult,
+  type DecodeUnit,
+  type EncodedSeries,
+} from './decode-task.js';
 import { tenantRuleConfig } from './enrichment.js';
 import { LabelCache } from './label-cache.service.js';
 import { FleetRecorder } from '../fleet/fleet.recorder.js';
@@ -46,6 +52,13 @@ import type { UploadFormat } from '../../protocol/index.js';
 const HEADER_HEADROOM = 128 * 1024;
 /** Input bytes decoded before their output is published (a single larger upload goes alone). */
 const WAVE_BYTES = 8 * 1024 * 1024;
+/**
+ * Profiles decoded before their output is published (RawUpload.profiles; a single larger upload
+ * goes alone). What a wave holds on this thread grows with its series, not its bytes: about
+ * 4 KB per series between the decoded result and its records, so 4,096 profiles are ~16 MB,
+ * where eight Pushes of 10,000 profiles (80 KB each) in one wave held over 300 MB.
+ */
+const WAVE_PROFILES = 4096;
 
 interface Decoded {
   m: IncomingMessage;
@@ -98,6 +111,10 @@ export class DecodeService implements OnModuleDestroy {
 
   async handleBatch(batch: MessageBatch): Promise<void> {
     for (const wave of waves(batch.messages)) {
+      if (wave.length === 1 && rawUploadProfiles(wave[0]) > WAVE_PROFILES) {
+        await this.decodeInUnits(wave[0], batch);
+        continue;
+      }
       const dead: OutgoingMessage[] = [];
       const partBudget = this.maxPartBytes();
       const decoded = await this.decodeWave(wave, dead, partBudget);
@@ -106,8 +123,89 @@ export class DecodeService implements OnModuleDestroy {
       await this.publishOutputs(outputs, dead, partBudget);
       // Dead letters are written before the slice may be committed, like the series.
       if (dead.length > 0) await this.broker.publish(TOPICS.rawDlq, dead);
-      for (const o of outputs) this.recordDecoded(o);
+      for (const o of outputs) this.recordDecoded(o.d.upload, totalsOf(o));
     }
+  }
+
+  /**
+   * One upload of more than WAVE_PROFILES profiles (a Push of thousands of series), decoded and
+   * published WAVE_PROFILES samples at a time, each unit's records written before the next unit
+   * is decoded: this thread and a decode worker hold one unit's series, not the upload's (a Push
+   * of 40,000 series decoded whole took a worker to 120 of its 128 MiB, and 20,000-40,000 were
+   * dead-lettered as profile_size_limit). The series ids are those of a whole decode (each unit
+   * numbers its series after the earlier units'), so a redelivery yields the same records.
+   *
+   * A unit refused for good dead-letters the upload; the units before it stay published, as
+   * Pyroscope stores the samples of a Push that decoded when others of it failed. Ingest's scan
+   * refuses nearly everything that would fail here before answering 200.
+   */
+  private async decodeInUnits(m: IncomingMessage, batch: MessageBatch): Promise<void> {
+    const dead: OutgoingMessage[] = [];
+    let upload: RawUpload;
+    try {
+      upload = decodeRawUpload(m);
+    } catch (err) {
+      const e = classify(err);
+      await this.broker.publish(TOPICS.rawDlq, [this.deadLetter(m, e.reason, e.message)]);
+      return;
+    }
+    const partBudget = this.maxPartBytes();
+    const local = this.broker.localPayloads === true;
+    const offloaded = this.pool.offloads(upload.body.length, upload.profiles);
+    const handed = upload.inflated?.pprofs;
+    const totals: DecodeTotals = {
+      series: 0,
+      records: 0,
+      repairs: 0,
+      droppedSamples: 0,
+      droppedSeries: 0,
+      decodedBytes: 0,
+    };
+    let total = rawUploadProfiles(m);
+    let unit: DecodeUnit = { first: 0, count: WAVE_PROFILES, indexBase: 0, bytesBefore: 0 };
+    while (unit.first < total) {
+      const stop = this.metrics.time('decode');
+      const { inflated: _all, ...rest } = upload;
+      const slice = handed?.slice(unit.first, unit.first + unit.count);
+      const r = await this.pool
+        .run({
+          upload: { ...rest, ...(slice ? { inflated: { pprofs: slice } } : {}) },
+          limits: this.limitsFor(upload.tenant),
+          maxBodyBytes: this.config.ingest.maxBodyBytes,
+          maxPartBytes: partBudget,
+          rules: tenantRuleConfig(this.config, upload.tenant),
+          keepProfile: local && !offloaded,
+          keepCompact: local && offloaded && this.config.backends.embedded.enabled,
+          unit,
+        })
+        .finally(stop);
+      if ('error' in r) {
+        if (!r.error.permanent) throw new RetryableError(r.error.message);
+        dead.push(this.deadLetter(m, r.error.reason, r.error.message));
+        break;
+      }
+      // the request's own count: a header that said fewer samples must not leave any undecoded
+      total = r.profiles;
+      const outputs = await this.encode([{ m, upload, series: r.series, result: r }]);
+      await this.publishOutputs(outputs, dead, partBudget);
+      if (outputs.length === 0) break; // its records were refused for good: dead-lettered
+      const t = totalsOf(outputs[0]);
+      totals.series += t.series;
+      totals.records += t.records;
+      totals.repairs += t.repairs;
+      totals.droppedSamples += t.droppedSamples;
+      totals.droppedSeries += t.droppedSeries;
+      totals.decodedBytes = t.decodedBytes;
+      unit = {
+        first: unit.first + unit.count,
+        count: WAVE_PROFILES,
+        indexBase: unit.indexBase + r.emitted,
+        bytesBefore: r.inflatedBytes,
+      };
+      await batch.heartbeat();
+    }
+    if (dead.length > 0) await this.broker.publish(TOPICS.rawDlq, dead);
+    else this.recordDecoded(upload, totals);
   }
 
   /**
@@ -141,7 +239,7 @@ export class DecodeService implements OnModuleDestroy {
           return { m, error: classify(err) };
         }
         const local = this.broker.localPayloads === true;
-        const offloaded = this.pool.offloads(upload.body.length);
+        const offloaded = this.pool.offloads(upload.body.length, upload.profiles);
         const r = await this.pool.run({
           upload,
           limits: this.limitsFor(upload.tenant),
@@ -253,20 +351,19 @@ export class DecodeService implements OnModuleDestroy {
     return toDeadLetter(m, reason, message);
   }
 
-  private recordDecoded({ d, records }: Output): void {
-    const { upload, result: r } = d;
+  private recordDecoded(upload: RawUpload, r: DecodeTotals): void {
     const tenant = upload.tenant;
     if (r.repairs > 0) this.metrics.labelRepairs.inc({ tenant }, r.repairs);
     if (r.droppedSamples > 0) this.metrics.relabelDroppedSamples.inc({ tenant }, r.droppedSamples);
     if (r.droppedSeries > 0)
       this.metrics.discarded.inc({ reason: 'dropped_by_relabel', tenant }, r.droppedSeries);
     this.metrics.decodedBytes.inc({ tenant }, r.decodedBytes);
-    this.metrics.decodedSeries.inc({ tenant }, d.series.length);
-    const parts = records.length - d.series.length;
-    if (parts > 0) this.metrics.seriesParts.inc({ tenant }, records.length);
+    this.metrics.decodedSeries.inc({ tenant }, r.series);
+    const parts = r.records - r.series;
+    if (parts > 0) this.metrics.seriesParts.inc({ tenant }, r.records);
     void this.fleet.decoded(agentKeyOfUpload(tenant, upload.params, upload.format), {
       at: Date.now(),
-      series: d.series.length,
+      series: r.series,
       bytes: r.decodedBytes,
     });
   }
@@ -287,6 +384,28 @@ export class DecodeService implements OnModuleDestroy {
       { at: Date.now(), stage: 'decoder', message },
     );
   }
+}
+
+/** What one upload's decode adds to the metrics and the fleet view. */
+interface DecodeTotals {
+  series: number;
+  records: number;
+  repairs: number;
+  droppedSamples: number;
+  droppedSeries: number;
+  decodedBytes: number;
+}
+
+function totalsOf({ d, records }: Output): DecodeTotals {
+  const r = d.result;
+  return {
+    series: d.series.length,
+    records: records.length,
+    repairs: r.repairs,
+    droppedSamples: r.droppedSamples,
+    droppedSeries: r.droppedSeries,
+    decodedBytes: r.decodedBytes,
+  };
 }
 
 /** The records of one upload: one per series, or one per part of a split series. */
@@ -318,19 +437,26 @@ export function recordsOf(upload: RawUpload, series: readonly EncodedSeries[]): 
   return out;
 }
 
-/** Cuts a slice into waves of at most WAVE_BYTES of input (at least one message each). */
-function* waves(messages: readonly IncomingMessage[]): Generator<IncomingMessage[]> {
+/**
+ * Cuts a slice into waves of at most WAVE_BYTES of input and WAVE_PROFILES profiles (at least
+ * one message each).
+ */
+export function* waves(messages: readonly IncomingMessage[]): Generator<IncomingMessage[]> {
   let cur: IncomingMessage[] = [];
   let bytes = 0;
+  let profiles = 0;
   for (const m of messages) {
     const n = letterBytes(m);
-    if (cur.length > 0 && bytes + n > WAVE_BYTES) {
+    const k = rawUploadProfiles(m);
+    if (cur.length > 0 && (bytes + n > WAVE_BYTES || profiles + k > WAVE_PROFILES)) {
       yield cur;
       cur = [];
       bytes = 0;
+      profiles = 0;
     }
     cur.push(m);
     bytes += n;
+    profiles += k;
   }
   if (cur.length > 0) yield cur;
 }

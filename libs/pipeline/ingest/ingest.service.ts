@@ -156,6 +156,7 @@ export class IngestService {
     this.refuseWhenDraining();
     const { tenant } = input;
     let service = 'push';
+    let profiles = 0;
     // the scan's inflates, one per sample in request order, for the decoder of this process
     const pprofs: (HandedInflate | null)[] | undefined = this.broker.localPayloads ? [] : undefined;
     try {
@@ -170,6 +171,7 @@ export class IngestService {
       // the structural scan of every profile (ADR 0013): Pyroscope's Push answers 400
       for (const series of req.series)
         for (const sample of series.samples) {
+          profiles++;
           const s = this.scanPprof(sample.rawProfile, 400, false, pprofs);
           // a Push profile without a time is stamped with the clock: always in the window
           if (s && s.timeNanos > 0) this.checkWindow(tenant, s.timeNanos, 400, series.labels);
@@ -195,7 +197,7 @@ export class IngestService {
       formatParam: '',
     };
     const inflated = pprofs?.some((p) => p !== null) ? { pprofs } : undefined;
-    return this.publish(tenant, 'push', params, input, inflated);
+    return this.publish(tenant, 'push', params, input, inflated, profiles);
   }
 
   /**
@@ -208,6 +210,7 @@ export class IngestService {
     this.refuseWhenDraining();
     const { tenant } = input;
     let service = 'otlp';
+    let profiles = 0;
     try {
       const envelope = negotiateOtlp(input);
       const req = decodeExportProfilesRequest(
@@ -216,6 +219,7 @@ export class IngestService {
         this.config.ingest.maxBodyBytes,
       );
       const series = convertExportRequest(req, BigInt(Date.now()) * 1_000_000n);
+      profiles = series.length;
       const first = series[0]?.labels.find((l) => l.name === 'service_name');
       if (first) service = first.value;
     } catch (err) {
@@ -240,7 +244,7 @@ export class IngestService {
       aggregationType: '',
       formatParam: '',
     };
-    return this.publish(tenant, 'otlp', params, input);
+    return this.publish(tenant, 'otlp', params, input, undefined, profiles);
   }
 
   /**
@@ -385,6 +389,7 @@ export class IngestService {
     params: IngestParams,
     input: { contentType: string; contentEncoding: string; body: Buffer; signal?: AbortSignal },
     inflated?: InflatedUpload,
+    profiles?: number,
   ): Promise<IngestOutcome> {
     const claim = await this.guard(() =>
       this.dedupe.claim({
@@ -422,6 +427,7 @@ export class IngestService {
           params,
           receivedAtMs: Date.now(),
           body: input.body,
+          ...(profiles !== undefined ? { profiles } : {}),
           ...(inflated ? { inflated } : {}),
         }),
       ]);

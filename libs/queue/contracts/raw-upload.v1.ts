@@ -27,6 +27,12 @@ export interface RawUpload {
   receivedAtMs: number;
   body: Buffer;
   /**
+   * How many profiles the body holds, when ingest counted more than one (the samples of a Push):
+   * the decoder sizes its waves by it, since a Push of 10,000 tiny profiles is 80 KB on the wire
+   * and about 40 MB once decoded. Absent: one.
+   */
+  profiles?: number;
+  /**
    * In-process only: what ingest's scan inflated of `body`, so that the decoder of this process
    * does not inflate it again (the in-process queue hands it over beside the message, counted
    * in its byte budget; Kafka, dead letters and replays never carry it). Read-only; absent, the
@@ -66,6 +72,21 @@ const H = {
   receivedAt: 'ember-received-at',
 } as const;
 
+/** Headers that a raw upload may carry (absent on uploads of older writers). */
+const OPTIONAL = {
+  profiles: 'ember-profiles',
+} as const;
+
+/**
+ * The profiles a consumed raw upload declares (RawUpload.profiles), read from its headers
+ * without decoding it: at least 1, and 1 when the header is absent or unreadable.
+ */
+export function rawUploadProfiles(m: Pick<IncomingMessage, 'headers'>): number {
+  const v = m.headers[OPTIONAL.profiles];
+  const n = v === undefined ? 1 : Number(v);
+  return Number.isSafeInteger(n) && n > 1 ? n : 1;
+}
+
 export function encodeRawUpload(u: RawUpload): OutgoingMessage {
   return {
     // One service's uploads stay on one partition, in order.
@@ -80,6 +101,9 @@ export function encodeRawUpload(u: RawUpload): OutgoingMessage {
       [H.contentEncoding]: u.contentEncoding,
       [H.params]: JSON.stringify(u.params),
       [H.receivedAt]: String(u.receivedAtMs),
+      ...(u.profiles !== undefined && u.profiles > 1
+        ? { [OPTIONAL.profiles]: String(u.profiles) }
+        : {}),
     },
     ...(u.inflated
       ? {
@@ -140,6 +164,7 @@ export function decodeRawUpload(m: IncomingMessage): RawUpload {
     params,
     receivedAtMs: Number(h[H.receivedAt]),
     body: m.value,
+    ...(h[OPTIONAL.profiles] !== undefined ? { profiles: rawUploadProfiles(m) } : {}),
     ...localInflated(m),
   };
 }
