@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { ProfileBuilder, encodePprof } from '../../libs/model/index.js';
+import { encodePushRequest, type PushRequest } from '../../libs/protocol/index.js';
 import { rawUpload, send } from '../support/agent-requests.js';
 import { startEmberflow, type EmberProcess } from '../support/emberflow-process.js';
 import { fixturePath } from '../support/paths.js';
@@ -22,7 +24,7 @@ function goldenTotal(file: string): number {
   return total;
 }
 
-describe('a 3.3 MB JFR upload passes end to end (real Kafka and Redis)', () => {
+describe('large uploads pass end to end (real Kafka and Redis)', () => {
   let app: EmberProcess;
   before(async () => {
     app = await startEmberflow({ targets: 'ingest,decoder,exporter', env: suiteEnv() });
@@ -54,5 +56,52 @@ describe('a 3.3 MB JFR upload passes end to end (real Kafka and Redis)', () => {
       return a.flamegraph.total !== '0' ? a : undefined;
     });
     assert.equal(Number(fg.flamegraph.total), expected);
+  });
+
+  // A Push of many profiles is decoded in units of a few thousand (decode.service.ts), each
+  // published before the next is decoded; across the real broker every series arrives once.
+  it('stores every series of a Push of 10,000 profiles', async () => {
+    const now = BigInt(Date.now()) * 1_000_000n;
+    const service = `many-series-${Date.now()}`;
+    const n = 10_000;
+    const req: PushRequest = { series: [] };
+    let want = 0;
+    for (let i = 0; i < n; i++) {
+      const value = 1_000_000 + i;
+      want += value;
+      const b = new ProfileBuilder()
+        .sampleType('cpu', 'nanoseconds')
+        .period('cpu', 'nanoseconds', 10_000_000)
+        .time(now, 10_000_000_000n)
+        .stack(['main', `work${i % 50}`], [value]);
+      req.series.push({
+        labels: [
+          { name: '__name__', value: 'process_cpu' },
+          { name: 'service_name', value: service },
+          { name: 'instance', value: `i-${i}` },
+        ],
+        samples: [{ rawProfile: gzipSync(encodePprof(b.build())), id: '' }],
+        annotations: [],
+      });
+    }
+    const r = await send(app.url, {
+      way: 'Push of many profiles',
+      path: '/push.v1.PusherService/Push',
+      query: {},
+      headers: { 'content-type': 'application/proto', 'connect-protocol-version': '1' },
+      body: Buffer.from(encodePushRequest(req)),
+    });
+    assert.equal(r.status, 200, await r.text());
+    const startMs = Number(now / 1_000_000n);
+    const fg = await waitFor('every series in the store', 120_000, async () => {
+      const a = await selectMergeStacktraces(app.url, {
+        profileTypeID: 'process_cpu:cpu:nanoseconds:cpu:nanoseconds',
+        labelSelector: `{service_name="${service}"}`,
+        start: startMs - 60_000,
+        end: startMs + 60_000,
+      });
+      return Number(a.flamegraph.total) >= want ? a : undefined;
+    });
+    assert.equal(Number(fg.flamegraph.total), want);
   });
 });
