@@ -4,6 +4,12 @@ import { decodePprof } from '../../model/pprof/index.js';
 import { CPU, cpuSeries, post, startReadApp, type ReadApp } from './testing.js';
 import { ProtoWriter } from '../../protocol/index.js';
 import { decodeProto, type MessageSpec } from './proto-wire.js';
+import { gzipSync } from 'node:zlib';
+import type { EmbeddedStore } from '../../backends/index.js';
+import { loadConfig } from '../../runtime/config.js';
+import { TenantResolver } from '../tenancy/tenant-resolver.js';
+import { QueryController } from './query.controller.js';
+import type { QueryAnswer, QueryExecutor, QueryTask } from './query-executor.js';
 
 const T0 = Date.now() - 30 * 60_000;
 const win = { start: String(T0 - 60_000), end: String(T0 + 3600_000) };
@@ -426,5 +432,78 @@ describe('query API (querier.v1 over the embedded store)', () => {
     );
     assert.equal(wrong.status, 401);
     assert.equal(wrong.json.code, 'unauthenticated');
+  });
+});
+
+// regression (adversarial probe): a malformed selector queued behind heavy queries waited out
+// the query budget and was answered 503; it is answered 400 before it is queued
+describe('query API: malformed requests are answered before they wait for a worker', () => {
+  const answered: QueryTask[] = [];
+  const executor = {
+    run: async (task: QueryTask): Promise<QueryAnswer> => {
+      answered.push(task);
+      return { status: 200, contentType: 'application/json', body: Buffer.from('{}') };
+    },
+  } as unknown as QueryExecutor;
+  const controller = new QueryController(
+    {} as EmbeddedStore,
+    new TenantResolver(loadConfig({})),
+    executor,
+  );
+  async function call(
+    method: string,
+    body: Buffer,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; body: string }> {
+    let status = 0;
+    const reply = {
+      status(s: number) {
+        status = s;
+        return reply;
+      },
+      headers: () => reply,
+      header: () => reply,
+    };
+    const out = (await controller.call(
+      method,
+      { headers: { 'content-type': 'application/json', ...headers }, body } as never,
+      reply as never,
+    )) as Buffer;
+    return { status, body: out.toString() };
+  }
+  const json = (o: unknown) => Buffer.from(JSON.stringify(o));
+
+  it('a selector or profile type that does not parse is 400 at once, never queued', async () => {
+    answered.length = 0;
+    const bad = [
+      ['SelectMergeStacktraces', { profileTypeID: CPU, labelSelector: '{service_name="x"' }],
+      ['SelectMergeStacktraces', { profileTypeID: ':::::', labelSelector: '{}' }],
+      ['LabelNames', { matchers: ['{a=~"("}'] }],
+      ['SelectSeries', { profileTypeID: CPU, labelSelector: 'nope' }],
+    ] as const;
+    for (const [method, body] of bad) {
+      const r = await call(method, json(body));
+      assert.equal(r.status, 400, `${method} ${JSON.stringify(body)}: ${r.body}`);
+      assert.equal(JSON.parse(r.body).code, 'invalid_argument');
+    }
+    const r = await call('SelectMergeStacktraces', Buffer.from('{"profileTypeID": '));
+    assert.equal(r.status, 400, r.body);
+    assert.equal(answered.length, 0, 'none reached the executor');
+  });
+
+  it('a well-formed query, and one whose body is compressed, go to the executor', async () => {
+    answered.length = 0;
+    const ok = await call(
+      'SelectMergeStacktraces',
+      json({ profileTypeID: CPU, labelSelector: '{service_name="api"}' }),
+    );
+    assert.equal(ok.status, 200);
+    const gz = await call(
+      'SelectMergeStacktraces',
+      gzipSync(json({ profileTypeID: CPU, labelSelector: '{bad' })),
+      { 'content-encoding': 'gzip' },
+    );
+    assert.equal(gz.status, 200, 'the worker answers it (the stub says 200)');
+    assert.equal(answered.length, 2);
   });
 });

@@ -182,8 +182,11 @@ export class QueryController {
         body: bodyOf(req),
         utf8LabelNames: capabilitiesOf(req.headers.accept).allowUtf8LabelNames,
       };
-      // off the event loop with a time budget (query-executor.ts), or here when so configured
-      answer = this.executor ? await this.executor.run(task) : this.execute(this.store, task);
+      // off the event loop with a time budget (query-executor.ts), or here when so configured;
+      // a malformed request is answered first, never queued behind heavy queries
+      answer =
+        (this.executor ? this.malformed(task) : undefined) ??
+        (this.executor ? await this.executor.run(task) : this.execute(this.store, task));
     } catch (err) {
       answer = failureAnswer(err);
     }
@@ -192,6 +195,37 @@ export class QueryController {
       .headers(answer.headers ?? {})
       .header('content-type', answer.contentType);
     return Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength);
+  }
+
+  /**
+   * The request's own errors, answered before it waits for a query worker: a body that does not
+   * decode, a label selector, matcher or profile type that does not parse (400, as the method
+   * itself answers them). A malformed query queued behind heavy ones waited out the query budget
+   * and got 503 instead of its 400 (adversarial probe). Undefined when these parse; the method
+   * checks the rest when it runs. A compressed body, or one over PRECHECK_MAX_BYTES, is left to
+   * the worker: their inflate and parse are not for the event loop (a 300 KB selector of 20,000
+   * regex matchers parses in about 25 ms).
+   */
+  private malformed(task: QueryTask): QueryAnswer | undefined {
+    if (isSpanQuery(task.method) || !Object.hasOwn(this.methods, task.method)) return undefined;
+    if (task.contentEncoding || task.body.byteLength > PRECHECK_MAX_BYTES) return undefined;
+    try {
+      const body = Buffer.from(task.body.buffer, task.body.byteOffset, task.body.byteLength);
+      const q = decodeBody(this.methods[task.method].spec, body, task.encoding, undefined);
+      if (typeof q.labelSelector === 'string' && q.labelSelector !== '')
+        parseSelector(q.labelSelector);
+      if (Array.isArray(q.matchers)) selectors(q);
+      if (typeof q.profileTypeID === 'string' && q.profileTypeID !== '') {
+        try {
+          parseProfileTypeId(q.profileTypeID);
+        } catch (err) {
+          throw invalid((err as Error).message);
+        }
+      }
+      return undefined;
+    } catch (err) {
+      return failureAnswer(err);
+    }
   }
 
   /**
@@ -327,6 +361,9 @@ function failureAnswer(err: unknown): QueryAnswer {
     body: Buffer.from(JSON.stringify(errorBody(f.status, f.message, f.code))),
   };
 }
+
+/** The largest query body checked on the event loop before it is queued (QueryController.malformed). */
+const PRECHECK_MAX_BYTES = 16 * 1024;
 
 function invalid(message: string): HttpFailure {
   return new HttpFailure(400, message, 'invalid_param', {}, 'invalid_argument');
