@@ -15,6 +15,7 @@ import type {
   Decoder,
   PushSeriesInput,
 } from '../decoder.js';
+import { humanizeBytes } from '../../protocol/index.js';
 import { decodePushBody } from '../protocol-bridge.js';
 import { finishSeries, nowNanos } from '../series-pipeline.js';
 import { decodeInflated, inflatePprofOnce } from '../pprof/pprof-bytes.js';
@@ -53,7 +54,7 @@ function decodeEach(
       if (limits.maxRequestDecompressedBytes > 0 && total > limits.maxRequestDecompressedBytes) {
         throw new DecodeError(
           'body_too_large',
-          `uncompressed batched profile payload size exceeds limit of ${limits.maxRequestDecompressedBytes} bytes`,
+          `uncompressed batched profile payload size exceeds limit of ${humanizeBytes(limits.maxRequestDecompressedBytes)}`,
         );
       }
       decoded.push({ labels: s.labels, raw, id: sample.id });

@@ -1,5 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { ProfileBuilder, encodePprof } from '../../model/index.js';
+import { encodePushRequest } from '../../protocol/index.js';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -233,6 +234,48 @@ describe('IngestService', () => {
         Number(e.headers['retry-after']) === 3 &&
         /while adding 1000 bytes/.test(e.message),
     );
+  });
+
+  // The decoder publishes a Push of thousands of profiles in units, so the request's limit on
+  // its decompressed profiles is answered here, before any is stored, as Pyroscope's
+  // distributor answers it
+  it('refuses a Push whose decompressed profiles exceed the request limit, 400, nothing published', async () => {
+    const { svc, got } = await setup({}, false);
+    const big = new ProfileBuilder().sampleType('cpu', 'nanoseconds');
+    big.stack(['main', 'a'.repeat(4_100_000)], [1]);
+    const gz = gzipSync(encodePprof(big.build()));
+    const series = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        labels: [
+          { name: '__name__', value: 'process_cpu' },
+          { name: 'service_name', value: `big-${i}` },
+        ],
+        samples: [{ rawProfile: gz, id: '' }],
+        annotations: [],
+      }));
+    const push = (n: number) =>
+      svc.acceptPush({
+        tenant: 't1',
+        contentType: 'application/proto',
+        contentEncoding: '',
+        connectProtocolVersion: '1',
+        body: Buffer.from(encodePushRequest({ series: series(n) })),
+      });
+    await assert.rejects(
+      push(66),
+      (err) =>
+        err instanceof HttpFailure &&
+        err.status === 400 &&
+        err.code === 'invalid_argument' &&
+        err.reason === 'body_size_limit_exceeded' &&
+        err.message === 'uncompressed batched profile payload size exceeds limit of 268 MB',
+    );
+    await settle();
+    assert.equal(got.length, 0, 'nothing published');
+    // just under the limit it is taken
+    await push(60);
+    await settle();
+    assert.equal(got.length, 1);
   });
 
   it('gives up its dedupe claim when the caller gave up waiting, so the agent retry is published', async () => {

@@ -3,6 +3,7 @@ import { UploadDedupe, keys, type SharedStore } from '../../cache/index.js';
 import {
   UploadStructureError,
   convertExportRequest,
+  defaultLimits,
   inflatePprof,
   isDecodeError,
   scanGzipJfrPrefix,
@@ -30,6 +31,7 @@ import {
   negotiatePush,
   parseGoQuery,
   parseIngestRequest,
+  pushBatchTooLargeError,
   decompressJfrPart,
   readJfrForm,
   readPprofForm,
@@ -168,11 +170,16 @@ export class IngestService {
       const req = decodePushBody(input.body, envelope, this.config.ingest.maxBodyBytes);
       const first = req.series[0]?.labels.find((l) => l.name === 'service_name');
       if (first) service = first.value;
-      // the structural scan of every profile (ADR 0013): Pyroscope's Push answers 400
+      // the structural scan of every profile (ADR 0013): Pyroscope's Push answers 400; the
+      // request's decompressed profiles are bounded as its distributor bounds them, before any
+      // is stored (the decoder may publish a large Push in units)
+      const inflated = { bytes: 0 };
+      const limit = defaultLimits.maxRequestDecompressedBytes;
       for (const series of req.series)
         for (const sample of series.samples) {
           profiles++;
-          const s = this.scanPprof(sample.rawProfile, 400, false, pprofs);
+          const s = this.scanPprof(sample.rawProfile, 400, false, pprofs, inflated);
+          if (limit > 0 && inflated.bytes > limit) throw pushBatchTooLargeError(limit);
           // a Push profile without a time is stamped with the clock: always in the window
           if (s && s.timeNanos > 0) this.checkWindow(tenant, s.timeNanos, 400, series.labels);
         }
@@ -312,13 +319,15 @@ export class IngestService {
    * Inflates (as the decoder will: Go's gzip header rule, the profile size cap) and scans one
    * pprof. Over the size cap it is left to the decoder, which refuses it with its own reason.
    * With `handed`, appends one entry for these bytes: what was inflated, or null when nothing
-   * was (not gzip, empty, over the cap), so that entry k is the decoder's k-th pprof.
+   * was (not gzip, empty, over the cap), so that entry k is the decoder's k-th pprof. With
+   * `inflated`, adds the profile's decompressed size (not of one over the cap, as Pyroscope).
    */
   private scanPprof(
     bytes: Uint8Array | undefined,
     status: 400 | 422,
     dotnet: boolean,
     handed?: (HandedInflate | null)[],
+    inflated?: { bytes: number },
   ): PprofStructure | undefined {
     if (bytes === undefined || bytes.length === 0) {
       handed?.push(null);
@@ -336,6 +345,7 @@ export class IngestService {
       throw err;
     }
     handed?.push(handInflate(bytes, raw) ?? null);
+    if (inflated) inflated.bytes += raw.length;
     try {
       return scanPprofStructure(raw, { dotnetFunctionIdFix: dotnet });
     } catch (err) {
