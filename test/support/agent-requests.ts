@@ -168,3 +168,28 @@ export async function send(
     body: r.body,
   });
 }
+
+/**
+ * POSTs `body` to `url` as an agent that honours Retry-After does: while ingest answers 503
+ * `pipeline_behind` (the decoder is more than EMBER_INGEST_MAX_BACKLOG behind, as after a burst of
+ * large uploads on a loaded machine), it waits Retry-After (1-10 s) and sends again, until
+ * `budgetMs` is spent. Returns the last answer and its body, for the caller to assert on; any
+ * other answer is returned at once.
+ */
+export async function postAdmitted(
+  url: string,
+  body: Buffer,
+  budgetMs = 90_000,
+): Promise<{ status: number; text: string }> {
+  const deadline = Date.now() + budgetMs;
+  for (;;) {
+    const r = await fetch(url, { method: 'POST', body });
+    const text = await r.text();
+    if (r.status !== 503 || !/pipeline is behind/.test(text) || Date.now() >= deadline) {
+      return { status: r.status, text };
+    }
+    const after = Number(r.headers.get('retry-after') ?? '1');
+    const waitS = Math.min(Math.max(Number.isFinite(after) ? after : 1, 1), 10);
+    await new Promise((resolve) => setTimeout(resolve, waitS * 1000));
+  }
+}
