@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { fixturePath } from '../../test/support/paths.js';
 import { isProtocolError, ProtocolError } from './errors.js';
-import { inflateBounded, isGzip, maybeInflatePprof } from './gzip.js';
+import { gzipOutputChunkSize, inflateBounded, isGzip, maybeInflatePprof } from './gzip.js';
 
 function rejects(fn: () => unknown, kind: string, message: string | RegExp): void {
   assert.throws(fn, (e: unknown) => {
@@ -33,6 +33,34 @@ describe('inflateBounded', () => {
     const data = Buffer.from('hello '.repeat(1000));
     assert.deepEqual(inflateBounded(gzipSync(data), 0), data);
     assert.deepEqual(inflateBounded(gzipSync(data), data.length), data);
+  });
+
+  it('inflates into one buffer of the trailer’s length, whatever the trailer says', () => {
+    const data = Buffer.from(Array.from({ length: 30_000 }, (_, i) => `frame${i % 977};`).join(''));
+    const gz = gzipSync(data);
+    const out = inflateBounded(gz, 0);
+    assert.ok(out.equals(data));
+    assert.ok(out.buffer.byteLength <= data.length + 1, `one chunk: ${out.buffer.byteLength}`);
+    // the trailer is checked by zlib: a lying ISIZE is a corrupt stream, never a wrong output
+    const lying = Buffer.from(gz);
+    lying.writeUInt32LE(0xffffffff, lying.length - 4);
+    rejects(() => inflateBounded(lying, 0), 'corrupt', /./);
+  });
+
+  it('sizes the output chunk from ISIZE, bounded by the input, 64 MiB and the cap', () => {
+    const withIsize = (n: number, isize: number): Buffer => {
+      const b = Buffer.alloc(n);
+      b.writeUInt32LE(isize, n - 4);
+      return b;
+    };
+    assert.equal(gzipOutputChunkSize(withIsize(100_000, 250_000), 0), 250_001);
+    assert.equal(gzipOutputChunkSize(withIsize(100_000, 250_000), 200_000), 200_001);
+    // what 20 bytes can inflate to, not the 4 GiB they claim
+    assert.equal(gzipOutputChunkSize(withIsize(20, 0xffffffff), 0), 20 * 1032 + 64);
+    assert.equal(gzipOutputChunkSize(withIsize(1 << 20, 0xffffffff), 0), 64 << 20);
+    // never under zlib's default chunk
+    assert.equal(gzipOutputChunkSize(withIsize(100, 10), 0), 16 * 1024);
+    assert.equal(gzipOutputChunkSize(Buffer.alloc(2), 0), 16 * 1024);
   });
 
   it('reads concatenated members', () => {

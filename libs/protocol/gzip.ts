@@ -35,10 +35,32 @@ export function inflateBounded(bytes: Uint8Array, maxBytes: number): Buffer {
     // maxOutputLength makes zlib abort mid-stream once the output would exceed it.
     // Above Node's largest Buffer the cap cannot bind anyway (zlib rejects larger values).
     const cap = Math.min(maxBytes, bufferConstants.MAX_LENGTH);
-    return cap > 0 ? gunzipSync(bytes, { maxOutputLength: cap }) : gunzipSync(bytes);
+    const chunkSize = gzipOutputChunkSize(bytes, cap);
+    return cap > 0
+      ? gunzipSync(bytes, { maxOutputLength: cap, chunkSize })
+      : gunzipSync(bytes, { chunkSize });
   } catch (e) {
     throw gzipError(e, maxBytes);
   }
+}
+
+/**
+ * zlib's output chunk for inflating `bytes`, sized from the gzip trailer's length (ISIZE) so
+ * that the output is one buffer: with the default 16 KiB chunks a 99 KB profile is seven buffers
+ * and a concat, and the inflate costs a third more (ADR 0013, Cost); a 250 KB JFR part inflates
+ * in 1.12 ms against 1.37. ISIZE is the sender's word (and the last member's only): it is bounded
+ * by what deflate can produce from these bytes (at most 1032:1), by 64 MiB and by the cap
+ * (`maxBytes`, 0 = none), so a lying trailer costs one bounded buffer, and a short one only more
+ * chunks. Never below zlib's default chunk.
+ */
+export function gzipOutputChunkSize(bytes: Uint8Array, maxBytes: number): number {
+  const n = bytes.length;
+  if (n < 4) return 16 * 1024;
+  const isize =
+    (bytes[n - 4] | (bytes[n - 3] << 8) | (bytes[n - 2] << 16) | (bytes[n - 1] << 24)) >>> 0;
+  let size = Math.min(isize + 1, n * 1032 + 64, 64 << 20);
+  if (maxBytes > 0) size = Math.min(size, maxBytes + 1);
+  return Math.max(size, 16 * 1024);
 }
 
 /**

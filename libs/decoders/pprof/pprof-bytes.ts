@@ -6,7 +6,7 @@ import { gunzipSync } from 'node:zlib';
 
 import { PprofDecodeError, decodePprofFlat, flatToProfile } from '../../model/index.js';
 import type { FlatProfile, Profile } from '../../model/index.js';
-import { handedInflate, type HandedInflate } from '../../protocol/index.js';
+import { gzipOutputChunkSize, handedInflate, type HandedInflate } from '../../protocol/index.js';
 import { DecodeError } from '../decode-error.js';
 
 /**
@@ -23,7 +23,7 @@ export function inflatePprof(bytes: Uint8Array, maxBytes: number): Uint8Array {
     return bytes;
   }
   try {
-    const chunkSize = outputChunkSize(bytes, maxBytes);
+    const chunkSize = gzipOutputChunkSize(bytes, maxBytes);
     return fitted(
       maxBytes > 0
         ? gunzipSync(bytes, { maxOutputLength: maxBytes, chunkSize })
@@ -60,22 +60,6 @@ function fitted(out: Uint8Array): Uint8Array {
   const own = new Uint8Array(out.byteLength);
   own.set(out);
   return own;
-}
-
-/**
- * zlib's output chunk, sized from the gzip trailer's length (ISIZE) so a profile inflates into
- * one buffer: with the default 16 KiB chunks a 99 KB profile is seven buffers and a concat, and
- * the inflate costs a third more (ADR 0013, Cost). ISIZE is the sender's word (and the last
- * member's only): it is bounded by what deflate can produce from these bytes (at most 1032:1)
- * and by the cap, so a lying trailer costs one bounded buffer, and a short one only more chunks.
- */
-function outputChunkSize(bytes: Uint8Array, maxBytes: number): number {
-  const n = bytes.length;
-  const isize =
-    (bytes[n - 4] | (bytes[n - 3] << 8) | (bytes[n - 2] << 16) | (bytes[n - 1] << 24)) >>> 0;
-  let size = Math.min(isize + 1, n * 1032 + 64, 64 << 20);
-  if (maxBytes > 0) size = Math.min(size, maxBytes + 1);
-  return Math.max(size, 16 * 1024);
 }
 
 function tooLarge(maxBytes: number): DecodeError {
