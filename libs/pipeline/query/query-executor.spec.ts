@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EmbeddedStore } from '../../backends/index.js';
-import { QueryExecutor, type QueryTask } from './query-executor.js';
+import { Registry } from 'prom-client';
+import {
+  QUERY_WORKER_YOUNG_GENERATION_MB,
+  QueryExecutor,
+  type QueryTask,
+} from './query-executor.js';
 import { CPU, cpuSeries } from './testing.js';
 
 const T0 = Date.now() - 10 * 60_000;
@@ -72,6 +77,35 @@ describe('QueryExecutor (queries on worker threads with a time budget)', () => {
       await until(0);
       const b = await ex.run(task('{service_name="api"}'));
       assert.equal((json(b.body).flamegraph as { total: string }).total, '15');
+    } finally {
+      await ex.close();
+    }
+  });
+
+  it("bounds the worker's heap: the old generation by memoryMb, the young one by QUERY_WORKER_YOUNG_GENERATION_MB", async () => {
+    const registry = new Registry();
+    const ex = new QueryExecutor({
+      databasePath: dir,
+      workers: 1,
+      timeoutMs: 30_000,
+      maxQueued: 4,
+      memoryMb: 96,
+      registry,
+    });
+    const heap = async (kind: string): Promise<number> => {
+      const m = await registry.getSingleMetric('emberflow_worker_heap_bytes')!.get();
+      return m.values.find((v) => v.labels.pool === 'query' && v.labels.kind === kind)?.value ?? 0;
+    };
+    try {
+      assert.equal((await ex.run(task('{service_name="api"}'))).status, 200);
+      // the worker reports its heap on a broadcast channel after the task: within a few turns
+      let limit = 0;
+      for (let i = 0; i < 100 && limit === 0; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        limit = await heap('limit');
+      }
+      assert.equal(limit, (96 + QUERY_WORKER_YOUNG_GENERATION_MB) * 1024 * 1024);
+      assert.ok((await heap('committed')) > 0);
     } finally {
       await ex.close();
     }

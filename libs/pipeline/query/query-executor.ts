@@ -27,6 +27,18 @@ export type Encoding = 'proto' | 'json';
  */
 export const QUERY_WORKER_IDLE_MS = 10_000;
 
+/**
+ * The query worker's young generation. V8 sizes a worker's like the main thread's (up to 16 MiB
+ * semi-spaces, 48 MiB in all), and under ingest load the worker a dashboard keeps alive committed
+ * 57-65 MB, most of it that young generation, on top of the process's peak. A merge keeps what it
+ * builds (typed arrays of the call tree, promoted whatever the size), so a smaller one costs
+ * little: 16 MiB took the worker to 43 MB committed under the same load; the merge of 360 CPU
+ * profiles went from 46-51 to 53-54 ms of CPU and the production-shaped merge (12 x 12,000
+ * stacks) stayed at 597-615 ms (`node --max-semi-space-size=5 dist/bench/query-merge.js`,
+ * alternating with the default).
+ */
+export const QUERY_WORKER_YOUNG_GENERATION_MB = 16;
+
 /** One query as the worker takes it: plain data (structured-cloned to the worker). */
 export interface QueryTask {
   method: string;
@@ -84,7 +96,10 @@ export class QueryExecutor {
       minThreads: 0,
       maxThreads: Math.max(1, options.workers),
       idleTimeout: options.idleMs ?? QUERY_WORKER_IDLE_MS,
-      resourceLimits: { maxOldGenerationSizeMb: options.memoryMb },
+      resourceLimits: {
+        maxOldGenerationSizeMb: options.memoryMb,
+        maxYoungGenerationSizeMb: QUERY_WORKER_YOUNG_GENERATION_MB,
+      },
     });
     // a terminated worker's error surfaces on its task; nothing to do here but not crash
     this.pool.on('error', () => {});
