@@ -60,7 +60,11 @@ export interface KafkaBrokerOptions {
   maxBytesPerFetch?: number;
   /** fetched but unprocessed bytes one subscription may hold, all its partitions together */
   maxBufferedBytes?: number;
-  /** upper bound of one produce request's record bytes (each topic's own limit applies too) */
+  /**
+   * Upper bound of one produce request's record bytes (each topic's own limit applies too).
+   * kafkajs encodes a request synchronously, copying it once per nesting level: 8 MiB requests
+   * held the decoder's event loop for up to 440 ms (docs/adr/0008, last addendum).
+   */
   maxProduceRequestBytes?: number;
   /**
    * How long the broker may hold a consumer's fetch (Kafka's fetch.max.wait.ms). kafkajs's
@@ -107,7 +111,7 @@ export const KAFKA_DEFAULTS: Required<
   maxBytesPerPartition: 2 * MiB,
   maxBytesPerFetch: 16 * MiB,
   maxBufferedBytes: 64 * MiB,
-  maxProduceRequestBytes: 8 * MiB,
+  maxProduceRequestBytes: 1 * MiB,
   fetchMaxWaitMs: 200,
   stallAfterMs: 120_000,
 };
