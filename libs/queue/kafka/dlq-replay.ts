@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import './native-crc32c.js';
+import './produce-request.js';
 import kafkajs from 'kafkajs';
 import { DLQ_HEADERS, fromDeadLetter } from '../contracts/dead-letter.js';
 import type { IncomingMessage, OutgoingMessage } from '../queue.port.js';

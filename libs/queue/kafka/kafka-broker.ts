@@ -1,4 +1,5 @@
 import './native-crc32c.js';
+import './produce-request.js';
 import kafkajs from 'kafkajs';
 import type {
   Admin,
