@@ -24,7 +24,7 @@ import {
 import { startEmberflow, type EmberProcess } from '../support/emberflow-process.js';
 import { repoRoot } from '../support/paths.js';
 import { waitFor } from '../support/query-client.js';
-import { controlKafka, suiteEnv } from '../support/services.js';
+import { controlKafka, servicesScriptEnv, suiteEnv } from '../support/services.js';
 
 // The exporter's delivery guarantee against a Push API server of our own (node:http, requests
 // decoded with our push.v1 definitions), on the real Kafka broker and Redis: normalised series
@@ -258,6 +258,7 @@ describe('exporter → Pyroscope Push: exactly once through outages, a crash and
       await exec('bash', ['scripts/services.sh', 'restart-kafka'], {
         cwd: repoRoot(),
         timeout: 300_000,
+        env: servicesScriptEnv(),
       });
     }
     console.log(`# broker restarted in ${Date.now() - t0} ms`);

@@ -26,6 +26,25 @@ export function testServices(): TestServices {
 }
 
 /**
+ * The environment for scripts/services.sh run from a suite: the ports of the services the suite
+ * runs on (EMBER_TEST_KAFKA_BROKERS, EMBER_TEST_REDIS_URL), so that a stop or restart acts on
+ * them. Without it, a suite run by hand against services on other ports restarted (that is,
+ * started) a broker on the script's default port and left it running, and the next `.ci/run` on
+ * the machine could not start its own.
+ */
+export function servicesScriptEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  const kafka = /:(\d+)$/.exec(process.env.EMBER_TEST_KAFKA_BROKERS?.split(',')[0] ?? '');
+  if (kafka) env.EMBER_SVC_KAFKA_PORT = kafka[1];
+  const redisUrl = process.env.EMBER_TEST_REDIS_URL;
+  if (redisUrl) {
+    const port = URL.canParse(redisUrl) ? new URL(redisUrl).port : '';
+    if (port !== '') env.EMBER_SVC_REDIS_PORT = port;
+  }
+  return env;
+}
+
+/**
  * Takes the broker away and brings it back, for outage tests. Locally through
  * scripts/services.sh (a real stop and start); under testcontainers the container is paused and
  * unpaused (a stopped container would come back on a new port).
@@ -39,6 +58,7 @@ export function controlKafka(action: 'stop' | 'start'): void {
   }
   execFileSync('bash', [join(repoRoot(), 'scripts/services.sh'), `${action}-kafka`], {
     stdio: 'inherit',
+    env: servicesScriptEnv(),
   });
 }
 
@@ -67,6 +87,7 @@ export async function restartService(service: 'kafka' | 'redis'): Promise<void> 
   await new Promise<void>((resolve, reject) => {
     const child = spawn('bash', [join(repoRoot(), 'scripts/services.sh'), `restart-${service}`], {
       stdio: 'inherit',
+      env: servicesScriptEnv(),
     });
     child.once('error', reject);
     child.once('exit', (code) =>
