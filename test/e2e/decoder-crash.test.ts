@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { postAdmitted } from '../support/agent-requests.js';
 import { startEmberflow, type EmberProcess } from '../support/emberflow-process.js';
 import { selectMergeStacktraces, selfByName, waitFor } from '../support/query-client.js';
 import { suiteEnv } from '../support/services.js';
@@ -44,15 +45,14 @@ describe('a decoder killed mid-stream loses nothing and duplicates nothing (real
         console.log(`# decoder restarted after ${i} uploads`);
       }
       const body = `main;handler;leaf${i} ${i + 1}\n`;
-      const r = await fetch(
+      // as an agent: a 503 pipeline_behind (the uploads queued while the decoder was down, as
+      // ingest estimates them) is sent again after its Retry-After
+      const r = await postAdmitted(
         `${ingest.url}/ingest?name=${app}.cpu&from=${now - UPLOADS + i}&until=${now - UPLOADS + i + 1}`,
-        {
-          method: 'POST',
-          body,
-        },
+        Buffer.from(body),
       );
       if (r.status === 200) accepted.push(i);
-      else assert.fail(`upload ${i} answered ${r.status}: ${await r.text()}`);
+      else assert.fail(`upload ${i} answered ${r.status}: ${r.text}`);
     }
     const expectedTotal = accepted.reduce((s, i) => s + (i + 1) * 10_000_000, 0);
     const answer = await waitFor('every accepted upload in the store', 90_000, async () => {
