@@ -142,9 +142,10 @@ function needsOriginal(args: ProduceArgs): boolean {
       for (const m of p.messages) {
         if (m.timestamp !== undefined && m.timestamp !== null) return true;
         if (!isBytes(m.key) || !isBytes(m.value)) return true;
-        for (const [, v] of headerPairs(m.headers))
-          // kafkajs cannot size a null or missing header value (it throws): let it
-          if (v === null || v === undefined || !isBytes(v)) return true;
+        // kafkajs cannot size a null or missing header value (it throws): let it
+        for (const v of Object.values(m.headers ?? {}))
+          for (const x of Array.isArray(v) ? v : [v])
+            if (x === null || x === undefined || !isBytes(x)) return true;
       }
     }
   return false;
@@ -165,10 +166,6 @@ class Writer {
     this.buf.writeInt32BE(v, this.pos);
     this.pos += 4;
   }
-  uint32(v: number): void {
-    this.buf.writeUInt32BE(v, this.pos);
-    this.pos += 4;
-  }
   int64(v: unknown): void {
     const l = Long.fromValue(v);
     this.buf.writeInt32BE(l.getHighBits(), this.pos);
@@ -186,13 +183,17 @@ class Writer {
   varint(v: number): void {
     this.uvarint(zigzag(v));
   }
+  /** `n` bytes of UTF-8 (`n` measured by the caller, who wrote it as the length) */
+  private utf8(v: string, n: number): void {
+    this.buf.write(v, this.pos, n, 'utf8');
+    this.pos += n;
+  }
   /** int16 length + UTF-8, -1 for null (kafkajs writeString) */
   string(v: string | null | undefined): void {
     if (v === null || v === undefined) return this.int16(-1);
     const n = Buffer.byteLength(v, 'utf8');
     this.int16(n);
-    this.buf.write(v, this.pos, n, 'utf8');
-    this.pos += n;
+    this.utf8(v, n);
   }
   /** varint length + bytes, -1 for null (kafkajs writeVarIntBytes / writeVarIntString) */
   varBytes(v: Bytes): void {
@@ -200,8 +201,7 @@ class Writer {
     if (typeof v === 'string') {
       const n = Buffer.byteLength(v, 'utf8');
       this.varint(n);
-      this.buf.write(v, this.pos, n, 'utf8');
-      this.pos += n;
+      this.utf8(v, n);
     } else {
       this.varint(v.length);
       v.copy(this.buf, this.pos);
