@@ -7,6 +7,7 @@ import {
   legacyIngestLabels,
   pprofIngestLabels,
   isLabelAllowedForIngestion,
+  isWellFormed,
   limitSessions,
   repairLabels,
   sortLabels,
@@ -166,5 +167,20 @@ describe('labels', () => {
       'pyroscope_spy=',
       'service_name=app',
     ]);
+  });
+});
+
+describe('isWellFormed', () => {
+  it('is false exactly for a lone surrogate (what UTF-8 cannot encode)', () => {
+    for (const s of ['', 'abc', 'héllo', '\u{1F600}', 'a\uD83D\uDE00b', '\uFFFD'])
+      assert.equal(isWellFormed(s), true, JSON.stringify(s));
+    for (const s of [
+      '\uD800',
+      'a\uDC00',
+      '\uDE00\uD83D',
+      'x\uD83Dy',
+      '\uD83D\uD83D\uDE00'.slice(0, 2),
+    ])
+      assert.equal(isWellFormed(s), false, JSON.stringify(s));
   });
 });
