@@ -100,12 +100,35 @@ describe('backpressure from the pipeline, ingest on the real Kafka', () => {
   });
 
   it('holds, then refuses with 503 pipeline_behind, once the decoder is more than the limit behind', async () => {
-    // warm up: the decoder has work, so ingest measures how fast it drains
-    await load(ingest.url, 2, 1_500);
+    // Warm up: the decoder gets work, so ingest measures how fast it drains; then the 6 s below
+    // start from a pipeline that keeps up. The warm-up is paced at about the drain rate and waits
+    // for the backlog to go: until the decoder's group has its partitions nothing drains, so
+    // ingest can neither estimate nor hold, and two unpaced senders queued more in 1.5 s than the
+    // decoder drains in the 6 s (regression: CI runs in which no upload of the 6 s was accepted).
+    const ready = Date.now() + 30_000;
+    for (let i = 0; decoded === 0 && Date.now() < ready; i++) {
+      await upload(ingest.url, 1_000 + i);
+      await new Promise((r) => setTimeout(r, 1000 / DRAIN_PER_SECOND));
+    }
+    assert.ok(decoded > 0, 'the test decoder consumed nothing within 30 s');
+    for (;;) {
+      const lag = await metric(
+        ingest.url,
+        'emberflow_ingest_pipeline_backlog_messages',
+        'stage="decoder"',
+      );
+      if (lag >= 0 && lag <= DRAIN_PER_SECOND / 2) break;
+      assert.ok(Date.now() < ready, `the decoder is still ${lag} uploads behind after 30 s`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
     const outcomes = await load(ingest.url, 8, 6_000);
     const refused = outcomes.filter((o) => o.status === 503);
     const accepted = outcomes.filter((o) => o.status === 200);
-    assert.ok(accepted.length > 0, 'uploads are accepted while the decoder keeps up');
+    const answers = [...new Set(outcomes.map((o) => `${o.status} ${o.body.slice(0, 160)}`))];
+    assert.ok(
+      accepted.length > 0,
+      `uploads are accepted while the decoder keeps up (decoded ${decoded}; answers: ${answers.join(' | ')})`,
+    );
     assert.ok(refused.length > 0, `no upload was refused among ${outcomes.length}`);
     for (const o of refused) {
       assert.match(o.body, /the pipeline is behind: about [\d.]+s of accepted uploads wait/);
