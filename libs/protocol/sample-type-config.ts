@@ -32,8 +32,6 @@ function quoteChar(c: number): string {
   return goQuoteRune(c);
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
 /** A strict JSON parser with Go's scanner error messages (encoding/json/scanner.go). */
 class Parser {
   private i = 0;
@@ -163,7 +161,7 @@ class Parser {
     const text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(raw); // invalid UTF-8 → U+FFFD, as Go does
     // Escapes are valid JSON by now; JSON.parse resolves them (lone surrogates → U+FFFD below).
     const s = simple ? text : (JSON.parse(`"${text}"`) as string);
-    return s.replace(LONE_SURROGATE, '\uFFFD');
+    return s.toWellFormed();
   }
 
   private array(): JsonValue {

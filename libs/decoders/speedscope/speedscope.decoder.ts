@@ -10,7 +10,6 @@
 // after multiplying by 100 (time units) or 1 (bytes), except evented "open" intervals, which
 // upstream adds without the multiplier.
 
-import { isWellFormed } from '../../model/index.js';
 import { DecodeError } from '../decode-error.js';
 import type { DecodedSeries, DecodeInput, DecodeLimits, Decoder } from '../decoder.js';
 import { StackTree, legacySeries } from '../legacy.js';
@@ -59,13 +58,11 @@ function field(o: { [k: string]: Json }, name: string): Json | undefined {
   return found;
 }
 
-const LONE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
 function str(o: { [k: string]: Json }, name: string): string {
   const v = field(o, name);
   if (v === undefined || v === null) return '';
   if (typeof v !== 'string') return fail(`${name}: expected a string`);
-  return isWellFormed(v) ? v : v.replace(LONE, '\uFFFD');
+  return v.toWellFormed();
 }
 
 function num(v: Json | undefined, what: string): number {
