@@ -2,6 +2,7 @@ import { ByteReader } from './byte-reader.js';
 import { CHUNK_HEADER_SIZE, type ChunkHeader } from './chunk-header.js';
 import { malformed, overLimit } from './errors.js';
 import { IdIndex } from './id-index.js';
+import { idTableSpares } from './spare-arrays.js';
 import { DEFAULT_JFR_LIMITS, type JfrLimits } from './limits.js';
 import { anchorMaps } from './anchors.js';
 import type { JfrClass, TypeTable } from './metadata.js';
@@ -13,13 +14,26 @@ import { flatShape, isFlat } from './value-walker.js';
 /** id → byte offset of the entry's value; entries are decoded lazily, on first use. */
 export class PoolTable {
   readonly index = new IdIndex();
-  offsets = new Int32Array(256);
+  offsets = idTableSpares.take(256);
   count = 0;
 
   /** Empties the table for the next chunk, keeping its capacity. */
   clear(): void {
     this.index.clear();
     this.count = 0;
+  }
+
+  /**
+   * Empties the table and gives its arrays to the next decode on this thread (spare-arrays.ts):
+   * call it when the decode is done with the pools. Safe to call twice.
+   */
+  release(): void {
+    this.index.release();
+    // all of it: `clear` leaves the previous chunks' offsets past `count`
+    this.offsets.fill(0);
+    this.count = 0;
+    idTableSpares.give(this.offsets);
+    this.offsets = new Int32Array(0);
   }
 
   /** Records `id`; a later call for the same id replaces the offset. */
@@ -30,8 +44,10 @@ export class PoolTable {
       return;
     }
     if (this.count === this.offsets.length) {
-      const o = new Int32Array(this.count * 2);
+      const o = idTableSpares.take(Math.max(256, this.count * 2));
       o.set(this.offsets);
+      this.offsets.fill(0); // full: see release
+      idTableSpares.give(this.offsets);
       this.offsets = o;
     }
     this.offsets[this.count] = offset;
@@ -112,6 +128,15 @@ export class ConstantPools {
    */
   readonly methodIds = new Float64Array(2);
   readonly methodBig: bigint[] = [0n, 0n];
+
+  /**
+   * Gives the tables' arrays to the next decode on this thread (PoolTable.release): call it when
+   * the decode is done with these pools and every chunk's; safe to call twice.
+   */
+  release(): void {
+    for (const t of [this.stackTraces, this.methods, this.classes, this.symbols, this.strings])
+      t.release();
+  }
 
   private readonly r: ByteReader;
   private readonly chunkEnd: number;

@@ -1,4 +1,5 @@
 import { anchorMaps } from './anchors.js';
+import { idTableSpares } from './spare-arrays.js';
 
 /** Ids below this go to a dense array; above, to an open-addressing hash of doubles. */
 const DENSE_LIMIT = 1 << 21;
@@ -23,6 +24,17 @@ export class IdIndex {
   private big: Map<bigint, number> | null = null;
   /** highest dense id set + 1, so `clear` touches only what was used */
   private denseUsed = 0;
+
+  /**
+   * Forgets every id and gives the dense array to the next decode on this thread
+   * (spare-arrays.ts). Call it when the decode is done with this index; safe to call twice, and
+   * the index stays usable (as if new).
+   */
+  release(): void {
+    this.clear();
+    idTableSpares.give(this.dense);
+    this.dense = new Int32Array(0);
+  }
 
   /** Forgets every id, keeping the allocated capacity (reused from chunk to chunk). */
   clear(): void {
@@ -70,8 +82,10 @@ export class IdIndex {
       if (id >= this.dense.length) {
         let n = Math.max(1024, this.dense.length * 2);
         while (n <= id) n *= 2;
-        const d = new Int32Array(Math.min(n, DENSE_LIMIT));
+        const d = idTableSpares.take(Math.min(n, DENSE_LIMIT));
         d.set(this.dense);
+        this.dense.fill(0, 0, this.denseUsed);
+        idTableSpares.give(this.dense);
         this.dense = d;
       }
       this.dense[id] = slot + 1;

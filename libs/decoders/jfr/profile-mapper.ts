@@ -379,19 +379,24 @@ class ProfileMapper {
   }
 
   run(): JfrDecodeResult {
-    forEachChunk(this.input.jfr, this.limits, this);
     const profiles: JfrProfile[] = [];
-    for (const b of this.families) {
-      if (b === undefined) continue;
-      profiles.push(
-        jfrProfile({
-          metric: b.spec.metric,
-          family: b.spec.family,
-          profileTypeIds: profileTypeIds(b.spec),
-          jfrEvent: this.event,
-          flat: this.build(b),
-        }),
-      );
+    try {
+      forEachChunk(this.input.jfr, this.limits, this);
+      for (const b of this.families) {
+        if (b === undefined) continue;
+        profiles.push(
+          jfrProfile({
+            metric: b.spec.metric,
+            family: b.spec.family,
+            profileTypeIds: profileTypeIds(b.spec),
+            jfrEvent: this.event,
+            flat: this.build(b),
+          }),
+        );
+      }
+    } finally {
+      // the last chunk's pools hold every chunk's tables (they are reused): done with them all
+      if (this.pools !== undefined) this.pools.release();
     }
     profiles.sort((a, b) => {
       const ka = sortKey(FAMILIES.find((f) => f.family === a.family) as FamilySpec);
